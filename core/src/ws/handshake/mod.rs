@@ -1,0 +1,1 @@
+//! The WebSocket opening handshake (owned by the handshake work).

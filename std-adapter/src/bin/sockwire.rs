@@ -1,0 +1,2 @@
+//! The `sockwire` command.
+fn main() {}

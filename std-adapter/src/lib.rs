@@ -1,0 +1,1 @@
+//! sockwire-std: binds the sans-IO core to std sockets.

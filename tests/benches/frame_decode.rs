@@ -1,0 +1,2 @@
+//! Placeholder until the frame decode benchmark lands.
+fn main() {}

@@ -1,0 +1,1 @@
+//! End-to-end tests and benchmarks for sockwire; see `tests/` and `benches/`.
