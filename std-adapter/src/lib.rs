@@ -1,1 +1,13 @@
 //! sockwire-std: binds the sans-IO core to std sockets.
+//!
+//! - [`server`]: an event-driven server (one readiness loop per core) with WebSocket
+//!   endpoints routed by path.
+//! - [`client::WsClient`]: a blocking WebSocket client.
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod clock;
+pub mod message;
+pub mod outbound;
+pub mod server;
+pub mod url;

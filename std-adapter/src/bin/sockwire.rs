@@ -1,2 +1,165 @@
-//! The `sockwire` command.
-fn main() {}
+//! The `sockwire` command: a WebSocket server and client.
+//!
+//! ```text
+//! sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--max-message BYTES]
+//! sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
+//! ```
+
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sockwire_std::client::{ClientOptions, WsClient};
+use sockwire_std::message::Message;
+use sockwire_std::server::{Server, ServerConfig};
+
+const USAGE: &str = "usage:
+  sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--max-message BYTES] [--max-frame BYTES]
+      Serves the WebSocket echo endpoint at /echo (default ADDR 127.0.0.1:8080).
+      --origin: allowed browser origins (default: same origin only; * allows any).
+  sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
+      Connects to a ws:// URL: lines typed are sent as text, messages received are printed.";
+
+fn main() -> ExitCode {
+    init_logging();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve(&args[1..]),
+        Some("connect") => connect(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sockwire: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Takes the value following a flag.
+fn value<'a>(args: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a String, String> {
+    args.next().ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn parse<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T, String> {
+    text.parse().map_err(|_| format!("{flag}: cannot parse {text:?}"))
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    let mut config = ServerConfig::default();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--http" => config.http = parse(value(&mut it, flag)?, flag)?,
+            "--workers" => config.workers = parse(value(&mut it, flag)?, flag)?,
+            "--origin" => config.allowed_origins.push(value(&mut it, flag)?.clone()),
+            "--max-message" => config.ws.max_message_size = parse(value(&mut it, flag)?, flag)?,
+            "--max-frame" => config.ws.max_frame_size = parse(value(&mut it, flag)?, flag)?,
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
+        }
+    }
+    let server = Server::start(config).map_err(|e| format!("cannot start: {e}"))?;
+    log::info!("serving WebSocket echo at ws://{}/echo", server.local_addr());
+    server.join();
+    Ok(())
+}
+
+fn connect(args: &[String]) -> Result<(), String> {
+    let mut url = None;
+    let mut options = ClientOptions::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--protocol" => options.subprotocols.push(value(&mut it, arg)?.clone()),
+            "--origin" => options.origin = Some(value(&mut it, arg)?.clone()),
+            other if url.is_none() && !other.starts_with("--") => url = Some(other.to_string()),
+            other => return Err(format!("unexpected argument {other}\n{USAGE}")),
+        }
+    }
+    let url = url.ok_or_else(|| USAGE.to_string())?;
+    let mut client = WsClient::connect_with(&url, &options).map_err(|e| format!("{url}: {e}"))?;
+    if let Some(p) = client.subprotocol() {
+        eprintln!("connected to {url} (subprotocol {p})");
+    } else {
+        eprintln!("connected to {url}");
+    }
+
+    let (lines_tx, lines) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            match line {
+                Ok(l) => {
+                    if lines_tx.send(Some(l)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = lines_tx.send(None);
+    });
+
+    let mut stdout = io::stdout();
+    let mut closing = false;
+    loop {
+        loop {
+            match lines.try_recv() {
+                Ok(Some(line)) => client.send_text(&line).map_err(|e| e.to_string())?,
+                Ok(None) if !closing => {
+                    closing = true;
+                    client.close(1000, "").map_err(|e| e.to_string())?;
+                }
+                _ => break,
+            }
+        }
+        let message = match client.read_for(Some(Duration::from_millis(50))) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) if closing || client.is_closed() => {
+                log::debug!("after close: {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let shown = match message {
+            Message::Text(t) => t,
+            Message::Binary(b) => format!("<binary {} bytes>", b.len()),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close { code, reason } => {
+                eprintln!("closed by peer: {code:?} {reason}");
+                return Ok(());
+            }
+        };
+        writeln!(stdout, "{shown}").map_err(|e| e.to_string())?;
+    }
+}
+
+/// Logs to stderr at the level named by SOCKWIRE_LOG (error, warn, info, debug, trace).
+fn init_logging() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= log::max_level()
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if self.enabled(r.metadata()) {
+                eprintln!("{} {}: {}", r.level(), r.target(), r.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = std::env::var("SOCKWIRE_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(log::LevelFilter::Info);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}

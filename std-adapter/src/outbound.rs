@@ -1,0 +1,55 @@
+//! Appending the core's output to a growable write buffer.
+
+use sockwire_core::ws::{Connection, DataKind, SendError};
+
+/// The largest control frame on the wire: 2 header bytes, a 4-byte mask, 125 payload bytes.
+const MAX_CONTROL_FRAME: usize = 2 + 4 + 125;
+
+/// Appends one complete data frame carrying `payload` to `out`.
+pub fn push_frame(
+    conn: &mut Connection,
+    kind: DataKind,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), SendError> {
+    push_fragment(conn, kind, payload, true, true, out)
+}
+
+/// Appends one data frame, a fragment of a message, to `out`.
+pub fn push_fragment(
+    conn: &mut Connection,
+    kind: DataKind,
+    payload: &[u8],
+    first: bool,
+    fin: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), SendError> {
+    let start = out.len();
+    // A frame header is at most 14 bytes (2 + 8 length + 4 mask).
+    out.resize(start + payload.len() + 14, 0);
+    match conn.send(kind, payload, first, fin, &mut out[start..]) {
+        Ok(n) => {
+            out.truncate(start + n);
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+/// Appends every control frame the connection owes (pongs, close) to `out`.
+pub fn drain_transmit(conn: &mut Connection, out: &mut Vec<u8>) {
+    loop {
+        let start = out.len();
+        out.resize(start + MAX_CONTROL_FRAME, 0);
+        match conn.poll_transmit(&mut out[start..]) {
+            Ok(Some(n)) => out.truncate(start + n),
+            Ok(None) | Err(_) => {
+                out.truncate(start);
+                return;
+            }
+        }
+    }
+}
