@@ -41,7 +41,7 @@ mod request;
 mod response;
 mod scanner;
 mod status;
-mod write;
+pub(crate) mod write;
 
 pub use error::HeadError;
 pub use header::{Header, Headers, Tokens, Values};

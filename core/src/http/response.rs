@@ -88,7 +88,7 @@ mod tests {
         let input = b"HTTP/1.1 101 Switching Protocols\r\n\
             Upgrade: websocket\r\n\
             Connection: Upgrade\r\n\
-            Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYHzzhZRbK+xOo=\r\n\
+            Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
             Sec-WebSocket-Protocol: chat\r\n\r\nframes";
         let mut headers = [Header::EMPTY; 8];
         let (resp, len) = Response::parse(input, &mut headers).unwrap().unwrap();
