@@ -10,7 +10,8 @@ pub(crate) const HEADER: &str = "Sec-WebSocket-Extensions";
 /// None are implemented yet, so this is always empty: a server accepts none of the
 /// client's offers (which is always allowed) and a client offers none and refuses a
 /// response that names one. permessage-deflate (RFC 7692) will add its negotiated
-/// parameters here, its offer parsing to [`Extensions::negotiate`] and its answer to the
+/// parameters here, its offer parsing to `Extensions::negotiate` (crate-internal, called by
+/// [`accept`](super::accept)) and its answer to the
 /// 101 written by [`Accepted`](super::Accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
