@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use sockwire_core::http::{Header, Response};
+use sockwire_core::http::{Header, Response, WriteError};
 use sockwire_core::ws::handshake::{ClientHandshake, ClientRequest};
 use sockwire_core::ws::{CloseCode, Config, Connection, DataKind, Event, Role};
 
@@ -87,7 +87,7 @@ impl WsClient {
         let n = loop {
             match handshake.write_request(&request, &mut out) {
                 Ok(n) => break n,
-                Err(e) if e.needed > out.len() => out.resize(e.needed, 0),
+                Err(WriteError::BufferTooSmall(e)) if e.needed > out.len() => out.resize(e.needed, 0),
                 Err(e) => return Err(invalid(e)),
             }
         };
@@ -109,7 +109,10 @@ impl WsClient {
             }
         };
         let mut headers = [Header::EMPTY; MAX_RESPONSE_HEADERS];
-        let response = Response::parse(&rbuf[..head_len], &mut headers).map_err(invalid)?;
+        let response = match Response::parse(&rbuf[..head_len], &mut headers).map_err(invalid)? {
+            Some((response, _)) => response,
+            None => return Err(invalid("incomplete handshake response")),
+        };
         let negotiated = handshake.validate(&response, &protocols).map_err(invalid)?;
         let subprotocol = negotiated.subprotocol.map(str::to_string);
 

@@ -4,7 +4,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
-use sockwire_core::http::{write_error_response, Header, Request};
+use sockwire_core::buf::BufferTooSmall;
+use sockwire_core::http::{write_error_response, Header, Request, WriteError};
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake};
 use sockwire_core::ws::{Connection, DataKind, Event, Role};
@@ -199,7 +200,8 @@ impl ServerConnection {
     fn open(&mut self, head: &[u8], config: &ServerConfig, now: Instant) {
         let mut headers = [Header::EMPTY; MAX_REQUEST_HEADERS];
         let request = match Request::parse(head, &mut headers) {
-            Ok(r) => r,
+            Ok(Some((r, _))) => r,
+            Ok(None) => return self.answer_error(400),
             Err(e) => return self.answer_error(e.status()),
         };
         let Some(Endpoint::WebSocket { subprotocols, handler }) = config.route(request.target) else {
@@ -229,7 +231,7 @@ impl ServerConnection {
         write_into(&mut self.wbuf, |out| accepted.write_response(&[], out));
         let info = SessionInfo {
             target: request.target.to_string(),
-            subprotocol: accepted.subprotocol.map(str::to_string),
+            subprotocol: accepted.subprotocol().map(str::to_string),
             peer: self.peer,
         };
         let mut session = Box::new(Session {
@@ -378,8 +380,17 @@ trait NeededSize {
     fn needed(&self) -> Option<usize>;
 }
 
-impl NeededSize for sockwire_core::buf::BufferTooSmall {
+impl NeededSize for BufferTooSmall {
     fn needed(&self) -> Option<usize> {
         Some(self.needed)
+    }
+}
+
+impl NeededSize for WriteError {
+    fn needed(&self) -> Option<usize> {
+        match self {
+            WriteError::BufferTooSmall(e) => Some(e.needed),
+            _ => None,
+        }
     }
 }

@@ -1,0 +1,95 @@
+//! `sockwire serve` holds 10,000 idle WebSocket connections and still answers.
+//!
+//! The server runs as its own process (the `sockwire` binary) so that its descriptors and
+//! this test's client sockets each stay under the per-process limit.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sockwire_std::client::WsClient;
+use sockwire_std::message::Message;
+
+const CONNECTIONS: usize = 10_000;
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `sockwire serve` on an ephemeral port and returns it with its address.
+fn serve() -> (Serve, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let serve = Serve(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("ws://").nth(1) {
+            break rest.trim_end_matches("/echo").to_string();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (serve, addr)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn open_idle(addr: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    s
+}
+
+#[test]
+fn holds_ten_thousand_idle_connections() {
+    let (server, addr) = serve();
+    let started = Instant::now();
+    let idle: Vec<TcpStream> = (0..CONNECTIONS).map(|_| open_idle(&addr)).collect();
+    eprintln!("{CONNECTIONS} connections open in {:?}", started.elapsed());
+    if let Some(rss) = rss_kib(server.0.id()) {
+        eprintln!("server RSS with {CONNECTIONS} idle connections: {} MiB", rss / 1024);
+    }
+
+    let mut c = WsClient::connect(&format!("ws://{addr}/echo")).unwrap();
+    c.send_text("still here").unwrap();
+    assert_eq!(c.read().unwrap(), Message::Text("still here".into()));
+
+    // Every idle connection is still open and served: spot-check a spread of them.
+    for s in idle.iter().step_by(997) {
+        let mut s = s;
+        // A masked ping with an empty payload; the pong must come back.
+        s.write_all(&[0x89, 0x80, 1, 2, 3, 4]).unwrap();
+        let mut pong = [0u8; 2];
+        s.read_exact(&mut pong).unwrap();
+        assert_eq!(pong, [0x8A, 0x00]);
+    }
+    drop(idle);
+}
