@@ -161,7 +161,7 @@ impl WsClient {
 
     /// Starts the closing handshake; keep calling [`WsClient::read`] until it reports the close.
     pub fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
-        let code = CloseCode::new(code).ok_or_else(|| invalid("close code not sendable"))?;
+        let code = CloseCode(code);
         self.conn.close(code, reason).map_err(invalid)?;
         self.flush()
     }
