@@ -160,7 +160,12 @@ impl Decoder {
                             return Err(DecodeError::UnknownCommand);
                         }
                     } else if partial > self.limits.max_header_line.saturating_add(1) {
-                        return Err(DecodeError::HeaderLineTooLong);
+                        // Same verdict as when the whole line is there: count first.
+                        return Err(if s.header_count >= max_headers {
+                            DecodeError::TooManyHeaders
+                        } else {
+                            DecodeError::HeaderLineTooLong
+                        });
                     }
                     return Ok(Decoded::Incomplete);
                 };

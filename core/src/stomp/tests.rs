@@ -675,6 +675,17 @@ fn limit_header_line() {
 }
 
 #[test]
+fn limit_verdicts_do_not_depend_on_chunking() {
+    // One header allowed; the second header line is also too long. Whole or in pieces,
+    // the verdict is the same (the count is checked first).
+    let input = b"SEND\na:1\nbbbbbbbbbbbbbbbbbbbb:2\n\n\0";
+    for cut in 0..=input.len() {
+        let (_, rest) = decode_chunked(&mut limits(1, 8, 100), input, &[cut]);
+        assert_eq!(rest, Err(DecodeError::TooManyHeaders), "cut {cut}");
+    }
+}
+
+#[test]
 fn limit_body() {
     one_with(&mut limits(8, 100, 3), b"SEND\n\nabc\0");
     one_with(&mut limits(8, 100, 3), b"SEND\ncontent-length:3\n\nabc\0");
