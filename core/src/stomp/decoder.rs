@@ -5,6 +5,7 @@ use super::{Command, DecodeError, Escaping, Frame, Limits, RawHeader, Version};
 
 /// What [`Decoder::decode`] found at the start of its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Decoded<'a, 'h> {
     /// A whole frame; the next one begins `consumed` octets into the input.
     Frame {
