@@ -1,1 +1,55 @@
-//! STOMP 1.0, 1.1 and 1.2 (owned by the STOMP work).
+//! STOMP 1.0, 1.1 and 1.2 frames: a streaming decoder and an encoder, both without
+//! allocation.
+//!
+//! Decoding borrows: a [`Frame`] points into the caller's input and a header slice the
+//! caller provides; header names and values stay escaped and are unescaped on demand.
+//!
+//! ```
+//! use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, RawHeader, Version};
+//!
+//! let mut out = [0u8; 256];
+//! let n = encode(Command::Send, &[("destination", "/queue/a")], b"hi", Version::V1_2, &mut out)?;
+//!
+//! let mut decoder = Decoder::new(Limits::default());
+//! let mut headers = [RawHeader::EMPTY; 32];
+//! match decoder.decode(&out[..n], &mut headers)? {
+//!     Decoded::Frame { frame, consumed } => {
+//!         assert_eq!(frame.command(), Command::Send);
+//!         assert!(frame.header("destination").unwrap() == "/queue/a");
+//!         assert_eq!(frame.body(), b"hi");
+//!         assert_eq!(consumed, n); // the next frame would start here
+//!     }
+//!     Decoded::HeartBeat { .. } => { /* an EOL between frames */ }
+//!     Decoded::Incomplete => { /* keep the bytes, append more, call again */ }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Declare the header array inside the read loop (as with `httparse`): the headers borrow
+//! the input, which the caller then drains and refills.
+
+mod command;
+mod decoder;
+mod encoder;
+mod error;
+mod escape;
+mod frame;
+mod heartbeat;
+mod limits;
+mod version;
+
+pub use command::Command;
+pub use decoder::{Decoded, Decoder};
+pub use encoder::{encode, encode_frame, encode_heart_beat};
+pub use error::{DecodeError, EncodeError};
+pub use escape::{
+    escape_into, unescape_into, unescaped_eq, unescaped_len, validate, Escaping, HeaderPart,
+    InvalidEscape, Unescape, UnescapeError, Unrepresentable,
+};
+pub use frame::{Frame, HeaderText, RawHeader};
+pub use heartbeat::{HeartBeat, HeartBeatIntervals, InvalidHeartBeat};
+pub use limits::Limits;
+pub use version::{negotiate_version, Version, VersionSet};
+
+#[cfg(test)]
+mod tests;
