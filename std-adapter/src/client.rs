@@ -70,12 +70,19 @@ impl WsClient {
     }
 
     /// Performs the opening handshake over an already connected stream.
-    pub fn handshake(mut stream: TcpStream, url: &WsUrl, options: &ClientOptions) -> io::Result<WsClient> {
+    pub fn handshake(
+        mut stream: TcpStream,
+        url: &WsUrl,
+        options: &ClientOptions,
+    ) -> io::Result<WsClient> {
         let mut handshake = ClientHandshake::new(random_bytes::<16>()?);
         let host = url.host_header();
         let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
-        let extra: Vec<(&str, &str)> =
-            options.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let extra: Vec<(&str, &str)> = options
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         let request = ClientRequest {
             host: &host,
             path: &url.path,
@@ -87,7 +94,9 @@ impl WsClient {
         let n = loop {
             match handshake.write_request(&request, &mut out) {
                 Ok(n) => break n,
-                Err(WriteError::BufferTooSmall(e)) if e.needed > out.len() => out.resize(e.needed, 0),
+                Err(WriteError::BufferTooSmall(e)) if e.needed > out.len() => {
+                    out.resize(e.needed, 0)
+                }
                 Err(e) => return Err(invalid(e)),
             }
         };
@@ -101,7 +110,10 @@ impl WsClient {
             }
             let got = stream.read(&mut rbuf[rend..])?;
             if got == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed during handshake"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed during handshake",
+                ));
             }
             rend += got;
             if let Some(len) = handshake.feed(&rbuf[..rend]).map_err(invalid)? {
@@ -117,7 +129,7 @@ impl WsClient {
         let subprotocol = negotiated.subprotocol.map(str::to_string);
 
         let seed = u64::from_le_bytes(random_bytes::<8>()?);
-        let config = options.config.clone().unwrap_or_default();
+        let config = options.config.unwrap_or_default();
         Ok(WsClient {
             stream,
             conn: Connection::new(Role::Client, config, seed),
@@ -185,7 +197,14 @@ impl WsClient {
             match self.stream.read(&mut sink) {
                 Ok(0) => return Ok(()),
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(())
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -224,7 +243,10 @@ impl WsClient {
             }
             self.flush()?;
             if self.conn.is_closed() {
-                return Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed"));
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "connection closed",
+                ));
             }
             let left = give_up.map(|g| g.saturating_duration_since(std::time::Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {
@@ -250,14 +272,23 @@ impl WsClient {
             (a, b) => a.or(b),
         };
         // A zero timeout would mean "block forever" to std.
-        self.stream.set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
+        self.stream
+            .set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
         match self.stream.read(&mut self.rbuf[self.rend..]) {
-            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed the TCP connection")),
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "peer closed the TCP connection",
+            )),
             Ok(n) => {
                 self.rend += n;
                 Ok(())
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 self.conn.handle_timeout(self.clock.now());
                 Ok(())
             }
@@ -274,7 +305,13 @@ impl WsClient {
             match event {
                 None if used == 0 || self.rstart == self.rend => return Ok(None),
                 None => {}
-                Some(Event::Data { kind, payload, first, fin, .. }) => {
+                Some(Event::Data {
+                    kind,
+                    payload,
+                    first,
+                    fin,
+                    ..
+                }) => {
                     if first {
                         self.kind = kind;
                     }

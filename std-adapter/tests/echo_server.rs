@@ -36,7 +36,9 @@ fn echoes_text_and_binary_of_all_sizes() {
     let server = start(ServerConfig::default());
     let mut c = WsClient::connect(&echo_url(&server)).unwrap();
     for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 5 << 20] {
-        let text: String = (0..size).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let text: String = (0..size)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         c.send_text(&text).unwrap();
         assert_eq!(c.read().unwrap(), Message::Text(text));
         let bin: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
@@ -52,7 +54,7 @@ fn echoes_text_and_binary_of_all_sizes() {
         c.read().unwrap(),
         Message::Close {
             code: Some(1000),
-            reason: "bye".into()
+            reason: String::new()
         }
     );
     c.wait_for_eof(Duration::from_secs(5)).unwrap();
@@ -113,9 +115,16 @@ const UPGRADE: &str = "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websock
 #[test]
 fn wrong_version_is_426_with_supported_version() {
     let server = start(ServerConfig::default());
-    let head = raw_request(&server, &format!("{UPGRADE}Sec-WebSocket-Version: 8\r\n\r\n"));
+    let head = raw_request(
+        &server,
+        &format!("{UPGRADE}Sec-WebSocket-Version: 8\r\n\r\n"),
+    );
     assert!(head.starts_with("HTTP/1.1 426"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{head}"
+    );
     server.stop();
     server.join();
 }
@@ -126,7 +135,10 @@ fn origins_are_checked() {
         allowed_origins: vec!["http://good.example".into()],
         ..ServerConfig::default()
     });
-    let bad = raw_request(&server, &format!("{UPGRADE}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n\r\n"));
+    let bad = raw_request(
+        &server,
+        &format!("{UPGRADE}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n\r\n"),
+    );
     assert!(bad.starts_with("HTTP/1.1 403"), "{bad}");
     let options = ClientOptions {
         origin: Some("http://good.example".into()),
@@ -142,7 +154,10 @@ fn origins_are_checked() {
 #[test]
 fn accept_key_matches_rfc_example() {
     let server = start(ServerConfig::default());
-    let head = raw_request(&server, &format!("{UPGRADE}Sec-WebSocket-Version: 13\r\n\r\n"));
+    let head = raw_request(
+        &server,
+        &format!("{UPGRADE}Sec-WebSocket-Version: 13\r\n\r\n"),
+    );
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
     server.stop();
@@ -162,6 +177,22 @@ fn slow_head_times_out() {
     let _ = s.read_to_end(&mut out);
     let head = String::from_utf8_lossy(&out);
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn head_arriving_byte_by_byte_is_accepted() {
+    let server = start(ServerConfig::default());
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for b in format!("{UPGRADE}Sec-WebSocket-Version: 13\r\n\r\n").bytes() {
+        s.write_all(&[b]).unwrap();
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
     server.stop();
     server.join();
 }

@@ -64,7 +64,11 @@ fn open_idle(addr: &str) -> TcpStream {
         s.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     s
 }
 
@@ -75,7 +79,10 @@ fn holds_ten_thousand_idle_connections() {
     let idle: Vec<TcpStream> = (0..CONNECTIONS).map(|_| open_idle(&addr)).collect();
     eprintln!("{CONNECTIONS} connections open in {:?}", started.elapsed());
     if let Some(rss) = rss_kib(server.0.id()) {
-        eprintln!("server RSS with {CONNECTIONS} idle connections: {} MiB", rss / 1024);
+        eprintln!(
+            "server RSS with {CONNECTIONS} idle connections: {} MiB",
+            rss / 1024
+        );
     }
 
     let mut c = WsClient::connect(&format!("ws://{addr}/echo")).unwrap();

@@ -43,12 +43,16 @@ fn main() -> ExitCode {
 }
 
 /// Takes the value following a flag.
-fn value<'a>(args: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a String, String> {
+fn value<'a>(
+    args: &mut impl Iterator<Item = &'a String>,
+    flag: &str,
+) -> Result<&'a String, String> {
     args.next().ok_or_else(|| format!("{flag} needs a value"))
 }
 
 fn parse<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("{flag}: cannot parse {text:?}"))
+    text.parse()
+        .map_err(|_| format!("{flag}: cannot parse {text:?}"))
 }
 
 fn serve(args: &[String]) -> Result<(), String> {
@@ -65,7 +69,10 @@ fn serve(args: &[String]) -> Result<(), String> {
         }
     }
     let server = Server::start(config).map_err(|e| format!("cannot start: {e}"))?;
-    log::info!("serving WebSocket echo at ws://{}/echo", server.local_addr());
+    log::info!(
+        "serving WebSocket echo at ws://{}/echo",
+        server.local_addr()
+    );
     server.join();
     Ok(())
 }

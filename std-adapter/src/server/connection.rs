@@ -7,7 +7,9 @@ use mio::net::TcpStream;
 use sockwire_core::buf::BufferTooSmall;
 use sockwire_core::http::{write_error_response, Header, Request, WriteError};
 use sockwire_core::time::Instant;
-use sockwire_core::ws::handshake::{accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake};
+use sockwire_core::ws::handshake::{
+    accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake,
+};
 use sockwire_core::ws::{Connection, DataKind, Event, Role};
 
 use super::config::{Endpoint, ServerConfig};
@@ -23,7 +25,10 @@ const LINGER_MILLIS: u64 = 2000;
 /// Where a connection stands.
 enum Phase {
     /// Reading the HTTP request head.
-    Head { scanner: ServerHandshake, deadline: Instant },
+    Head {
+        scanner: ServerHandshake,
+        deadline: Instant,
+    },
     /// An open WebSocket session.
     WebSocket(Box<Session>),
     /// The answer is written; the write side is shut once it is flushed, then reads are
@@ -92,7 +97,12 @@ impl ServerConnection {
     }
 
     /// The socket is readable: read and process until it would block.
-    pub fn on_readable(&mut self, scratch: &mut Vec<u8>, config: &ServerConfig, now: Instant) -> Next {
+    pub fn on_readable(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        config: &ServerConfig,
+        now: Instant,
+    ) -> Next {
         loop {
             if self.queued() > config.max_write_buffer {
                 self.paused = true;
@@ -126,7 +136,12 @@ impl ServerConnection {
     }
 
     /// The socket is writable: write what is queued, and resume reading if it had paused.
-    pub fn on_writable(&mut self, scratch: &mut Vec<u8>, config: &ServerConfig, now: Instant) -> Next {
+    pub fn on_writable(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        config: &ServerConfig,
+        now: Instant,
+    ) -> Next {
         if self.flush() == Next::Drop {
             return self.lost();
         }
@@ -172,7 +187,8 @@ impl ServerConnection {
         let mut used = 0;
         if let Phase::Head { scanner, .. } = &mut self.phase {
             match scanner.feed(input) {
-                Ok(None) => return input.len(),
+                // Keep the partial head: the scanner resumes where it stopped.
+                Ok(None) => return 0,
                 Ok(Some(head_len)) => {
                     used = head_len;
                     self.open(&input[..head_len], config, now);
@@ -204,7 +220,11 @@ impl ServerConnection {
             Ok(None) => return self.answer_error(400),
             Err(e) => return self.answer_error(e.status()),
         };
-        let Some(Endpoint::WebSocket { subprotocols, handler }) = config.route(request.target) else {
+        let Some(Endpoint::WebSocket {
+            subprotocols,
+            handler,
+        }) = config.route(request.target)
+        else {
             return self.answer_error(404);
         };
         let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
@@ -235,7 +255,7 @@ impl ServerConnection {
             peer: self.peer,
         };
         let mut session = Box::new(Session {
-            conn: Connection::new(Role::Server, config.ws.clone(), 0),
+            conn: Connection::new(Role::Server, config.ws, 0),
             handler: handler(&info),
             message: MessageBuffer::default(),
             kind: DataKind::Binary,
@@ -317,18 +337,29 @@ impl Session {
     fn read(&mut self, input: &mut [u8], wbuf: &mut Vec<u8>, now: Instant) -> usize {
         let mut pos = 0;
         while pos < input.len() {
-            let Some(rest) = input.get_mut(pos..) else { break };
+            let Some(rest) = input.get_mut(pos..) else {
+                break;
+            };
             let (used, event) = self.conn.read(rest, now);
             pos += used;
             match event {
                 None if used == 0 => break,
                 None => {}
-                Some(Event::Data { kind, payload, first, fin, .. }) => {
+                Some(Event::Data {
+                    kind,
+                    payload,
+                    first,
+                    fin,
+                    ..
+                }) => {
                     if first {
                         self.kind = kind;
                     }
                     if let Some(whole) = self.message.push(payload, first, fin) {
-                        let mut out = Outbox { conn: &mut self.conn, wbuf };
+                        let mut out = Outbox {
+                            conn: &mut self.conn,
+                            wbuf,
+                        };
                         self.handler.on_message(self.kind, whole, &mut out);
                         self.message.recycle();
                     }

@@ -52,7 +52,11 @@ impl Server {
         for i in 0..workers {
             let poll = Poll::new()?;
             wakers.push(Waker::new(poll.registry(), WAKER)?);
-            let worker = Worker::new(poll, mio::net::TcpListener::from_std(listener.try_clone()?), shared.clone())?;
+            let worker = Worker::new(
+                poll,
+                mio::net::TcpListener::from_std(listener.try_clone()?),
+                shared.clone(),
+            )?;
             let thread = std::thread::Builder::new()
                 .name(format!("sockwire-worker-{i}"))
                 .spawn(move || worker.run())?;

@@ -43,7 +43,8 @@ pub struct Worker {
 impl Worker {
     /// A worker accepting from its own handle on the shared listening socket.
     pub fn new(poll: Poll, mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Worker> {
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Worker {
             poll,
             listener,
@@ -59,7 +60,10 @@ impl Worker {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         while !self.shared.stop.load(Ordering::Acquire) {
-            let timeout = self.timers.peek().map(|Reverse((t, _))| self.shared.clock.until(*t));
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((t, _))| self.shared.clock.until(*t));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -72,7 +76,12 @@ impl Worker {
                     WAKER => {}
                     Token(slot) => {
                         let now = self.shared.clock.now();
-                        self.ready(slot, event.is_readable() || event.is_read_closed(), event.is_writable(), now)
+                        self.ready(
+                            slot,
+                            event.is_readable() || event.is_read_closed(),
+                            event.is_writable(),
+                            now,
+                        )
                     }
                 }
             }
@@ -91,7 +100,11 @@ impl Worker {
                         self.connections.len() - 1
                     });
                     let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) = self.poll.registry().register(&mut stream, Token(slot), interest) {
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, Token(slot), interest)
+                    {
                         log::warn!("cannot register {peer}: {e}");
                         self.free.push(slot);
                         continue;
@@ -116,7 +129,9 @@ impl Worker {
 
     fn ready(&mut self, slot: usize, readable: bool, writable: bool, now: Instant) {
         let config = &self.shared.config;
-        let Some(Some(conn)) = self.connections.get_mut(slot) else { return };
+        let Some(Some(conn)) = self.connections.get_mut(slot) else {
+            return;
+        };
         let before = conn.deadline();
         let mut next = Next::Keep;
         if writable {
@@ -135,7 +150,9 @@ impl Worker {
                 break;
             }
             self.timers.pop();
-            let Some(Some(conn)) = self.connections.get_mut(slot) else { continue };
+            let Some(Some(conn)) = self.connections.get_mut(slot) else {
+                continue;
+            };
             // Skip entries for deadlines that moved.
             if conn.deadline().is_none_or(|d| d > now) {
                 continue;
@@ -148,7 +165,9 @@ impl Worker {
 
     /// Drops a finished connection, or re-arms its timer when its deadline changed.
     fn settle(&mut self, slot: usize, next: Next, before: Option<Instant>) {
-        let Some(entry) = self.connections.get_mut(slot) else { return };
+        let Some(entry) = self.connections.get_mut(slot) else {
+            return;
+        };
         match next {
             Next::Drop => {
                 if let Some(mut conn) = entry.take() {

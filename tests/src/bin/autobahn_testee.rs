@@ -10,10 +10,12 @@ use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
 
 fn options() -> ClientOptions {
-    let mut config = sockwire_core::ws::Config::default();
     // Case 9.x sends single frames and messages of 16 MiB.
-    config.max_frame_size = 64 << 20;
-    config.max_message_size = 64 << 20;
+    let config = sockwire_core::ws::Config {
+        max_frame_size: 64 << 20,
+        max_message_size: 64 << 20,
+        ..sockwire_core::ws::Config::default()
+    };
     ClientOptions {
         config: Some(config),
         ..ClientOptions::default()
@@ -22,7 +24,10 @@ fn options() -> ClientOptions {
 
 /// Echoes until the server closes; the outcome is judged by the suite, not here.
 fn run_case(base: &str, case: u32, agent: &str) -> io::Result<()> {
-    let mut client = WsClient::connect_with(&format!("{base}/runCase?case={case}&agent={agent}"), &options())?;
+    let mut client = WsClient::connect_with(
+        &format!("{base}/runCase?case={case}&agent={agent}"),
+        &options(),
+    )?;
     let result = loop {
         match client.read() {
             Ok(Message::Text(t)) => client.send_text(&t)?,
@@ -43,7 +48,8 @@ fn main() -> ExitCode {
         eprintln!("usage: autobahn_testee ws://HOST:PORT AGENT");
         return ExitCode::FAILURE;
     };
-    let count = match WsClient::connect(&format!("{base}/getCaseCount")).and_then(|mut c| c.read()) {
+    let count = match WsClient::connect(&format!("{base}/getCaseCount")).and_then(|mut c| c.read())
+    {
         Ok(Message::Text(t)) => match t.trim().parse::<u32>() {
             Ok(n) => n,
             Err(_) => {
