@@ -16,7 +16,7 @@ fi
 
 cargo build --release --quiet -p sockwire-std --bin sockwire -p sockwire-tests --bin autobahn_testee
 
-rm -rf reports
+rm -rf reports tests/autobahn/reports
 mkdir -p reports
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -34,7 +34,7 @@ wait_port() {
 status=0
 
 # sockwire as server.
-target/release/sockwire serve --http 127.0.0.1:9001 --no-stomp-tcp >reports/server.log 2>&1 &
+target/release/sockwire serve --http 127.0.0.1:9001 --max-frame 67108864 --max-message 67108864 >reports/server.log 2>&1 &
 pids+=($!)
 wait_port 9001
 (cd tests/autobahn && timeout 1200 bash -c 'PYENV_VERSION=2.7.18 pyenv exec wstest -m fuzzingclient -s fuzzingclient.json' \
