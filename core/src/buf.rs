@@ -56,6 +56,10 @@ impl<'a> Writer<'a> {
     }
 
     /// Appends the decimal form of `n`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a u64 has at most 20 decimal digits"
+    )]
     pub fn put_decimal(&mut self, n: u64) {
         let mut digits = [0u8; 20];
         let mut i = digits.len();

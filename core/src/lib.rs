@@ -1,7 +1,46 @@
 //! sockwire-core: sans-IO protocol machines for WebSocket (RFC 6455), SockJS and STOMP.
+//!
+//! `#![no_std]`, no allocator, no IO, no clock. Every machine takes bytes from a buffer
+//! the caller owns, reports events that borrow it, and writes what it owes the peer into a
+//! buffer the caller provides. Time comes in as [`time::Instant`].
+//!
+//! A server-side WebSocket connection, from the bytes of a client frame to the echo:
+//!
+//! ```
+//! use sockwire_core::time::Instant;
+//! use sockwire_core::ws::{Config, Connection, DataKind, Event, Role};
+//!
+//! let mut conn = Connection::new(Role::Server, Config::default(), 0);
+//! // A masked text frame "Hello" as a browser sends it (RFC 6455 §5.7).
+//! let mut input = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+//! let mut out = [0u8; 64];
+//! let (used, event) = conn.read(&mut input, Instant(0));
+//! assert_eq!(used, 11);
+//! if let Some(Event::Data { kind: DataKind::Text, payload, first: true, fin: true, .. }) = event {
+//!     assert_eq!(payload, b"Hello"); // unmasked in place, UTF-8 checked
+//!     let n = conn.send(DataKind::Text, payload, true, true, &mut out)?; // the echo
+//!     assert_eq!(&out[..n], b"\x81\x05Hello");
+//! }
+//! // Owed control frames (pongs, close echoes) come out here after every read.
+//! assert_eq!(conn.poll_transmit(&mut out)?, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - [`http`]: HTTP/1.1 heads, parsed in linear time under byte-at-a-time input.
+//! - [`ws`]: the opening handshake, the frame codec and the connection machine.
+//! - [`stomp`]: the STOMP 1.0/1.1/1.2 frame codec.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod buf;
 pub mod http;

@@ -174,6 +174,10 @@ impl FrameHeader {
 
     /// Encodes the header in its minimal length form; returns the bytes and how many
     /// of them are used.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "offsets stay within the 14-byte header"
+    )]
     pub fn to_bytes(&self) -> ([u8; MAX_HEADER_LEN], usize) {
         let mut out = [0u8; MAX_HEADER_LEN];
         out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.bits();
@@ -198,6 +202,10 @@ impl FrameHeader {
     }
 
     /// Appends the encoded header to `w`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "to_bytes returns a length within its array"
+    )]
     pub fn encode(&self, w: &mut Writer<'_>) {
         let (bytes, len) = self.to_bytes();
         w.put(&bytes[..len]);

@@ -17,6 +17,10 @@
 /// assert_eq!(whole, parts);
 /// ```
 #[inline]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices are taken modulo the 4-byte key length"
+)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let mut k = key;
     k.rotate_left(offset % 4);
@@ -32,6 +36,10 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// The bulk path: 64-byte blocks XORed with a 64-byte repetition of the key, which LLVM
 /// turns into vector XORs, then 8-byte words, then single bytes.
 #[inline(never)]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices are taken modulo the 4-byte key length"
+)]
 fn apply_mask_wide(buf: &mut [u8], k: [u8; 4]) {
     let mut wide = [0u8; 64];
     for (i, w) in wide.iter_mut().enumerate() {

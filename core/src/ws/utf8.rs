@@ -118,6 +118,10 @@ mod dfa {
         (row & !(63 << from)) | (to << from)
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "loop indices stay below the array length"
+    )]
     const fn row(b: u8) -> u64 {
         let mut r = 0u64;
         let mut i = 0;
@@ -154,6 +158,10 @@ mod dfa {
         }
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "loop indices stay below the array length"
+    )]
     const fn table() -> [u64; 256] {
         let mut t = [0u64; 256];
         let mut b = 0;
@@ -167,6 +175,7 @@ mod dfa {
     static TABLE: [u64; 256] = table();
 
     #[inline(always)]
+    #[allow(clippy::indexing_slicing, reason = "a byte indexes a 256-entry table")]
     fn step(state: u64, b: u8) -> u64 {
         TABLE[usize::from(b)].wrapping_shr(state as u32)
     }
