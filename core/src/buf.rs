@@ -18,6 +18,8 @@ impl core::fmt::Display for BufferTooSmall {
     }
 }
 
+impl core::error::Error for BufferTooSmall {}
+
 /// Appends bytes to a caller buffer, counting what would be needed even past its end.
 ///
 /// Writes past the end are dropped but counted, so a single pass tells both whether the

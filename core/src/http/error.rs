@@ -55,3 +55,5 @@ impl core::fmt::Display for HeadError {
         f.write_str(what)
     }
 }
+
+impl core::error::Error for HeadError {}

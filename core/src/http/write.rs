@@ -42,6 +42,8 @@ impl core::fmt::Display for WriteError {
     }
 }
 
+impl core::error::Error for WriteError {}
+
 /// Writes a head piece by piece, validating what the caller supplies.
 ///
 /// A rejected piece is not written and makes [`finish`](Self::finish) fail, so a head with

@@ -73,6 +73,8 @@ impl core::fmt::Display for ProtocolError {
     }
 }
 
+impl core::error::Error for ProtocolError {}
+
 /// Why a frame could not be sent or queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -109,3 +111,5 @@ impl core::fmt::Display for SendError {
         }
     }
 }
+
+impl core::error::Error for SendError {}

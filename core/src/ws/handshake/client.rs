@@ -68,6 +68,8 @@ impl core::fmt::Display for ClientHandshakeError {
     }
 }
 
+impl core::error::Error for ClientHandshakeError {}
+
 /// What the handshake settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
