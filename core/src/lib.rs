@@ -42,8 +42,10 @@
     )
 )]
 
+pub mod broker;
 pub mod buf;
 pub mod http;
+pub mod sockjs;
 pub mod stomp;
 pub mod time;
 pub mod ws;

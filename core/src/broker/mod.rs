@@ -1,0 +1,1 @@
+//! The message broker: destinations, subscriptions and routing (owned by the broker work).
