@@ -20,7 +20,8 @@ const BLOCK: usize = 16 * 1024;
 pub enum State {
     /// Data flows both ways.
     Open,
-    /// Our close is queued or sent; waiting for the peer's (incoming data is discarded).
+    /// Our close is queued or sent; waiting for the peer's. Data the peer sent before it
+    /// saw our close is still delivered.
     CloseSent,
     /// The peer's close arrived; our answering close is still to be transmitted.
     CloseReceived,
@@ -55,8 +56,6 @@ struct InFrame {
     remaining: u64,
     /// Payload bytes processed so far (only its value modulo 4 matters).
     offset: usize,
-    /// Skip the payload (data arriving after we sent close).
-    discard: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -305,16 +304,6 @@ impl Connection {
             // `avail` <= rest.len(), so it fits in usize.
             let avail = frame.remaining.min(rest.len() as u64) as usize;
             let frame_done = avail as u64 == frame.remaining;
-            if frame.discard {
-                pos += avail;
-                frame.remaining -= avail as u64;
-                if frame_done {
-                    self.frame = None;
-                    continue;
-                }
-                self.frame = Some(frame);
-                return Step::Done(pos, None);
-            }
             if frame.opcode.is_control() {
                 let chunk = rest.get(..avail).unwrap_or(&[]);
                 let end = self.ctrl_len + avail;
@@ -391,13 +380,12 @@ impl Connection {
             (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
             _ => {}
         }
-        let mut frame = InFrame {
+        let frame = InFrame {
             opcode: h.opcode,
             fin: h.fin,
             mask: h.mask,
             remaining: h.payload_len,
             offset: 0,
-            discard: false,
         };
         if control {
             if !h.fin {
@@ -407,12 +395,6 @@ impl Connection {
                 return Err(ProtocolError::ControlTooLong);
             }
             self.ctrl_len = 0;
-            self.frame = Some(frame);
-            return Ok(());
-        }
-        if self.our_close != OurClose::NotYet {
-            // After sending close, data is discarded while we await the peer's close.
-            frame.discard = true;
             self.frame = Some(frame);
             return Ok(());
         }
@@ -656,7 +638,7 @@ impl Connection {
     /// [`Connection::poll_transmit`] and starts the close timer from the latest instant
     /// passed to [`Connection::read`] or [`Connection::handle_timeout`].
     ///
-    /// After the close, incoming data is discarded while the peer's close is awaited;
+    /// After the close, incoming data is still delivered while the peer's close is awaited;
     /// if it has not arrived within `close_timeout_ms` the connection becomes closed.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         if self.our_close != OurClose::NotYet || self.input_finished() {
@@ -1017,8 +999,8 @@ mod tests {
         assert_eq!(s.conn.ping(b"x"), Err(SendError::Closed));
         let frames = s.transmit();
         assert_eq!(frames.len(), 1);
-        // Data arriving after our close is discarded.
-        assert_eq!(s.feed(&cf(true, 1, b"late")), vec![]);
+        // Data the peer sent before it saw our close is still delivered.
+        assert_eq!(s.feed(&cf(true, 1, b"late")).len(), 1);
         let evs = c.feed(&frames[0]);
         assert_eq!(evs, vec![Ev::Closed(Some(1001), String::from("restart"))]);
         let echo = c.transmit();
