@@ -41,7 +41,6 @@ pub struct WsClient {
     rend: usize,
     wbuf: Vec<u8>,
     message: MessageBuffer,
-    kind: DataKind,
     subprotocol: Option<String>,
 }
 
@@ -139,7 +138,6 @@ impl WsClient {
             rend,
             wbuf: Vec::new(),
             message: MessageBuffer::default(),
-            kind: DataKind::Binary,
             subprotocol,
         })
     }
@@ -312,11 +310,8 @@ impl WsClient {
                     fin,
                     ..
                 }) => {
-                    if first {
-                        self.kind = kind;
-                    }
-                    if let Some(whole) = self.message.push(payload, first, fin) {
-                        let message = owned_message(self.kind, whole);
+                    if let Some((kind, whole)) = self.message.push(kind, payload, first, fin) {
+                        let message = owned_message(kind, whole);
                         self.message.recycle();
                         return Ok(Some(message));
                     }

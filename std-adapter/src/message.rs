@@ -26,28 +26,46 @@ pub enum Message {
 ///
 /// The core has already checked the message against its size limit and, for text, that
 /// the bytes are UTF-8, so this only concatenates.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MessageBuffer {
+    kind: DataKind,
     bytes: Vec<u8>,
+}
+
+impl Default for MessageBuffer {
+    fn default() -> Self {
+        MessageBuffer {
+            kind: DataKind::Binary,
+            bytes: Vec::new(),
+        }
+    }
 }
 
 /// Capacity kept between messages; a larger buffer is released after delivery.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
 impl MessageBuffer {
-    /// Adds a chunk. Returns the whole message when `fin` ends it.
+    /// Adds a chunk of a message of `kind` (the kind counts on the `first` chunk).
+    /// Returns the whole message and its kind when `fin` ends it.
     ///
     /// When the message arrives as one chunk it is returned without copying.
-    pub fn push<'a>(&'a mut self, chunk: &'a [u8], first: bool, fin: bool) -> Option<&'a [u8]> {
+    pub fn push<'a>(
+        &'a mut self,
+        kind: DataKind,
+        chunk: &'a [u8],
+        first: bool,
+        fin: bool,
+    ) -> Option<(DataKind, &'a [u8])> {
         if first {
+            self.kind = kind;
             self.bytes.clear();
         }
         if fin && self.bytes.is_empty() {
-            return Some(chunk);
+            return Some((self.kind, chunk));
         }
         self.bytes.extend_from_slice(chunk);
         if fin {
-            Some(&self.bytes)
+            Some((self.kind, &self.bytes))
         } else {
             None
         }
@@ -77,16 +95,26 @@ mod tests {
     #[test]
     fn single_chunk_is_borrowed() {
         let mut b = MessageBuffer::default();
-        assert_eq!(b.push(b"abc", true, true), Some(&b"abc"[..]));
+        assert_eq!(
+            b.push(DataKind::Text, b"abc", true, true),
+            Some((DataKind::Text, &b"abc"[..]))
+        );
     }
 
     #[test]
     fn chunks_concatenate() {
         let mut b = MessageBuffer::default();
-        assert_eq!(b.push(b"ab", true, false), None);
-        assert_eq!(b.push(b"", false, false), None);
-        assert_eq!(b.push(b"cd", false, true), Some(&b"abcd"[..]));
+        // Continuation chunks report Binary; the first chunk's kind counts.
+        assert_eq!(b.push(DataKind::Text, b"ab", true, false), None);
+        assert_eq!(b.push(DataKind::Binary, b"", false, false), None);
+        assert_eq!(
+            b.push(DataKind::Binary, b"cd", false, true),
+            Some((DataKind::Text, &b"abcd"[..]))
+        );
         b.recycle();
-        assert_eq!(b.push(b"x", true, true), Some(&b"x"[..]));
+        assert_eq!(
+            b.push(DataKind::Binary, b"x", true, true),
+            Some((DataKind::Binary, &b"x"[..]))
+        );
     }
 }

@@ -21,9 +21,18 @@ fn connect_sends_lines_and_prints_messages() {
         .spawn()
         .unwrap();
     // End of input closes the connection; the echoes sent before must still be printed.
-    child.stdin.take().unwrap().write_all("hello\nwörld ✓\n".as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("hello\nwörld ✓\n".as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\nwörld ✓\n");
     server.stop();
     server.join();
@@ -31,7 +40,10 @@ fn connect_sends_lines_and_prints_messages() {
 
 #[test]
 fn bad_arguments_fail_with_usage() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sockwire")).arg("bogus").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .arg("bogus")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
 }

@@ -10,7 +10,7 @@ use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
     accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake,
 };
-use sockwire_core::ws::{Connection, DataKind, Event, Role};
+use sockwire_core::ws::{Connection, Event, Role};
 
 use super::config::{Endpoint, ServerConfig};
 use super::handler::{Outbox, SessionInfo, WsHandler};
@@ -41,7 +41,6 @@ struct Session {
     conn: Connection,
     handler: Box<dyn WsHandler>,
     message: MessageBuffer,
-    kind: DataKind,
 }
 
 /// What the worker should do with a connection after it ran.
@@ -258,7 +257,6 @@ impl ServerConnection {
             conn: Connection::new(Role::Server, config.ws, 0),
             handler: handler(&info),
             message: MessageBuffer::default(),
-            kind: DataKind::Binary,
         });
         let mut out = Outbox {
             conn: &mut session.conn,
@@ -352,15 +350,12 @@ impl Session {
                     fin,
                     ..
                 }) => {
-                    if first {
-                        self.kind = kind;
-                    }
-                    if let Some(whole) = self.message.push(payload, first, fin) {
+                    if let Some((kind, whole)) = self.message.push(kind, payload, first, fin) {
                         let mut out = Outbox {
                             conn: &mut self.conn,
                             wbuf,
                         };
-                        self.handler.on_message(self.kind, whole, &mut out);
+                        self.handler.on_message(kind, whole, &mut out);
                         self.message.recycle();
                     }
                 }
