@@ -970,3 +970,303 @@ fn invalid_ids_rejected() {
     assert_eq!(d.take_events(), vec![Ev::Error(SessionError::InvalidId)]);
     assert_eq!(d.take_sent()[0].header("receipt-id"), None);
 }
+
+mod model {
+    //! Random sequences of legal and illegal client frames, chunked at random, with time
+    //! advances and MESSAGE writes; the session's invariants are checked against a model.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[derive(Debug, Clone)]
+    enum ClientFrame {
+        Connect(u8),
+        Subscribe { sub: u8, ack: u8 },
+        Unsubscribe { sub: u8 },
+        Send { tx: Option<u8> },
+        Begin { tx: u8 },
+        Commit { tx: u8 },
+        Abort { tx: u8 },
+        Ack { msg: u8, nack: bool },
+        Disconnect,
+        Garbage(Vec<u8>),
+        HeartBeat,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Frame(ClientFrame, bool, Vec<usize>),
+        Advance(u64),
+        Message(u8),
+    }
+
+    fn client_frame() -> impl Strategy<Value = ClientFrame> {
+        prop_oneof![
+            1 => (0u8..4).prop_map(ClientFrame::Connect),
+            3 => (0u8..4, 0u8..4).prop_map(|(sub, ack)| ClientFrame::Subscribe { sub, ack }),
+            1 => (0u8..4).prop_map(|sub| ClientFrame::Unsubscribe { sub }),
+            3 => proptest::option::of(0u8..3).prop_map(|tx| ClientFrame::Send { tx }),
+            2 => (0u8..3).prop_map(|tx| ClientFrame::Begin { tx }),
+            1 => (0u8..3).prop_map(|tx| ClientFrame::Commit { tx }),
+            1 => (0u8..3).prop_map(|tx| ClientFrame::Abort { tx }),
+            2 => (any::<u8>(), any::<bool>()).prop_map(|(msg, nack)| ClientFrame::Ack { msg, nack }),
+            1 => Just(ClientFrame::Disconnect),
+            1 => proptest::collection::vec(any::<u8>(), 0..12).prop_map(ClientFrame::Garbage),
+            1 => Just(ClientFrame::HeartBeat),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            8 => (client_frame(), any::<bool>(), proptest::collection::vec(1usize..40, 1..4))
+                .prop_map(|(f, r, c)| Op::Frame(f, r, c)),
+            1 => (0u64..25_000).prop_map(Op::Advance),
+            2 => (0u8..5).prop_map(Op::Message),
+        ]
+    }
+
+    struct Model {
+        d: Driver,
+        next_receipt: usize,
+        next_label: usize,
+        next_message: usize,
+        expected_receipts: BTreeSet<String>,
+        subscribed: BTreeSet<String>,
+        open_tx: BTreeMap<String, Vec<Vec<u8>>>,
+        dropped: BTreeSet<Vec<u8>>,
+        replay: Vec<Vec<u8>>,
+        messages: Vec<(String, String, Option<String>)>,
+        seen_events: usize,
+        over: bool,
+    }
+
+    impl Model {
+        fn render(&mut self, f: &ClientFrame, receipt: bool) -> (Vec<u8>, Option<String>) {
+            let r = receipt.then(|| {
+                self.next_receipt += 1;
+                format!("r{}", self.next_receipt)
+            });
+            let rh = r
+                .as_ref()
+                .map(|r| format!("receipt:{r}\n"))
+                .unwrap_or_default();
+            let tx = |t: u8| format!("t{t}");
+            let text = match f {
+                ClientFrame::Connect(v) => {
+                    let r = match v {
+                        0 => "CONNECT\naccept-version:1.0,1.1,1.2\nheart-beat:0,1000\n\n\0",
+                        1 => "CONNECT\naccept-version:1.1\n\n\0",
+                        2 => "STOMP\n\n\0",
+                        _ => "CONNECT\naccept-version:9.9\n\n\0",
+                    };
+                    return (r.as_bytes().to_vec(), None);
+                }
+                ClientFrame::Subscribe { sub, ack } => {
+                    let ack = ["auto", "client", "client-individual", "never"][usize::from(*ack)];
+                    format!("SUBSCRIBE\nid:s{sub}\ndestination:/q\nack:{ack}\n{rh}\n\0")
+                }
+                ClientFrame::Unsubscribe { sub } => format!("UNSUBSCRIBE\nid:s{sub}\n{rh}\n\0"),
+                ClientFrame::Send { tx: t } => {
+                    self.next_label += 1;
+                    let label = format!("b{}", self.next_label);
+                    let txh = match t {
+                        Some(t) => {
+                            let name = tx(*t);
+                            if !self.over {
+                                if let Some(held) = self.open_tx.get_mut(&name) {
+                                    held.push(label.clone().into_bytes());
+                                }
+                            }
+                            format!("transaction:{name}\n")
+                        }
+                        None => String::new(),
+                    };
+                    format!("SEND\ndestination:/q\n{txh}{rh}\n{label}\0")
+                }
+                ClientFrame::Begin { tx: t } => format!("BEGIN\ntransaction:{}\n{rh}\n\0", tx(*t)),
+                ClientFrame::Commit { tx: t } => {
+                    format!("COMMIT\ntransaction:{}\n{rh}\n\0", tx(*t))
+                }
+                ClientFrame::Abort { tx: t } => format!("ABORT\ntransaction:{}\n{rh}\n\0", tx(*t)),
+                ClientFrame::Ack { msg, nack } => {
+                    let cmd = if *nack { "NACK" } else { "ACK" };
+                    let m = self
+                        .messages
+                        .get(usize::from(*msg) % self.messages.len().max(1))
+                        .cloned()
+                        .unwrap_or(("s0".into(), "m999".into(), Some("999".into())));
+                    let h = if self.d.s.version() == Version::V1_2 {
+                        format!("id:{}\n", m.2.unwrap_or("998".into()))
+                    } else {
+                        format!("message-id:{}\nsubscription:{}\n", m.1, m.0)
+                    };
+                    format!("{cmd}\n{h}{rh}\n\0")
+                }
+                ClientFrame::Disconnect => format!("DISCONNECT\n{rh}\n\0"),
+                ClientFrame::Garbage(g) => {
+                    let mut b = b"X".to_vec();
+                    b.extend(g.iter().map(|&c| if c == 0 { b'0' } else { c }));
+                    b.push(b'\n');
+                    return (b, None);
+                }
+                ClientFrame::HeartBeat => return (b"\n".to_vec(), None),
+            };
+            (text.into_bytes(), r)
+        }
+
+        /// Checks the events that arrived since the last call against the model.
+        fn observe(&mut self) {
+            let events = self.d.events[self.seen_events..].to_vec();
+            self.seen_events = self.d.events.len();
+            for ev in events {
+                assert!(!self.over, "event after the session ended: {ev:?}");
+                match ev {
+                    Ev::Subscribe { id, .. } => {
+                        self.subscribed.insert(id);
+                    }
+                    Ev::Unsubscribe(id) => {
+                        self.subscribed.remove(&id);
+                        self.messages.retain(|m| m.0 != id);
+                    }
+                    Ev::Begin(t) => {
+                        assert!(self.open_tx.insert(t, Vec::new()).is_none());
+                    }
+                    Ev::Commit(t, held) => {
+                        assert!(self.replay.is_empty());
+                        let frames = self.open_tx.remove(&t).unwrap();
+                        assert_eq!(held, frames.len());
+                        self.replay = frames;
+                    }
+                    Ev::Abort(t, discarded) => {
+                        let frames = self.open_tx.remove(&t).unwrap();
+                        assert_eq!(discarded, frames.len());
+                        self.dropped.extend(frames);
+                    }
+                    Ev::Send {
+                        transaction, body, ..
+                    } => {
+                        assert!(!self.dropped.contains(&body), "aborted frame emitted");
+                        match transaction {
+                            Some(_) => {
+                                assert!(
+                                    !self.replay.is_empty(),
+                                    "transactional SEND before COMMIT"
+                                );
+                                assert_eq!(self.replay.remove(0), body);
+                            }
+                            None => assert!(self.replay.is_empty()),
+                        }
+                    }
+                    Ev::Ack { .. } | Ev::Nack { .. } | Ev::Connect { .. } => {}
+                    Ev::Disconnect | Ev::HeartbeatTimeout | Ev::Error(_) => self.end(),
+                }
+            }
+            assert!(self.replay.is_empty(), "commit not fully replayed");
+        }
+
+        fn end(&mut self) {
+            self.over = true;
+            self.subscribed.clear();
+            let open = core::mem::take(&mut self.open_tx);
+            self.dropped.extend(open.into_values().flatten());
+        }
+    }
+
+    fn run(ops: Vec<Op>) {
+        let mut m = Model {
+            d: Driver::new(),
+            next_receipt: 0,
+            next_label: 0,
+            next_message: 0,
+            expected_receipts: BTreeSet::new(),
+            subscribed: BTreeSet::new(),
+            open_tx: BTreeMap::new(),
+            dropped: BTreeSet::new(),
+            replay: Vec::new(),
+            messages: Vec::new(),
+            seen_events: 0,
+            over: false,
+        };
+        for op in ops {
+            match op {
+                Op::Frame(f, receipt, chunks) => {
+                    let (bytes, r) = m.render(&f, receipt);
+                    if let Some(r) = r {
+                        if !m.over {
+                            m.expected_receipts.insert(r);
+                        }
+                    }
+                    let mut rest = &bytes[..];
+                    for size in chunks.iter().cycle() {
+                        if rest.is_empty() {
+                            break;
+                        }
+                        let (a, b) = rest.split_at((*size).min(rest.len()));
+                        m.d.feed(a);
+                        rest = b;
+                    }
+                    if m.over {
+                        assert!(m.d.pending.is_empty());
+                    }
+                }
+                Op::Advance(ms) => {
+                    m.d.advance(ms);
+                }
+                Op::Message(sub) => {
+                    let sub = format!("s{sub}");
+                    m.next_message += 1;
+                    let mid = format!("m{}", m.next_message);
+                    match m.d.message(&sub, &mid) {
+                        Ok(out) => {
+                            assert!(m.subscribed.contains(&sub), "MESSAGE for unsubscribed id");
+                            assert!(!m.over);
+                            assert_eq!(out.header("subscription"), Some(sub.as_str()));
+                            let ack = out.header("ack").map(String::from);
+                            m.messages.push((sub, mid, ack));
+                        }
+                        Err(MessageError::UnknownSubscription) => {
+                            assert!(!m.subscribed.contains(&sub))
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            m.observe();
+        }
+        // Every receipt asked for while the session was live is answered exactly once,
+        // by a RECEIPT or by the ERROR frame; nothing follows an ERROR.
+        let mut answered = Vec::new();
+        for (i, out) in m.d.sent.iter().enumerate() {
+            if out.command == Some(Command::Error) {
+                assert_eq!(i + 1, m.d.sent.len(), "output after ERROR");
+            }
+            if let Some(r) = out.header("receipt-id") {
+                answered.push(String::from(r));
+            }
+        }
+        let unique: BTreeSet<String> = answered.iter().cloned().collect();
+        assert_eq!(unique.len(), answered.len(), "a receipt answered twice");
+        assert_eq!(unique, m.expected_receipts);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn session_keeps_its_invariants(
+            ops in proptest::collection::vec(op(), 0..60),
+            connect in 0u8..3,
+        ) {
+            let mut all = vec![Op::Frame(ClientFrame::Connect(connect), false, vec![64])];
+            all.extend(ops);
+            run(all);
+        }
+
+        #[test]
+        fn session_keeps_its_invariants_without_connect(
+            ops in proptest::collection::vec(op(), 0..30),
+        ) {
+            run(ops);
+        }
+    }
+}
