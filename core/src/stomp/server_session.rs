@@ -773,7 +773,8 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     /// `None` once all are reported, when the transaction is closed and `read` resumes.
     ///
     /// `headers` receives the frame's headers; give it [`Limits::max_headers`] entries.
-    /// A frame that does not fit (which cannot happen with that size) is skipped.
+    /// A frame whose headers do not fit (impossible with that size) is skipped and
+    /// reported as `ProtocolError(Decode(TooManyHeaders))`; the session stays open.
     pub fn poll_committed<'s, 'h>(
         &'s mut self,
         headers: &'h mut [RawHeader<'s>],
