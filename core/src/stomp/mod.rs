@@ -38,6 +38,13 @@ mod heartbeat;
 mod limits;
 mod version;
 
+mod ack;
+mod id;
+mod server_session;
+mod session_error;
+mod subscription;
+mod transaction;
+
 pub use command::Command;
 pub use decoder::{Decoded, Decoder};
 pub use encoder::{encode, encode_frame, encode_heart_beat};
@@ -50,6 +57,13 @@ pub use frame::{Frame, HeaderText, RawHeader};
 pub use heartbeat::{HeartBeat, HeartBeatIntervals, InvalidHeartBeat};
 pub use limits::Limits;
 pub use version::{negotiate_version, Version, VersionSet};
+
+pub use ack::AckMode;
+pub use id::{Id, MAX_ID_LEN};
+pub use server_session::{
+    MessageError, ServerEvent, ServerSession, ServerSessionConfig, MAX_ERROR_MESSAGE, RECEIPT_QUEUE,
+};
+pub use session_error::SessionError;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1104 @@
+//! The server side of one STOMP connection, sans-IO: client bytes in, events out, owed
+//! frames (`CONNECTED`, `RECEIPT`, `ERROR`, heart-beats) and `MESSAGE`s to send.
+
+use super::ack::Unacked;
+use super::subscription::Subscriptions;
+use super::transaction::Transactions;
+use super::{
+    encode, encode_heart_beat, escape_into, negotiate_version, AckMode, Command, DecodeError,
+    Decoded, Decoder, EncodeError, Escaping, Frame, HeaderPart, HeaderText, HeartBeat,
+    HeartBeatIntervals, Id, Limits, RawHeader, SessionError, Version, VersionSet,
+};
+use crate::buf::{BufferTooSmall, Writer};
+use crate::time::Instant;
+
+/// Receipts that may wait in the session before [`ServerSession::read`] stops consuming
+/// input until [`ServerSession::poll_transmit`] drains them.
+pub const RECEIPT_QUEUE: usize = 4;
+
+/// The longest `message` header of an `ERROR` frame the session writes, in octets; a
+/// longer application message is cut at a character boundary.
+pub const MAX_ERROR_MESSAGE: usize = 128;
+
+/// How a [`ServerSession`] behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ServerSessionConfig {
+    /// Versions the server speaks. Default: 1.0, 1.1 and 1.2.
+    pub versions: VersionSet,
+    /// The server's `heart-beat` header: the interval it can send at and the one it wants
+    /// to receive at. Default 10 000 ms both ways.
+    pub heart_beat: HeartBeat,
+    /// How long a client may stay silent, in percent of the agreed receive interval,
+    /// before the session gives up on it. Default 200 (twice the interval).
+    pub heart_beat_tolerance_percent: u64,
+    /// The `CONNECTED` frame's `server` header. Default `"sockwire"`.
+    pub server: &'static str,
+    /// Limits on client frames.
+    pub limits: Limits,
+}
+
+impl Default for ServerSessionConfig {
+    fn default() -> Self {
+        ServerSessionConfig {
+            versions: VersionSet::ALL,
+            heart_beat: HeartBeat {
+                send_ms: 10_000,
+                receive_ms: 10_000,
+            },
+            heart_beat_tolerance_percent: 200,
+            server: "sockwire",
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+/// What the client did, as reported by [`ServerSession::read`],
+/// [`ServerSession::poll_committed`] and [`ServerSession::handle_timeout`].
+///
+/// Borrowed parts point into the caller's input (`'a`) and header slice (`'h`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent<'a, 'h> {
+    /// `CONNECT` or `STOMP`: a supported version was found. The session waits (reading
+    /// nothing more) until the application calls [`ServerSession::accept_connect`] or
+    /// [`ServerSession::reject_connect`].
+    Connect {
+        /// The version agreed on.
+        version: Version,
+        /// The `host` header (the virtual host), when present.
+        host: Option<HeaderText<'a>>,
+        /// The `login` header, when present.
+        login: Option<HeaderText<'a>>,
+        /// The `passcode` header, when present.
+        passcode: Option<HeaderText<'a>>,
+        /// The client's `heart-beat` header ([`HeartBeat::NONE`] when absent or in 1.0).
+        heart_beat: HeartBeat,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `SUBSCRIBE`.
+    Subscribe {
+        /// The subscription id (in STOMP 1.0, the destination when `id` is absent).
+        id: HeaderText<'a>,
+        /// The `destination` header.
+        destination: HeaderText<'a>,
+        /// The `ack` mode.
+        ack: AckMode,
+        /// The `selector` header, when present.
+        selector: Option<HeaderText<'a>>,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `UNSUBSCRIBE` of a current subscription.
+    Unsubscribe {
+        /// The subscription id.
+        id: Id,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `SEND` outside a transaction, or (from [`ServerSession::poll_committed`]) one of
+    /// a committed transaction.
+    Send {
+        /// The `destination` header.
+        destination: HeaderText<'a>,
+        /// The `transaction` header, for a committed `SEND`.
+        transaction: Option<HeaderText<'a>>,
+        /// The whole frame; the message is its body.
+        frame: Frame<'a, 'h>,
+    },
+    /// `ACK` of a message awaiting acknowledgement.
+    Ack {
+        /// The subscription the message was sent to.
+        subscription: Id,
+        /// The acknowledged message's `message-id`.
+        message_id: Id,
+        /// Messages settled: more than one for a cumulative (`client` mode) `ACK`, which
+        /// also settles the subscription's earlier messages.
+        settled: usize,
+        /// The `transaction` header (an open transaction), when present.
+        transaction: Option<HeaderText<'a>>,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `NACK` of a message awaiting acknowledgement (cumulative in `client` mode).
+    Nack {
+        /// The subscription the message was sent to.
+        subscription: Id,
+        /// The rejected message's `message-id`.
+        message_id: Id,
+        /// Messages settled (see [`ServerEvent::Ack`]).
+        settled: usize,
+        /// The `transaction` header (an open transaction), when present.
+        transaction: Option<HeaderText<'a>>,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `BEGIN`.
+    Begin {
+        /// The transaction name.
+        transaction: HeaderText<'a>,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `COMMIT`: call [`ServerSession::poll_committed`] until it returns `None` to
+    /// receive the transaction's `held` `SEND`s; `read` consumes nothing meanwhile.
+    Commit {
+        /// The transaction name.
+        transaction: HeaderText<'a>,
+        /// Number of `SEND` frames held for it.
+        held: usize,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `ABORT`: the transaction's held frames were dropped unreported.
+    Abort {
+        /// The transaction name.
+        transaction: HeaderText<'a>,
+        /// Number of `SEND` frames dropped.
+        discarded: usize,
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// `DISCONNECT`: open transactions are aborted; the session closes once the receipt
+    /// (if one was asked for) is transmitted.
+    Disconnect {
+        /// The whole frame.
+        frame: Frame<'a, 'h>,
+    },
+    /// Nothing came from the client for longer than the agreed interval times the
+    /// tolerance: the session is closed, without an `ERROR` frame.
+    HeartbeatTimeout,
+    /// The client broke a rule: an `ERROR` frame is queued and the session closes once it
+    /// is transmitted.
+    ProtocolError(SessionError),
+}
+
+/// Why [`ServerSession::write_message`] wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MessageError {
+    /// The session is not (or no longer) connected.
+    NotConnected,
+    /// No subscription has this id.
+    UnknownSubscription,
+    /// The subscription needs acknowledgements and the session already tracks its
+    /// maximum of unacknowledged messages.
+    TooManyUnacked,
+    /// The message id is longer than [`MAX_ID_LEN`](super::MAX_ID_LEN) (only checked
+    /// where it must be remembered for an acknowledgement).
+    MessageIdTooLong,
+    /// Encoding failed. In `InvalidHeader { index }`, 0 is `subscription`, 1
+    /// `message-id`, 2 `destination` and `3 + i` the caller's header `i`.
+    Encode(EncodeError),
+}
+
+impl From<EncodeError> for MessageError {
+    fn from(e: EncodeError) -> Self {
+        MessageError::Encode(e)
+    }
+}
+
+impl core::fmt::Display for MessageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MessageError::NotConnected => f.write_str("session not connected"),
+            MessageError::UnknownSubscription => f.write_str("unknown subscription"),
+            MessageError::TooManyUnacked => f.write_str("too many unacknowledged messages"),
+            MessageError::MessageIdTooLong => f.write_str("message id too long"),
+            MessageError::Encode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for MessageError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingConnect,
+    Authenticating { client_heart_beat: HeartBeat },
+    Open,
+}
+
+#[derive(Debug, Clone)]
+struct OwedError {
+    message: heapless::Vec<u8, MAX_ERROR_MESSAGE>,
+    receipt: Option<Id>,
+    versions: Option<VersionSet>,
+}
+
+/// A `COMMIT` being replayed: the transaction's slot and where its next frame is looked
+/// for.
+#[derive(Debug, Clone, Copy)]
+struct Replay {
+    slot: usize,
+    from: usize,
+}
+
+/// The server side of one STOMP connection (STOMP 1.0, 1.1, 1.2), sans-IO.
+///
+/// Feed client bytes to [`ServerSession::read`] (the session owns the frame decoder and
+/// reports at most one [`ServerEvent`] per call), answer a [`ServerEvent::Connect`] with
+/// [`ServerSession::accept_connect`] or [`ServerSession::reject_connect`], drain owed
+/// frames with [`ServerSession::poll_transmit`] after every call, encode messages with
+/// [`ServerSession::write_message`], and drive heart-beats with
+/// [`ServerSession::poll_timeout`] / [`ServerSession::handle_timeout`].
+///
+/// Capacities: `SUBS` subscriptions, `TXS` open transactions (at most 255), `UNACKED`
+/// messages awaiting `ACK`/`NACK`, and `HELD` octets for `SEND` frames held until their
+/// transaction commits (each frame costs its wire length plus 5). Exceeding a capacity
+/// is answered with an `ERROR` frame.
+///
+/// ```
+/// use sockwire_core::stomp::{Id, RawHeader, ServerEvent, ServerSession, ServerSessionConfig};
+/// use sockwire_core::time::Instant;
+///
+/// let mut session: ServerSession = ServerSession::new(ServerSessionConfig::default(), Id::from_decimal(1));
+/// let input = b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SUBSCRIBE\nid:0\ndestination:/topic/a\n\n\0";
+/// let mut at = 0;
+/// let mut out = [0u8; 256];
+/// loop {
+///     let mut headers = [RawHeader::EMPTY; 32];
+///     let (used, event) = session.read(&input[at..], &mut headers, Instant(0));
+///     at += used;
+///     match event {
+///         Some(ServerEvent::Connect { login, passcode, .. }) => {
+///             // check login and passcode, then:
+///             session.accept_connect(Instant(0));
+///         }
+///         Some(ServerEvent::Subscribe { destination, .. }) => assert!(destination == "/topic/a"),
+///         Some(_) => {}
+///         None if used == 0 => break,
+///         None => {}
+///     }
+///     while let Some(n) = session.poll_transmit(&mut out).unwrap() {
+///         assert!(out[..n].starts_with(b"CONNECTED\nversion:1.2\n"));
+///     }
+/// }
+/// let n = session.write_message(b"0", b"m-1", b"/topic/a", &[("content-type", "text/plain")], b"hi", &mut out).unwrap();
+/// assert!(out[..n].starts_with(b"MESSAGE\nsubscription:0\nmessage-id:m-1\ndestination:/topic/a\n"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerSession<
+    const SUBS: usize = 16,
+    const TXS: usize = 4,
+    const UNACKED: usize = 64,
+    const HELD: usize = 4096,
+> {
+    config: ServerSessionConfig,
+    session_id: Id,
+    decoder: Decoder,
+    version: Version,
+    phase: Phase,
+    intervals: HeartBeatIntervals,
+    subscriptions: Subscriptions<SUBS>,
+    transactions: Transactions<TXS, HELD>,
+    unacked: Unacked<UNACKED>,
+    replay: Option<Replay>,
+    owed_connected: bool,
+    owed_receipts: heapless::Deque<Id, RECEIPT_QUEUE>,
+    owed_heart_beat: bool,
+    owed_error: Option<OwedError>,
+    closing: bool,
+    timed_out: bool,
+    last_now: Instant,
+    last_received: Instant,
+    last_sent: Instant,
+}
+
+impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize>
+    ServerSession<SUBS, TXS, UNACKED, HELD>
+{
+    /// A session waiting for the client's `CONNECT`; `session_id` becomes the
+    /// `CONNECTED` frame's `session` header.
+    pub fn new(config: ServerSessionConfig, session_id: Id) -> Self {
+        ServerSession {
+            config,
+            session_id,
+            decoder: Decoder::new(config.limits),
+            version: Version::V1_2,
+            phase: Phase::AwaitingConnect,
+            intervals: HeartBeatIntervals::default(),
+            subscriptions: Subscriptions::new(),
+            transactions: Transactions::new(),
+            unacked: Unacked::new(),
+            replay: None,
+            owed_connected: false,
+            owed_receipts: heapless::Deque::new(),
+            owed_heart_beat: false,
+            owed_error: None,
+            closing: false,
+            timed_out: false,
+            last_now: Instant(0),
+            last_received: Instant(0),
+            last_sent: Instant(0),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerSessionConfig {
+        &self.config
+    }
+
+    /// The version agreed on (1.2 until a `CONNECT` was read).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The heart-beat intervals agreed on (none until the session is accepted).
+    pub fn heart_beat_intervals(&self) -> HeartBeatIntervals {
+        self.intervals
+    }
+
+    /// Whether the session was accepted and is not closing.
+    pub fn is_connected(&self) -> bool {
+        self.phase == Phase::Open && !self.closing
+    }
+
+    /// Whether the session is over: after an `ERROR` frame or a `DISCONNECT` (and its
+    /// receipt) were transmitted, or a heart-beat timeout. The caller closes the
+    /// transport.
+    pub fn is_closed(&self) -> bool {
+        self.timed_out || (self.closing && !self.owes_frames())
+    }
+
+    /// Current subscriptions.
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
+    /// Open transactions.
+    pub fn open_transactions(&self) -> usize {
+        self.transactions.open()
+    }
+
+    /// Messages awaiting `ACK` or `NACK`.
+    pub fn unacked_count(&self) -> usize {
+        self.unacked.len()
+    }
+
+    /// The ack mode of the subscription `id`, `None` when there is no such subscription.
+    pub fn subscription_ack_mode(&self, id: &[u8]) -> Option<AckMode> {
+        self.subscriptions.find(id).map(|s| s.ack)
+    }
+
+    fn owes_frames(&self) -> bool {
+        self.owed_connected || !self.owed_receipts.is_empty() || self.owed_error.is_some()
+    }
+
+    /// Consumes client bytes from the start of `input` and reports at most one event.
+    ///
+    /// Returns how many octets were consumed; the caller drops them and calls again with
+    /// the rest (appending newly received bytes) until it gets `(0, None)`. `headers`
+    /// receives the frame's headers (as for [`Decoder::decode`]): give it
+    /// [`Limits::max_headers`] entries. Heart-beat end-of-lines are consumed silently.
+    ///
+    /// Consumes nothing (`(0, None)`) while a [`ServerEvent::Connect`] awaits an answer,
+    /// while a [`ServerEvent::Commit`] is being replayed by
+    /// [`ServerSession::poll_committed`], and while [`RECEIPT_QUEUE`] receipts wait for
+    /// [`ServerSession::poll_transmit`]. Once the session is closing, all input is
+    /// consumed and ignored.
+    pub fn read<'a, 'h>(
+        &mut self,
+        input: &'a [u8],
+        headers: &'h mut [RawHeader<'a>],
+        now: Instant,
+    ) -> (usize, Option<ServerEvent<'a, 'h>>) {
+        self.last_now = self.last_now.max(now);
+        if self.closing || self.timed_out {
+            return (input.len(), None);
+        }
+        if matches!(self.phase, Phase::Authenticating { .. })
+            || self.replay.is_some()
+            || self.owed_receipts.is_full()
+        {
+            return (0, None);
+        }
+        if !input.is_empty() {
+            self.last_received = self.last_now;
+        }
+        match self.decoder.decode(input, headers) {
+            Ok(Decoded::Incomplete) => (0, None),
+            Ok(Decoded::HeartBeat { consumed }) => (consumed, None),
+            Ok(Decoded::Frame { frame, consumed }) => {
+                let raw = input.get(..consumed).unwrap_or_default();
+                (consumed, self.handle_frame(frame, raw))
+            }
+            Err(e) => (input.len(), Some(self.fail(SessionError::Decode(e), None))),
+        }
+    }
+
+    fn handle_frame<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+        raw: &'a [u8],
+    ) -> Option<ServerEvent<'a, 'h>> {
+        let command = frame.command();
+        let receipt = if command.is_handshake() {
+            None
+        } else {
+            match frame.header("receipt").map(|t| self.client_id(&t)) {
+                None => None,
+                Some(Ok(id)) => Some(id),
+                Some(Err(e)) => return Some(self.fail(e, None)),
+            }
+        };
+        match self.dispatch(frame, raw) {
+            Ok(event) => {
+                if let Some(id) = receipt {
+                    // `read` refuses input while the queue is full, so this fits.
+                    let _ = self.owed_receipts.push_back(id);
+                }
+                event
+            }
+            Err(e) => Some(self.fail(e, receipt)),
+        }
+    }
+
+    fn dispatch<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+        raw: &'a [u8],
+    ) -> Result<Option<ServerEvent<'a, 'h>>, SessionError> {
+        let command = frame.command();
+        if command.is_server() {
+            return Err(SessionError::UnexpectedCommand);
+        }
+        if command != Command::Send && !frame.body().is_empty() {
+            return Err(SessionError::UnexpectedBody);
+        }
+        let connecting = matches!(command, Command::Connect | Command::Stomp);
+        match (self.phase, connecting) {
+            (Phase::AwaitingConnect, true) => return self.on_connect(frame).map(Some),
+            (Phase::AwaitingConnect, false) => return Err(SessionError::NotConnected),
+            (_, true) => return Err(SessionError::AlreadyConnected),
+            (_, false) => {}
+        }
+        let event = match command {
+            Command::Subscribe => self.on_subscribe(frame)?,
+            Command::Unsubscribe => self.on_unsubscribe(frame)?,
+            Command::Send => return self.on_send(frame, raw),
+            Command::Ack | Command::Nack => self.on_ack(frame)?,
+            Command::Begin => {
+                let transaction = required(&frame, "transaction")?;
+                let name = self.client_id(&transaction)?;
+                self.transactions.begin(name)?;
+                ServerEvent::Begin { transaction, frame }
+            }
+            Command::Commit => {
+                let (transaction, slot) = self.open_transaction(&frame)?;
+                let held = self.transactions.held(slot);
+                self.replay = Some(Replay { slot, from: 0 });
+                ServerEvent::Commit {
+                    transaction,
+                    held,
+                    frame,
+                }
+            }
+            Command::Abort => {
+                let (transaction, slot) = self.open_transaction(&frame)?;
+                let discarded = self.transactions.held(slot);
+                self.transactions.close(slot);
+                ServerEvent::Abort {
+                    transaction,
+                    discarded,
+                    frame,
+                }
+            }
+            Command::Disconnect => {
+                self.transactions.clear();
+                self.closing = true;
+                self.owed_heart_beat = false;
+                ServerEvent::Disconnect { frame }
+            }
+            _ => return Err(SessionError::UnexpectedCommand),
+        };
+        Ok(Some(event))
+    }
+
+    fn on_connect<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+        // CONNECT headers are never escaped: the raw octets are the text.
+        let accept = frame.header("accept-version").map(|t| t.raw());
+        let version = negotiate_version(accept, self.config.versions)
+            .ok_or(SessionError::UnsupportedVersion(self.config.versions))?;
+        let heart_beat = if version == Version::V1_0 {
+            HeartBeat::NONE
+        } else {
+            HeartBeat::parse_header(frame.header("heart-beat").map(|t| t.raw()))
+                .map_err(|_| SessionError::InvalidHeartBeat)?
+        };
+        self.version = version;
+        self.decoder.set_version(version);
+        self.phase = Phase::Authenticating {
+            client_heart_beat: heart_beat,
+        };
+        Ok(ServerEvent::Connect {
+            version,
+            host: frame.header("host"),
+            login: frame.header("login"),
+            passcode: frame.header("passcode"),
+            heart_beat,
+            frame,
+        })
+    }
+
+    fn on_subscribe<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+        let destination = required(&frame, "destination")?;
+        let id = match frame.header("id") {
+            Some(id) => id,
+            None if self.version == Version::V1_0 => destination,
+            None => return Err(SessionError::MissingHeader("id")),
+        };
+        let stored = self.client_id(&id)?;
+        let ack = AckMode::parse(frame.header("ack"))?;
+        self.subscriptions.add(stored, ack)?;
+        Ok(ServerEvent::Subscribe {
+            id,
+            destination,
+            ack,
+            selector: frame.header("selector"),
+            frame,
+        })
+    }
+
+    fn on_unsubscribe<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+        let id = match frame.header("id") {
+            Some(id) => id,
+            None if self.version == Version::V1_0 => required(&frame, "destination")?,
+            None => return Err(SessionError::MissingHeader("id")),
+        };
+        let id = Id::from_header(&id).ok_or(SessionError::UnknownSubscription)?;
+        let removed = self
+            .subscriptions
+            .remove(id.as_bytes())
+            .ok_or(SessionError::UnknownSubscription)?;
+        self.unacked.forget_subscription(&removed.id);
+        Ok(ServerEvent::Unsubscribe { id, frame })
+    }
+
+    fn on_send<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+        raw: &'a [u8],
+    ) -> Result<Option<ServerEvent<'a, 'h>>, SessionError> {
+        let destination = required(&frame, "destination")?;
+        match frame.header("transaction") {
+            None => Ok(Some(ServerEvent::Send {
+                destination,
+                transaction: None,
+                frame,
+            })),
+            Some(tx) => {
+                let slot = self.slot_of(&tx)?;
+                self.transactions.hold(slot, raw)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn on_ack<'a, 'h>(
+        &mut self,
+        frame: Frame<'a, 'h>,
+    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+        let transaction = frame.header("transaction");
+        if let Some(tx) = &transaction {
+            self.slot_of(tx)?;
+        }
+        let index = if self.version == Version::V1_2 {
+            let id = required(&frame, "id")?;
+            self.unacked
+                .find_by_ack(&id)
+                .ok_or(SessionError::UnknownMessage)?
+        } else {
+            let message_id = required(&frame, "message-id")?;
+            let message_id = Id::from_header(&message_id).ok_or(SessionError::UnknownMessage)?;
+            let subscription = match frame.header("subscription") {
+                Some(s) => {
+                    let s = Id::from_header(&s).ok_or(SessionError::UnknownSubscription)?;
+                    if self.subscriptions.find(s.as_bytes()).is_none() {
+                        return Err(SessionError::UnknownSubscription);
+                    }
+                    Some(s)
+                }
+                None if self.version == Version::V1_1 => {
+                    return Err(SessionError::MissingHeader("subscription"))
+                }
+                None => None,
+            };
+            self.unacked
+                .find_by_message(subscription.as_ref(), &message_id)
+                .ok_or(SessionError::UnknownMessage)?
+        };
+        let pending = self
+            .unacked
+            .get(index)
+            .cloned()
+            .ok_or(SessionError::UnknownMessage)?;
+        let cumulative = self
+            .subscriptions
+            .find(pending.subscription.as_bytes())
+            .is_some_and(|s| s.ack == AckMode::Client);
+        let settled = self.unacked.settle(index, cumulative);
+        let (subscription, message_id) = (pending.subscription, pending.message_id);
+        Ok(if frame.command() == Command::Ack {
+            ServerEvent::Ack {
+                subscription,
+                message_id,
+                settled,
+                transaction,
+                frame,
+            }
+        } else {
+            ServerEvent::Nack {
+                subscription,
+                message_id,
+                settled,
+                transaction,
+                frame,
+            }
+        })
+    }
+
+    fn open_transaction<'a>(
+        &self,
+        frame: &Frame<'a, '_>,
+    ) -> Result<(HeaderText<'a>, usize), SessionError> {
+        let transaction = required(frame, "transaction")?;
+        let slot = self.slot_of(&transaction)?;
+        Ok((transaction, slot))
+    }
+
+    fn slot_of(&self, name: &HeaderText<'_>) -> Result<usize, SessionError> {
+        let name = Id::from_header(name).ok_or(SessionError::UnknownTransaction)?;
+        self.transactions
+            .slot_of(name.as_bytes())
+            .ok_or(SessionError::UnknownTransaction)
+    }
+
+    /// Copies an identifier the session may have to echo in a header.
+    fn client_id(&self, text: &HeaderText<'_>) -> Result<Id, SessionError> {
+        let id = Id::from_header(text).ok_or(SessionError::InvalidId)?;
+        let escaping = Escaping::for_frame(self.version, Command::Receipt);
+        let mut sink = Writer::new(&mut []);
+        escape_into(
+            id.as_bytes().iter().copied(),
+            escaping,
+            HeaderPart::Value,
+            &mut sink,
+        )
+        .map_err(|_| SessionError::InvalidId)?;
+        Ok(id)
+    }
+
+    fn fail(&mut self, error: SessionError, receipt: Option<Id>) -> ServerEvent<'static, 'static> {
+        let versions = match error {
+            SessionError::UnsupportedVersion(v) => Some(v),
+            _ => None,
+        };
+        self.queue_error(error.message(), receipt, versions);
+        ServerEvent::ProtocolError(error)
+    }
+
+    fn queue_error(&mut self, message: &str, receipt: Option<Id>, versions: Option<VersionSet>) {
+        let mut text = heapless::Vec::new();
+        for c in message.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            let mut utf8 = [0u8; 4];
+            if text
+                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes())
+                .is_err()
+            {
+                break;
+            }
+        }
+        self.owed_error = Some(OwedError {
+            message: text,
+            receipt,
+            versions,
+        });
+        self.closing = true;
+        self.owed_heart_beat = false;
+        self.transactions.clear();
+        self.replay = None;
+    }
+
+    /// Accepts the session after a [`ServerEvent::Connect`]: queues the `CONNECTED`
+    /// frame and starts the heart-beat timers at `now`. Returns `false` (doing nothing)
+    /// when no `CONNECT` awaits an answer.
+    pub fn accept_connect(&mut self, now: Instant) -> bool {
+        let Phase::Authenticating { client_heart_beat } = self.phase else {
+            return false;
+        };
+        if self.closing {
+            return false;
+        }
+        self.last_now = self.last_now.max(now);
+        self.phase = Phase::Open;
+        self.intervals = self.config.heart_beat.negotiate(client_heart_beat);
+        self.owed_connected = true;
+        self.last_received = self.last_now;
+        self.last_sent = self.last_now;
+        true
+    }
+
+    /// Refuses the session after a [`ServerEvent::Connect`] (bad credentials, unknown
+    /// host, ...): queues an `ERROR` frame with `message` and closes once it is sent.
+    /// Returns `false` (doing nothing) when no `CONNECT` awaits an answer.
+    pub fn reject_connect(&mut self, message: &str) -> bool {
+        if !matches!(self.phase, Phase::Authenticating { .. }) || self.closing {
+            return false;
+        }
+        self.queue_error(message, None, None);
+        true
+    }
+
+    /// Ends the session from the server's side: queues an `ERROR` frame with `message`
+    /// (for instance after the application refused a destination) and closes once it
+    /// is sent. Does nothing when the session is already closing.
+    pub fn close_with_error(&mut self, message: &str) {
+        if !self.closing && !self.timed_out {
+            self.queue_error(message, None, None);
+        }
+    }
+
+    /// The next `SEND` of a committed transaction, after a [`ServerEvent::Commit`];
+    /// `None` once all are reported, when the transaction is closed and `read` resumes.
+    ///
+    /// `headers` receives the frame's headers; give it [`Limits::max_headers`] entries.
+    /// A frame whose headers do not fit (impossible with that size) is skipped and
+    /// reported as `ProtocolError(Decode(TooManyHeaders))`; the session stays open.
+    pub fn poll_committed<'s, 'h>(
+        &'s mut self,
+        headers: &'h mut [RawHeader<'s>],
+    ) -> Option<ServerEvent<'s, 'h>> {
+        let replay = self.replay?;
+        let Some((start, end)) = self.transactions.next_held(replay.slot, replay.from) else {
+            self.transactions.close(replay.slot);
+            self.replay = None;
+            return None;
+        };
+        self.replay = Some(Replay {
+            slot: replay.slot,
+            from: end,
+        });
+        let mut decoder = Decoder::new(self.config.limits);
+        decoder.set_version(self.version);
+        let this: &'s Self = self;
+        let bytes = this
+            .transactions
+            .stored()
+            .get(start..end)
+            .unwrap_or_default();
+        match decoder.decode(bytes, headers) {
+            Ok(Decoded::Frame { frame, .. }) => {
+                let escaping = frame.escaping();
+                Some(ServerEvent::Send {
+                    destination: frame
+                        .header("destination")
+                        .unwrap_or(HeaderText::new(b"", escaping)),
+                    transaction: frame.header("transaction"),
+                    frame,
+                })
+            }
+            _ => Some(ServerEvent::ProtocolError(SessionError::Decode(
+                DecodeError::TooManyHeaders,
+            ))),
+        }
+    }
+
+    /// The next owed frame (`CONNECTED`, then `RECEIPT`s in order, then `ERROR`, or a
+    /// heart-beat end-of-line), one per call; `Ok(None)` when nothing is owed.
+    ///
+    /// On `Err(BufferTooSmall { needed })` nothing is written and the frame stays owed.
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
+        if self.timed_out {
+            return Ok(None);
+        }
+        let escaping_version = self.version;
+        if self.owed_connected {
+            let n = self.encode_connected(out)?;
+            self.owed_connected = false;
+            return Ok(Some(self.sent(n)));
+        }
+        if let Some(receipt) = self.owed_receipts.front() {
+            let headers: [(&[u8], &[u8]); 1] = [(b"receipt-id", receipt.as_bytes())];
+            let result = encode(Command::Receipt, &headers, b"", escaping_version, out);
+            let n = settle_encoding(result)?;
+            self.owed_receipts.pop_front();
+            if let Some(n) = n {
+                return Ok(Some(self.sent(n)));
+            }
+        }
+        if let Some(error) = &self.owed_error {
+            let mut headers: [(&[u8], &[u8]); 4] = [(b"", b""); 4];
+            let mut count = 0;
+            for h in [
+                Some((&b"message"[..], &error.message[..])),
+                error
+                    .receipt
+                    .as_ref()
+                    .map(|r| (&b"receipt-id"[..], r.as_bytes())),
+                error
+                    .versions
+                    .map(|v| (&b"version"[..], v.as_header_value().as_bytes())),
+                Some((&b"content-type"[..], &b"text/plain"[..])),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some(slot) = headers.get_mut(count) {
+                    *slot = h;
+                    count += 1;
+                }
+            }
+            let headers = headers.get(..count).unwrap_or_default();
+            let result = encode(Command::Error, headers, b"", escaping_version, out);
+            let n = settle_encoding(result)?;
+            self.owed_error = None;
+            if let Some(n) = n {
+                return Ok(Some(self.sent(n)));
+            }
+        }
+        if self.owed_heart_beat && !self.closing {
+            let n = encode_heart_beat(out)?;
+            self.owed_heart_beat = false;
+            return Ok(Some(self.sent(n)));
+        }
+        Ok(None)
+    }
+
+    fn sent(&mut self, n: usize) -> usize {
+        self.last_sent = self.last_now;
+        n
+    }
+
+    fn encode_connected(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let mut hb = [0u8; 48];
+        let mut w = Writer::new(&mut hb);
+        self.config.heart_beat.write_value(&mut w);
+        let hb_len = w.finish().unwrap_or(0);
+        let hb = hb.get(..hb_len).unwrap_or_default();
+        let version = self.version.as_str().as_bytes();
+        let full: [(&[u8], &[u8]); 4] = [
+            (b"version", version),
+            (b"heart-beat", hb),
+            (b"server", self.config.server.as_bytes()),
+            (b"session", self.session_id.as_bytes()),
+        ];
+        let headers = if self.version == Version::V1_0 {
+            // No heart-beats in 1.0.
+            [full[0], full[2], full[3], full[3]]
+        } else {
+            full
+        };
+        let count = if self.version == Version::V1_0 { 3 } else { 4 };
+        let headers = headers.get(..count).unwrap_or_default();
+        match encode(Command::Connected, headers, b"", self.version, out) {
+            Ok(n) => Ok(n),
+            Err(EncodeError::BufferTooSmall(e)) => Err(e),
+            // A `server` or `session` the application chose that cannot be written:
+            // leave both out rather than never connect.
+            Err(_) => {
+                let minimal = headers.get(..count.saturating_sub(2)).unwrap_or_default();
+                match encode(Command::Connected, minimal, b"", self.version, out) {
+                    Ok(n) => Ok(n),
+                    Err(EncodeError::BufferTooSmall(e)) => Err(e),
+                    Err(_) => Ok(0),
+                }
+            }
+        }
+    }
+
+    /// Records that the caller sent something to the client at `now` (other than through
+    /// this session), which postpones the next heart-beat.
+    pub fn note_sent(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
+        self.last_sent = self.last_sent.max(now);
+    }
+
+    /// Encodes a `MESSAGE` for the subscription `subscription` into `out` and returns its
+    /// length.
+    ///
+    /// Adds the `subscription`, `message-id` and `destination` headers, and for `client`
+    /// and `client-individual` subscriptions an `ack` header (a number unique within the
+    /// session, which a STOMP 1.2 `ACK` names in its `id` header) while recording the
+    /// message as awaiting acknowledgement. The caller's `headers` follow (any
+    /// `subscription`, `message-id`, `destination`, `ack` or `content-length` among them
+    /// is skipped), then a `content-length` for a non-empty body. Names and values are
+    /// given plain and escaped as the session's version requires.
+    ///
+    /// Nothing is written or recorded on error; the message is refused for a subscription
+    /// the client does not hold ([`MessageError::UnknownSubscription`]).
+    pub fn write_message<N, V>(
+        &mut self,
+        subscription: &[u8],
+        message_id: &[u8],
+        destination: &[u8],
+        headers: &[(N, V)],
+        body: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, MessageError>
+    where
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        if !self.is_connected() {
+            return Err(MessageError::NotConnected);
+        }
+        let sub = self
+            .subscriptions
+            .find(subscription)
+            .ok_or(MessageError::UnknownSubscription)?;
+        let needs_ack = sub.ack.needs_ack();
+        let record = if needs_ack {
+            if self.unacked.is_full() {
+                return Err(MessageError::TooManyUnacked);
+            }
+            Some((
+                sub.id.clone(),
+                Id::new(message_id).ok_or(MessageError::MessageIdTooLong)?,
+            ))
+        } else {
+            None
+        };
+        let escaping = Escaping::for_frame(self.version, Command::Message);
+        let mut w = Writer::new(out);
+        w.put(b"MESSAGE\n");
+        let own: [(&[u8], &[u8]); 3] = [
+            (b"subscription", subscription),
+            (b"message-id", message_id),
+            (b"destination", destination),
+        ];
+        for (index, (name, value)) in own.into_iter().enumerate() {
+            put_header(&mut w, escaping, name, value, index)?;
+        }
+        if needs_ack {
+            w.put(b"ack:");
+            w.put_decimal(self.unacked.next_ack());
+            w.put(b"\n");
+        }
+        for (i, (name, value)) in headers.iter().enumerate() {
+            let name = name.as_ref();
+            if matches!(
+                name,
+                b"subscription" | b"message-id" | b"destination" | b"ack" | b"content-length"
+            ) {
+                continue;
+            }
+            put_header(&mut w, escaping, name, value.as_ref(), i.saturating_add(3))?;
+        }
+        if !body.is_empty() {
+            w.put(b"content-length:");
+            w.put_decimal(body.len() as u64);
+            w.put(b"\n");
+        }
+        w.put(b"\n");
+        w.put(body);
+        w.put(b"\0");
+        let n = w.finish().map_err(EncodeError::from)?;
+        if let Some((sub, id)) = record {
+            self.unacked.record(sub, id);
+        }
+        Ok(self.sent(n))
+    }
+
+    /// When [`ServerSession::handle_timeout`] must next be called: the next heart-beat
+    /// to send or the deadline for hearing from the client; `None` without heart-beats.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase != Phase::Open || self.closing || self.timed_out {
+            return None;
+        }
+        let send = match (self.owed_heart_beat, self.intervals.send_every_ms) {
+            (false, Some(ms)) => Some(self.last_sent.add_millis(ms)),
+            _ => None,
+        };
+        let receive = self.receive_deadline();
+        match (send, receive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn receive_deadline(&self) -> Option<Instant> {
+        let ms = self.intervals.expect_every_ms?;
+        let grace = ms.saturating_mul(self.config.heart_beat_tolerance_percent) / 100;
+        Some(self.last_received.add_millis(grace))
+    }
+
+    /// Advances time: queues a heart-beat when nothing was sent for the agreed interval,
+    /// and closes the session ([`ServerEvent::HeartbeatTimeout`]) when the client was
+    /// silent for longer than the agreed interval times the tolerance.
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<ServerEvent<'static, 'static>> {
+        self.last_now = self.last_now.max(now);
+        if self.phase != Phase::Open || self.closing || self.timed_out {
+            return None;
+        }
+        if self.receive_deadline().is_some_and(|d| self.last_now >= d) {
+            self.timed_out = true;
+            self.closing = true;
+            self.owed_connected = false;
+            self.owed_receipts.clear();
+            self.owed_heart_beat = false;
+            self.transactions.clear();
+            self.replay = None;
+            return Some(ServerEvent::HeartbeatTimeout);
+        }
+        if let Some(ms) = self.intervals.send_every_ms {
+            if self.last_now >= self.last_sent.add_millis(ms) {
+                self.owed_heart_beat = true;
+            }
+        }
+        None
+    }
+
+    /// Whether a message of subscription `subscription` with id `message_id` awaits
+    /// acknowledgement.
+    pub fn is_unacked(&self, subscription: &[u8], message_id: &[u8]) -> bool {
+        match (Id::new(subscription), Id::new(message_id)) {
+            (Some(s), Some(m)) => self.unacked.find_by_message(Some(&s), &m).is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// A header the frame must have.
+fn required<'a>(frame: &Frame<'a, '_>, name: &'static str) -> Result<HeaderText<'a>, SessionError> {
+    frame.header(name).ok_or(SessionError::MissingHeader(name))
+}
+
+fn put_header(
+    w: &mut Writer<'_>,
+    escaping: Escaping,
+    name: &[u8],
+    value: &[u8],
+    index: usize,
+) -> Result<(), EncodeError> {
+    let invalid = EncodeError::InvalidHeader { index };
+    escape_into(name.iter().copied(), escaping, HeaderPart::Name, w).map_err(|_| invalid)?;
+    w.put(b":");
+    escape_into(value.iter().copied(), escaping, HeaderPart::Value, w).map_err(|_| invalid)?;
+    w.put(b"\n");
+    Ok(())
+}
+
+/// An owed frame's encoding: its length, `None` when it cannot be written at all (then it
+/// is dropped; the session checks what it queues, so this does not happen), or the
+/// buffer size it needs.
+fn settle_encoding(result: Result<usize, EncodeError>) -> Result<Option<usize>, BufferTooSmall> {
+    match result {
+        Ok(n) => Ok(Some(n)),
+        Err(EncodeError::BufferTooSmall(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;
