@@ -69,8 +69,12 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
             .ok_or(too_large)?;
         let dst = self.store.get_mut(start..end).ok_or(too_large)?;
         let (head, body) = dst.split_at_mut(RECORD_HEAD);
-        head[0] = tag;
-        head[1..].copy_from_slice(&len.to_le_bytes());
+        for (d, s) in head
+            .iter_mut()
+            .zip(core::iter::once(tag).chain(len.to_le_bytes()))
+        {
+            *d = s;
+        }
         body.copy_from_slice(frame);
         self.used = end;
         Ok(())
