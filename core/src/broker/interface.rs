@@ -9,18 +9,9 @@ use super::{DestinationText, HeaderLines, Message, PatternError, SelectorError};
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SessionId(pub u32);
 
-/// A subscription's acknowledgement mode (the STOMP `ack` header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum AckMode {
-    /// Delivered means consumed.
-    #[default]
-    Auto,
-    /// An `ACK` acknowledges the message and every earlier one of the subscription.
-    Client,
-    /// An `ACK` or `NACK` concerns one message.
-    ClientIndividual,
-}
+/// A subscription's acknowledgement mode: the STOMP session's own type, so that a
+/// session hands its subscriptions to a broker unchanged.
+pub use crate::stomp::AckMode;
 
 /// A `SUBSCRIBE`, in plain types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
