@@ -5,6 +5,7 @@
 //! - [`client::WsClient`]: a blocking WebSocket client.
 #![warn(missing_docs)]
 
+pub mod broker;
 pub mod client;
 pub mod clock;
 pub mod message;
