@@ -53,3 +53,12 @@ pub use version::{negotiate_version, Version, VersionSet};
 
 #[cfg(test)]
 mod tests;
+
+mod client_error;
+mod client_event;
+mod client_session;
+pub use client_error::{ClientError, ServerViolation};
+pub use client_event::ClientEvent;
+pub use client_session::{AckMode, ClientSession, ConnectOptions, SessionState, MAX_FRAME_HEADERS};
+#[cfg(test)]
+mod client_tests;
