@@ -24,6 +24,7 @@ export RABBITMQ_NODENAME=rabbit@localhost
 export RABBITMQ_DIST_PORT=25672
 export ERL_EPMD_ADDRESS=127.0.0.1
 conf=$(mktemp -d)
+chmod 755 "$conf"  # the broker runs as the rabbitmq user
 cat > "$conf/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:5672
 stomp.listeners.tcp.1 = 127.0.0.1:61613
