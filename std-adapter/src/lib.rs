@@ -11,4 +11,5 @@ pub mod clock;
 pub mod message;
 pub mod outbound;
 pub mod server;
+pub mod stomp;
 pub mod url;

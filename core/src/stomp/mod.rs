@@ -67,3 +67,12 @@ pub use session_error::SessionError;
 
 #[cfg(test)]
 mod tests;
+
+mod client_error;
+mod client_event;
+mod client_session;
+pub use client_error::{ClientError, ServerViolation};
+pub use client_event::ClientEvent;
+pub use client_session::{AckMode, ClientSession, ConnectOptions, SessionState, MAX_FRAME_HEADERS};
+#[cfg(test)]
+mod client_tests;

@@ -3,6 +3,8 @@
 //! ```text
 //! sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--max-message BYTES]
 //! sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
+//! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST]
+//! sockwire stomp subscribe URL DEST [--count N] [--login L --passcode P --host VHOST]
 //! ```
 
 use std::io::{self, BufRead, Write};
@@ -19,7 +21,11 @@ const USAGE: &str = "usage:
       Serves the WebSocket echo endpoint at /echo (default ADDR 127.0.0.1:8080).
       --origin: allowed browser origins (default: same origin only; * allows any).
   sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
-      Connects to a ws:// URL: lines typed are sent as text, messages received are printed.";
+      Connects to a ws:// URL: lines typed are sent as text, messages received are printed.
+  sockwire stomp send URL DEST BODY [--login L] [--passcode P] [--host VHOST]
+      Sends one STOMP message (URL: stomp://host:port, tcp://host:port or ws://host:port/path).
+  sockwire stomp subscribe URL DEST [--count N] [--login L] [--passcode P] [--host VHOST]
+      Subscribes to DEST and prints each MESSAGE body on a line (stops after N when given).";
 
 fn main() -> ExitCode {
     init_logging();
@@ -27,6 +33,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve(&args[1..]),
         Some("connect") => connect(&args[1..]),
+        Some("stomp") => stomp(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -144,6 +151,74 @@ fn connect(args: &[String]) -> Result<(), String> {
             }
         };
         writeln!(stdout, "{shown}").map_err(|e| e.to_string())?;
+    }
+}
+
+fn stomp(args: &[String]) -> Result<(), String> {
+    use sockwire_core::stomp::AckMode;
+    use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
+
+    let mut options = StompOptions::default();
+    let mut count: Option<u64> = None;
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--login" => options.login = Some(value(&mut it, arg)?.clone()),
+            "--passcode" => options.passcode = Some(value(&mut it, arg)?.clone()),
+            "--host" => options.host = Some(value(&mut it, arg)?.clone()),
+            "--count" => count = Some(parse(value(&mut it, arg)?, arg)?),
+            other if !other.starts_with("--") => positional.push(other.to_string()),
+            other => return Err(format!("unexpected argument {other}\n{USAGE}")),
+        }
+    }
+    let connect =
+        |url: &str| StompClient::connect(url, &options).map_err(|e| format!("{url}: {e}"));
+    match positional
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["send", url, dest, body] => {
+            let mut c = connect(url)?;
+            c.send(dest, &[], body.as_bytes(), None, true)
+                .map_err(|e| e.to_string())?;
+            c.disconnect().map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        ["subscribe", url, dest] => {
+            let mut c = connect(url)?;
+            c.subscribe(dest, "0", AckMode::Auto, &[], true)
+                .map_err(|e| e.to_string())?;
+            let mut stdout = io::stdout();
+            let mut received = 0u64;
+            while count.is_none_or(|n| received < n) {
+                match c
+                    .next_event(Duration::from_secs(1))
+                    .map_err(|e| e.to_string())?
+                {
+                    Some(StompEvent::Message(m)) => {
+                        received += 1;
+                        stdout.write_all(&m.body).map_err(|e| e.to_string())?;
+                        writeln!(stdout).map_err(|e| e.to_string())?;
+                        stdout.flush().map_err(|e| e.to_string())?;
+                    }
+                    Some(StompEvent::Error { message, body, .. }) => {
+                        return Err(format!(
+                            "server error: {} {}",
+                            message.unwrap_or_default(),
+                            String::from_utf8_lossy(&body)
+                        ))
+                    }
+                    Some(StompEvent::HeartbeatLost) => return Err("server heart-beat lost".into()),
+                    Some(StompEvent::Receipt(_)) | None => {}
+                }
+            }
+            c.disconnect().map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
     }
 }
 
