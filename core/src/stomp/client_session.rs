@@ -7,7 +7,7 @@ use super::{
     encode, Command, Decoded, Decoder, Frame, HeaderText, HeartBeat, HeartBeatIntervals, Limits,
     RawHeader, Version, VersionSet,
 };
-use super::{ClientError, ClientEvent, ServerViolation};
+use super::{AckMode, ClientError, ClientEvent, ServerViolation};
 use crate::buf::{BufferTooSmall, Writer};
 use crate::time::Instant;
 
@@ -39,30 +39,6 @@ impl Default for ConnectOptions<'_> {
             passcode: None,
             accept_version: VersionSet::ALL,
             heart_beat: HeartBeat::NONE,
-        }
-    }
-}
-
-/// How a subscription's messages are acknowledged (the `ack` header of `SUBSCRIBE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum AckMode {
-    /// The server considers a message acknowledged once sent.
-    #[default]
-    Auto,
-    /// `ACK` acknowledges a message and every earlier one of the subscription.
-    Client,
-    /// `ACK` acknowledges only the message named.
-    ClientIndividual,
-}
-
-impl AckMode {
-    /// The header value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AckMode::Auto => "auto",
-            AckMode::Client => "client",
-            AckMode::ClientIndividual => "client-individual",
         }
     }
 }

@@ -73,6 +73,6 @@ mod client_event;
 mod client_session;
 pub use client_error::{ClientError, ServerViolation};
 pub use client_event::ClientEvent;
-pub use client_session::{AckMode, ClientSession, ConnectOptions, SessionState, MAX_FRAME_HEADERS};
+pub use client_session::{ClientSession, ConnectOptions, SessionState, MAX_FRAME_HEADERS};
 #[cfg(test)]
 mod client_tests;

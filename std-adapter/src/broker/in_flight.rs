@@ -32,12 +32,20 @@ impl VecInFlight {
 
     /// Bytes of message data held.
     pub fn held_bytes(&self) -> usize {
-        self.held.values().map(|s| s.headers.len() + s.body.len()).sum()
+        self.held
+            .values()
+            .map(|s| s.headers.len() + s.body.len())
+            .sum()
     }
 }
 
 impl InFlightStore for VecInFlight {
-    fn insert(&mut self, seq: u64, message: Message<'_>, owner: Option<Owner<'_>>) -> Result<(), StoreError> {
+    fn insert(
+        &mut self,
+        seq: u64,
+        message: Message<'_>,
+        owner: Option<Owner<'_>>,
+    ) -> Result<(), StoreError> {
         self.held.insert(
             seq,
             Stored {
@@ -81,7 +89,11 @@ impl InFlightStore for VecInFlight {
     fn next_after(&self, after: Option<u64>) -> Option<u64> {
         match after {
             None => self.held.keys().next().copied(),
-            Some(a) => self.held.range(a.saturating_add(1)..).next().map(|(k, _)| *k),
+            Some(a) => self
+                .held
+                .range(a.saturating_add(1)..)
+                .next()
+                .map(|(k, _)| *k),
         }
     }
 

@@ -72,7 +72,10 @@ impl SubscriptionStore for VecStore {
         if entry.pattern {
             self.patterns.push(slot);
         } else {
-            self.exact.entry(entry.destination.clone()).or_default().push(slot);
+            self.exact
+                .entry(entry.destination.clone())
+                .or_default()
+                .push(slot);
         }
         self.by_session
             .entry(entry.session)
@@ -84,11 +87,20 @@ impl SubscriptionStore for VecStore {
     }
 
     fn find(&self, session: SessionId, id: &str) -> Option<SubHandle> {
-        self.by_session.get(&session)?.get(id).copied().map(SubHandle)
+        self.by_session
+            .get(&session)?
+            .get(id)
+            .copied()
+            .map(SubHandle)
     }
 
     fn first_of_session(&self, session: SessionId) -> Option<SubHandle> {
-        self.by_session.get(&session)?.values().next().copied().map(SubHandle)
+        self.by_session
+            .get(&session)?
+            .values()
+            .next()
+            .copied()
+            .map(SubHandle)
     }
 
     fn get(&self, handle: SubHandle) -> Option<Subscription<'_>> {
