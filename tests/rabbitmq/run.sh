@@ -11,7 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-stomp-client}"
 
 if ! command -v rabbitmq-server >/dev/null; then
     apt-get update -qq
