@@ -12,3 +12,10 @@ pub use route::{Route, Router};
 pub use transport::{
     callback_from_query, CallbackError, Framing, Transport, ALL_TRANSPORTS, MAX_CALLBACK_LEN,
 };
+pub mod send_body;
+pub use send_body::{BodyEncoding, Messages, SendBody, SendBodyError};
+pub mod session;
+pub use session::{Attach, Polled, QueueError, SockJsSession};
+
+#[cfg(test)]
+mod tests;
