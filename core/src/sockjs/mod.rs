@@ -1,1 +1,85 @@
-//! SockJS 0.3.3: WebSocket emulation over HTTP (owned by the SockJS work).
+//! SockJS 0.3.3: WebSocket emulation over HTTP, sans-IO.
+//!
+//! The pieces, in the order a server uses them:
+//!
+//! - [`Router`] turns a method and target into a [`Route`] (greeting, `/info`, iframe
+//!   page, session URL with its [`Transport`], raw WebSocket, preflight, 404, 405).
+//! - [`response`] writes the answers: [`write_info_response`], [`write_iframe_response`]
+//!   (ETag and 304), [`write_preflight`], [`write_transport_head`] with CORS, no-cache and
+//!   the `JSESSIONID` cookie, [`write_send_accepted`] and [`write_server_error`].
+//! - [`SockJsSession`] is the session: [`attach_receiver`](SockJsSession::attach_receiver)
+//!   when a receiving request arrives, [`poll_frame`](SockJsSession::poll_frame) for the
+//!   frames it owes (`o`, `a[...]`, `h`, `c[...]`) wrapped by a [`Framing`],
+//!   [`handle_timeout`](SockJsSession::handle_timeout) for heart-beats and the disconnect
+//!   delay.
+//! - [`SendBody`] checks and decodes what clients send (`xhr_send`, `jsonp_send`,
+//!   `websocket` messages) into caller buffers.
+//!
+//! An `xhr` session, from the polling request to the echo of a sent message:
+//!
+//! ```
+//! use sockwire_core::sockjs::*;
+//! use sockwire_core::time::Instant;
+//!
+//! let config = Config::default();
+//! let router = Router::new("/echo", config.websocket_enabled);
+//! let Route::Session { transport, .. } = router.route("POST", "/echo/000/abc/xhr") else {
+//!     panic!("a session URL");
+//! };
+//! let framing = Framing::new(transport);
+//! let mut session = SockJsSession::<4096>::new(&config, Instant(0));
+//! let mut head = [0u8; 512];
+//! let mut out = [0u8; 512];
+//!
+//! // The receiving request: a head, then the open frame; polling ends the response.
+//! assert_eq!(session.attach_receiver(Instant(0)), Attach::Opened);
+//! let polled = session.poll_frame(&framing, Instant(0), &mut out)?.unwrap();
+//! let ctx = RequestContext::default();
+//! write_transport_head(transport, &config, &ctx, BodyLength::Fixed(polled.len as u64), &mut head)?;
+//! assert_eq!(&out[..polled.len], b"o\n");
+//!
+//! // xhr_send: the body's messages go to the application, which echoes them.
+//! let body = SendBody::parse(br#"["hi"]"#, BodyEncoding::Json)?;
+//! let mut messages = body.messages();
+//! let mut buf = [0u8; 64];
+//! while let Some(message) = messages.next_into(&mut buf) {
+//!     session.send(message?)?;
+//! }
+//! write_send_accepted(Transport::XhrSend, &config, &ctx, &mut head)?;
+//!
+//! // The next poll gets the queued message.
+//! assert_eq!(session.attach_receiver(Instant(5)), Attach::Resumed);
+//! let polled = session.poll_frame(&framing, Instant(5), &mut out)?.unwrap();
+//! assert_eq!(&out[..polled.len], b"a[\"hi\"]\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+pub mod config;
+mod form;
+pub mod frame;
+pub mod iframe;
+pub mod info;
+pub mod json_escape;
+pub mod response;
+pub mod route;
+pub mod send_body;
+pub mod session;
+pub mod transport;
+
+pub use config::Config;
+pub use frame::{CloseFrame, Frame};
+pub use iframe::IframePage;
+pub use info::write_info;
+pub use response::{
+    write_greeting, write_iframe_response, write_info_response, write_method_not_allowed,
+    write_not_found, write_preflight, write_send_accepted, write_server_error,
+    write_transport_head, BodyLength, RequestContext,
+};
+pub use route::{Route, Router};
+pub use send_body::{BodyEncoding, Messages, SendBody, SendBodyError};
+pub use session::{Attach, Polled, QueueError, SockJsSession};
+pub use transport::{
+    callback_from_query, CallbackError, Framing, Transport, ALL_TRANSPORTS, MAX_CALLBACK_LEN,
+};
+
+#[cfg(test)]
+mod tests;
