@@ -28,7 +28,9 @@
 //!
 //! - [`http`]: HTTP/1.1 heads, parsed in linear time under byte-at-a-time input.
 //! - [`ws`]: the opening handshake, the frame codec and the connection machine.
-//! - [`stomp`]: the STOMP 1.0/1.1/1.2 frame codec.
+//! - [`stomp`]: the STOMP 1.0/1.1/1.2 frame codec and the client and server sessions.
+//! - [`broker`]: destinations, subscriptions and routing for a STOMP message broker.
+//! - [`sockjs`]: SockJS 0.3.3 routing, framing, send bodies and sessions.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
