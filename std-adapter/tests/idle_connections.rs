@@ -25,7 +25,7 @@ impl Drop for Serve {
 /// Starts `sockwire serve` on an ephemeral port and returns it with its address.
 fn serve() -> (Serve, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(["serve", "--http", "127.0.0.1:0", "--no-stomp-tcp"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

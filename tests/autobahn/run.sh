@@ -34,7 +34,7 @@ wait_port() {
 status=0
 
 # sockwire as server.
-target/release/sockwire serve --http 127.0.0.1:9001 --max-frame 67108864 --max-message 67108864 >reports/server.log 2>&1 &
+target/release/sockwire serve --http 127.0.0.1:9001 --no-stomp-tcp --max-frame 67108864 --max-message 67108864 >reports/server.log 2>&1 &
 pids+=($!)
 wait_port 9001
 (cd tests/autobahn && timeout 1200 bash -c 'PYENV_VERSION=2.7.18 pyenv exec wstest -m fuzzingclient -s fuzzingclient.json' \

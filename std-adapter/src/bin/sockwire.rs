@@ -8,18 +8,29 @@
 //! ```
 
 use std::io::{self, BufRead, Write};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use sockwire_core::stomp::HeartBeat;
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
 use sockwire_std::server::{Server, ServerConfig};
 
 const USAGE: &str = "usage:
-  sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--max-message BYTES] [--max-frame BYTES]
-      Serves the WebSocket echo endpoint at /echo (default ADDR 127.0.0.1:8080).
-      --origin: allowed browser origins (default: same origin only; * allows any).
+  sockwire serve [flags]
+      Serves STOMP over WebSocket at /ws and the WebSocket echo endpoint at /echo on
+      --http (default 127.0.0.1:8080), and STOMP over TCP on --stomp-tcp (default
+      127.0.0.1:61613), all backed by the embedded broker.
+      --http ADDR, --stomp-tcp ADDR, --no-stomp-tcp, --workers N
+      --origin ORIGIN          allowed browser origins (default: same origin; * allows any)
+      --max-message BYTES, --max-frame BYTES    WebSocket limits
+      --heart-beat CX,CY       STOMP heart-beats the server offers, ms (default 10000,10000)
+      --topic-prefix P, --queue-prefix P, --app-prefix P, --user-prefix P
+      --separator C            destination separator for wildcards: / or . (default /)
+      --max-queued BYTES       output queued per STOMP session before it is closed (512 KiB)
+      --send-time-limit MS     time output may make no progress before closing (10000)
   sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
       Connects to a ws:// URL: lines typed are sent as text, messages received are printed.
   sockwire stomp send URL DEST BODY [--login L] [--passcode P] [--host VHOST]
@@ -63,7 +74,10 @@ fn parse<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T, String> {
 }
 
 fn serve(args: &[String]) -> Result<(), String> {
-    let mut config = ServerConfig::default();
+    let mut config = ServerConfig {
+        stomp_tcp: Some(SocketAddr::from(([127, 0, 0, 1], 61613))),
+        ..ServerConfig::default()
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -72,6 +86,27 @@ fn serve(args: &[String]) -> Result<(), String> {
             "--origin" => config.allowed_origins.push(value(&mut it, flag)?.clone()),
             "--max-message" => config.ws.max_message_size = parse(value(&mut it, flag)?, flag)?,
             "--max-frame" => config.ws.max_frame_size = parse(value(&mut it, flag)?, flag)?,
+            "--stomp-tcp" => config.stomp_tcp = Some(parse(value(&mut it, flag)?, flag)?),
+            "--no-stomp-tcp" => config.stomp_tcp = None,
+            "--heart-beat" => {
+                config.stomp.heart_beat = HeartBeat::parse(value(&mut it, flag)?.as_bytes())
+                    .map_err(|_| format!("{flag}: expected CX,CY in milliseconds"))?
+            }
+            "--topic-prefix" => config.prefixes.topic = value(&mut it, flag)?.clone(),
+            "--queue-prefix" => config.prefixes.queue = value(&mut it, flag)?.clone(),
+            "--app-prefix" => config.prefixes.app = value(&mut it, flag)?.clone(),
+            "--user-prefix" => config.prefixes.user = value(&mut it, flag)?.clone(),
+            "--separator" => {
+                config.prefixes.separator = match value(&mut it, flag)?.as_str() {
+                    "/" => b'/',
+                    "." => b'.',
+                    other => return Err(format!("{flag}: expected / or ., got {other:?}")),
+                }
+            }
+            "--max-queued" => config.max_queued_bytes = parse(value(&mut it, flag)?, flag)?,
+            "--send-time-limit" => {
+                config.send_time_limit = Duration::from_millis(parse(value(&mut it, flag)?, flag)?)
+            }
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
     }
@@ -80,6 +115,13 @@ fn serve(args: &[String]) -> Result<(), String> {
         "serving WebSocket echo at ws://{}/echo",
         server.local_addr()
     );
+    log::info!(
+        "serving STOMP over WebSocket at ws://{}/ws",
+        server.local_addr()
+    );
+    if let Some(addr) = server.stomp_addr() {
+        log::info!("serving STOMP over TCP at stomp://{addr}");
+    }
     server.join();
     Ok(())
 }

@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sockwire_core::stomp::ServerSessionConfig;
 use sockwire_core::ws::Config as WsConfig;
 
+use super::app::{AppHandler, DefaultApp};
 use super::handler::{EchoHandler, HandlerFactory};
 
 /// An endpoint served at a path.
@@ -18,6 +20,9 @@ pub enum Endpoint {
         /// Creates the handler of each session.
         handler: HandlerFactory,
     },
+    /// STOMP over WebSocket (subprotocols `v12.stomp`, `v11.stomp`, `v10.stomp`), served
+    /// by the server's broker.
+    Stomp,
 }
 
 impl Endpoint {
@@ -29,6 +34,36 @@ impl Endpoint {
         }
     }
 }
+
+/// Destination prefixes of the broker (Spring's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefixes {
+    /// Publish-subscribe destinations.
+    pub topic: String,
+    /// Point-to-point destinations.
+    pub queue: String,
+    /// Destinations handled by the application handler.
+    pub app: String,
+    /// User destinations.
+    pub user: String,
+    /// Separator of destination segments for wildcards (`/` or `.`).
+    pub separator: u8,
+}
+
+impl Default for Prefixes {
+    fn default() -> Self {
+        Prefixes {
+            topic: "/topic".into(),
+            queue: "/queue".into(),
+            app: "/app".into(),
+            user: "/user".into(),
+            separator: b'/',
+        }
+    }
+}
+
+/// Creates the application handler of a server.
+pub type AppFactory = Arc<dyn Fn() -> Box<dyn AppHandler> + Send + Sync>;
 
 /// Everything a server needs to run.
 #[derive(Clone)]
@@ -47,6 +82,19 @@ pub struct ServerConfig {
     pub max_write_buffer: usize,
     /// Endpoints by exact path (query excluded).
     pub routes: Vec<(String, Endpoint)>,
+    /// Where STOMP over TCP listens, if anywhere.
+    pub stomp_tcp: Option<SocketAddr>,
+    /// STOMP sessions: versions, heart-beats (10000,10000 by default), frame limits.
+    pub stomp: ServerSessionConfig,
+    /// The broker's destination prefixes.
+    pub prefixes: Prefixes,
+    /// Output a STOMP session may have queued before it is closed as a slow consumer.
+    pub max_queued_bytes: usize,
+    /// How long a STOMP session's output may make no progress before it is closed as a
+    /// slow consumer.
+    pub send_time_limit: Duration,
+    /// The handler of messages sent to the application prefix.
+    pub app: AppFactory,
 }
 
 impl Default for ServerConfig {
@@ -58,7 +106,16 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_write_buffer: 4 * 1024 * 1024,
-            routes: vec![("/echo".to_string(), Endpoint::echo())],
+            routes: vec![
+                ("/echo".to_string(), Endpoint::echo()),
+                ("/ws".to_string(), Endpoint::Stomp),
+            ],
+            stomp_tcp: None,
+            stomp: ServerSessionConfig::default(),
+            prefixes: Prefixes::default(),
+            max_queued_bytes: 512 * 1024,
+            send_time_limit: Duration::from_secs(10),
+            app: Arc::new(|| Box::new(DefaultApp)),
         }
     }
 }

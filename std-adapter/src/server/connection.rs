@@ -1,19 +1,22 @@
-//! One accepted TCP connection: from request head to WebSocket session to close.
+//! One accepted TCP connection: from request head to WebSocket or STOMP session to close.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
+use sockwire_core::broker::SessionId;
 use sockwire_core::buf::BufferTooSmall;
 use sockwire_core::http::{write_error_response, Header, Request, WriteError};
+use sockwire_core::stomp::MessageError;
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
     accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake,
 };
-use sockwire_core::ws::{Connection, Event, Role};
+use sockwire_core::ws::{CloseCode, Connection, Event, Role};
 
 use super::config::{Endpoint, ServerConfig};
 use super::handler::{Outbox, SessionInfo, WsHandler};
+use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::message::MessageBuffer;
 use crate::outbound::drain_transmit;
 
@@ -21,6 +24,23 @@ use crate::outbound::drain_transmit;
 const MAX_REQUEST_HEADERS: usize = 64;
 /// How long a closed connection waits for the peer's FIN before it is dropped.
 const LINGER_MILLIS: u64 = 2000;
+/// The STOMP-over-WebSocket subprotocols, in order of preference.
+const STOMP_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+
+/// What a connection needs from its worker while it runs.
+pub struct Ctx<'a> {
+    /// A read buffer shared by the worker's connections.
+    pub scratch: &'a mut Vec<u8>,
+    /// The server's settings.
+    pub config: &'a ServerConfig,
+    /// The time now.
+    pub now: Instant,
+    /// Where STOMP sessions report what they ask of the hub; `None` on a worker without
+    /// the hub, where a STOMP session waits to be handed over.
+    pub actions: Option<&'a mut Vec<Action>>,
+    /// Numbers STOMP sessions.
+    pub next_session: &'a std::sync::atomic::AtomicU32,
+}
 
 /// Where a connection stands.
 enum Phase {
@@ -31,6 +51,8 @@ enum Phase {
     },
     /// An open WebSocket session.
     WebSocket(Box<Session>),
+    /// A STOMP session, over TCP or WebSocket.
+    Stomp(Box<StompSession>),
     /// The answer is written; the write side is shut once it is flushed, then reads are
     /// discarded until the peer closes or the linger time passes.
     Finishing { deadline: Option<Instant> },
@@ -57,6 +79,8 @@ pub struct ServerConnection {
     pub(crate) stream: TcpStream,
     peer: SocketAddr,
     phase: Phase,
+    /// The STOMP session's number, once it has one.
+    session_id: Option<SessionId>,
     /// Bytes read but not yet consumed (a partial head or frame header).
     pending: Vec<u8>,
     /// Output not yet written, from `wpos`.
@@ -65,97 +89,163 @@ pub struct ServerConnection {
     /// Reading stopped because too much output is queued.
     paused: bool,
     shut_write: bool,
+    /// Since when queued output has made no progress.
+    stalled_since: Option<Instant>,
 }
 
 impl ServerConnection {
-    /// A connection that has just been accepted.
+    /// A connection that has just been accepted on the HTTP listener.
     pub fn new(stream: TcpStream, peer: SocketAddr, config: &ServerConfig, now: Instant) -> Self {
         let timeout = u64::try_from(config.handshake_timeout.as_millis()).unwrap_or(u64::MAX);
+        let phase = Phase::Head {
+            scanner: ServerHandshake::new(Default::default()),
+            deadline: now.add_millis(timeout),
+        };
+        ServerConnection::with_phase(stream, peer, phase)
+    }
+
+    /// A connection that has just been accepted on the STOMP-over-TCP listener.
+    pub fn stomp_tcp(stream: TcpStream, peer: SocketAddr, ctx: &Ctx<'_>) -> Self {
+        let number = ctx
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = StompSession::new(ctx.config.stomp, u64::from(number), Carrier::Tcp);
+        let mut conn = ServerConnection::with_phase(stream, peer, Phase::Stomp(Box::new(session)));
+        conn.session_id = Some(SessionId(number));
+        conn
+    }
+
+    fn with_phase(stream: TcpStream, peer: SocketAddr, phase: Phase) -> Self {
         ServerConnection {
             stream,
             peer,
-            phase: Phase::Head {
-                scanner: ServerHandshake::new(Default::default()),
-                deadline: now.add_millis(timeout),
-            },
+            phase,
+            session_id: None,
             pending: Vec::new(),
             wbuf: Vec::new(),
             wpos: 0,
             paused: false,
             shut_write: false,
+            stalled_since: None,
         }
+    }
+
+    /// The STOMP session's number, for a STOMP connection.
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.session_id
+    }
+
+    /// Whether this is a STOMP session, which only the hub worker can run.
+    pub fn is_stomp(&self) -> bool {
+        matches!(self.phase, Phase::Stomp(_))
     }
 
     /// When this connection next needs [`ServerConnection::on_timeout`].
-    pub fn deadline(&self) -> Option<Instant> {
-        match &self.phase {
+    pub fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
+        let own = match &self.phase {
             Phase::Head { deadline, .. } => Some(*deadline),
             Phase::WebSocket(s) => s.conn.poll_timeout(),
+            Phase::Stomp(s) => {
+                let ws = match &s.carrier {
+                    Carrier::WebSocket(conn) => conn.poll_timeout(),
+                    Carrier::Tcp => None,
+                };
+                earliest(s.session.poll_timeout(), ws)
+            }
             Phase::Finishing { deadline } => *deadline,
-        }
+        };
+        let limit = u64::try_from(config.send_time_limit.as_millis()).unwrap_or(u64::MAX);
+        let stall = match self.phase {
+            Phase::Stomp(_) => self.stalled_since.map(|t| t.add_millis(limit)),
+            _ => None,
+        };
+        earliest(own, stall)
     }
 
     /// The socket is readable: read and process until it would block.
-    pub fn on_readable(
-        &mut self,
-        scratch: &mut Vec<u8>,
-        config: &ServerConfig,
-        now: Instant,
-    ) -> Next {
+    pub fn on_readable(&mut self, ctx: &mut Ctx<'_>) -> Next {
         loop {
-            if self.queued() > config.max_write_buffer {
+            if self.queued() > ctx.config.max_write_buffer
+                || (self.is_stomp() && ctx.actions.is_none())
+            {
+                // Too much output queued, or a STOMP session waiting for the hub.
                 self.paused = true;
                 return Next::Keep;
             }
             let carried = self.pending.len();
-            if scratch.len() < carried + 4096 {
-                scratch.resize(carried + 64 * 1024, 0);
+            if ctx.scratch.len() < carried + 4096 {
+                ctx.scratch.resize(carried + 64 * 1024, 0);
             }
-            scratch[..carried].copy_from_slice(&self.pending);
-            let got = match self.stream.read(&mut scratch[carried..]) {
-                Ok(0) => return self.on_eof(),
+            ctx.scratch[..carried].copy_from_slice(&self.pending);
+            let got = match self.stream.read(&mut ctx.scratch[carried..]) {
+                Ok(0) => return self.on_eof(ctx),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return self.lost(),
+                Err(_) => return self.on_eof(ctx),
             };
             self.pending.clear();
-            let input = &mut scratch[..carried + got];
-            let used = self.process(input, config, now);
-            if let Some(rest) = input.get(used..) {
+            let mut input = std::mem::take(ctx.scratch);
+            let used = self.process(&mut input[..carried + got], ctx);
+            if let Some(rest) = input.get(used..carried + got) {
                 self.pending.extend_from_slice(rest);
             }
-            if self.flush() == Next::Drop {
-                return self.lost();
-            }
-            if self.finished() {
-                return Next::Drop;
+            *ctx.scratch = input;
+            if let Some(next) = self.after_io(ctx) {
+                return next;
             }
         }
     }
 
-    /// The socket is writable: write what is queued, and resume reading if it had paused.
-    pub fn on_writable(
-        &mut self,
-        scratch: &mut Vec<u8>,
-        config: &ServerConfig,
-        now: Instant,
-    ) -> Next {
-        if self.flush() == Next::Drop {
-            return self.lost();
+    /// Resumes a connection handed over from another worker: runs what it had read.
+    pub fn resume(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        self.paused = false;
+        let mut input = std::mem::take(&mut self.pending);
+        let used = self.process(&mut input, ctx);
+        if let Some(rest) = input.get(used..) {
+            self.pending.extend_from_slice(rest);
+        }
+        if let Some(next) = self.after_io(ctx) {
+            return next;
+        }
+        self.on_readable(ctx)
+    }
+
+    /// Flushes, and tells whether the connection is done.
+    fn after_io(&mut self, ctx: &mut Ctx<'_>) -> Option<Next> {
+        if self.flush(ctx.now) == Next::Drop {
+            return Some(self.on_eof(ctx));
         }
         if self.finished() {
-            return Next::Drop;
+            return Some(Next::Drop);
         }
-        if self.paused && self.queued() <= config.max_write_buffer / 2 {
+        None
+    }
+
+    /// The socket is writable: write what is queued, and resume reading if it had paused.
+    pub fn on_writable(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if let Some(next) = self.after_io(ctx) {
+            return next;
+        }
+        if self.paused && self.queued() <= ctx.config.max_write_buffer / 2 {
             self.paused = false;
-            return self.on_readable(scratch, config, now);
+            return self.on_readable(ctx);
         }
         Next::Keep
     }
 
+    /// Writes what deliveries queued (called by the worker for connections the hub wrote to).
+    pub fn on_output(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        self.after_io(ctx).unwrap_or(Next::Keep)
+    }
+
     /// A deadline passed.
-    pub fn on_timeout(&mut self, now: Instant) -> Next {
+    pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let now = ctx.now;
+        let limit = u64::try_from(ctx.config.send_time_limit.as_millis()).unwrap_or(u64::MAX);
+        let stalled = self
+            .stalled_since
+            .is_some_and(|t| t.add_millis(limit) <= now);
         match &mut self.phase {
             Phase::Head { deadline, .. } if *deadline <= now => {
                 self.answer_error(408);
@@ -168,13 +258,32 @@ impl ServerConnection {
                     self.finish(now);
                 }
             }
+            Phase::Stomp(s) if stalled => {
+                log::warn!(
+                    "{}: STOMP session closed: no output progress for {limit} ms",
+                    self.peer
+                );
+                if let Some(actions) = ctx.actions.as_deref_mut() {
+                    s.gone(actions);
+                }
+                // Nothing more can be written usefully: drop what is queued.
+                return Next::Drop;
+            }
+            Phase::Stomp(s) => {
+                if let Carrier::WebSocket(conn) = &mut s.carrier {
+                    conn.handle_timeout(now);
+                    drain_transmit(conn, &mut self.wbuf);
+                }
+                if s.session.handle_timeout(now).is_some() {
+                    log::debug!("{}: STOMP heart-beat lost", self.peer);
+                }
+                s.transmit(now, &mut self.wbuf);
+                self.settle_stomp(ctx);
+            }
             Phase::Finishing { deadline: Some(d) } if *d <= now => return Next::Drop,
             _ => {}
         }
-        if self.flush() == Next::Drop || self.finished() {
-            return Next::Drop;
-        }
-        Next::Keep
+        self.after_io(ctx).unwrap_or(Next::Keep)
     }
 
     fn queued(&self) -> usize {
@@ -182,7 +291,7 @@ impl ServerConnection {
     }
 
     /// Runs the input through the current phase; returns the bytes consumed.
-    fn process(&mut self, input: &mut [u8], config: &ServerConfig, now: Instant) -> usize {
+    fn process(&mut self, input: &mut [u8], ctx: &mut Ctx<'_>) -> usize {
         let mut used = 0;
         if let Phase::Head { scanner, .. } = &mut self.phase {
             match scanner.feed(input) {
@@ -190,7 +299,7 @@ impl ServerConnection {
                 Ok(None) => return 0,
                 Ok(Some(head_len)) => {
                     used = head_len;
-                    self.open(&input[..head_len], config, now);
+                    self.open(&input[..head_len], ctx);
                 }
                 Err(e) => {
                     self.answer_error(e.status());
@@ -198,35 +307,80 @@ impl ServerConnection {
                 }
             }
         }
+        let rest = input.get_mut(used..).unwrap_or_default();
         match &mut self.phase {
             Phase::WebSocket(session) => {
-                let rest = input.get_mut(used..).unwrap_or_default();
-                used += session.read(rest, &mut self.wbuf, now);
+                used += session.read(rest, &mut self.wbuf, ctx.now);
                 if session.conn.is_closed() {
-                    self.finish(now);
+                    self.finish(ctx.now);
                 }
+                used
+            }
+            Phase::Stomp(_) if ctx.actions.is_none() => used,
+            Phase::Stomp(s) => {
+                let Some(actions) = ctx.actions.as_deref_mut() else {
+                    return used;
+                };
+                used += match &mut s.carrier {
+                    Carrier::Tcp => {
+                        s.receive(rest, ctx.now, actions, &mut self.wbuf);
+                        rest.len()
+                    }
+                    Carrier::WebSocket(_) => {
+                        stomp_over_websocket(s, rest, ctx.now, actions, &mut self.wbuf)
+                    }
+                };
+                self.settle_stomp(ctx);
                 used
             }
             _ => input.len(),
         }
     }
 
+    /// Closes the transport once the STOMP session has ended and said all it owed.
+    fn settle_stomp(&mut self, ctx: &mut Ctx<'_>) {
+        let Phase::Stomp(s) = &mut self.phase else {
+            return;
+        };
+        // Over WebSocket the transport is done once the closing handshake is; over TCP,
+        // once the session has said its last frame.
+        let transport_done = match &mut s.carrier {
+            Carrier::WebSocket(conn) => {
+                if s.session.is_closed() && conn.state() == sockwire_core::ws::State::Open {
+                    let _ = conn.close(CloseCode(1000), "");
+                }
+                drain_transmit(conn, &mut self.wbuf);
+                conn.is_closed()
+            }
+            Carrier::Tcp => s.session.is_closed(),
+        };
+        if s.session.is_closed() || transport_done {
+            if let Some(actions) = ctx.actions.as_deref_mut() {
+                s.gone(actions);
+            }
+        }
+        if transport_done {
+            self.finish(ctx.now);
+        }
+    }
+
     /// The request head is complete: route it, and upgrade or answer.
-    fn open(&mut self, head: &[u8], config: &ServerConfig, now: Instant) {
+    fn open(&mut self, head: &[u8], ctx: &mut Ctx<'_>) {
+        let config = ctx.config;
         let mut headers = [Header::EMPTY; MAX_REQUEST_HEADERS];
         let request = match Request::parse(head, &mut headers) {
             Ok(Some((r, _))) => r,
             Ok(None) => return self.answer_error(400),
             Err(e) => return self.answer_error(e.status()),
         };
-        let Some(Endpoint::WebSocket {
-            subprotocols,
-            handler,
-        }) = config.route(request.target)
-        else {
-            return self.answer_error(404);
+        let endpoint = config.route(request.target);
+        let protocols: Vec<&str> = match endpoint {
+            Some(Endpoint::WebSocket { subprotocols, .. }) => {
+                subprotocols.iter().map(String::as_str).collect()
+            }
+            Some(Endpoint::Stomp) => STOMP_SUBPROTOCOLS.to_vec(),
+            None => return self.answer_error(404),
         };
-        let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
         let origins: Vec<&str> = config.allowed_origins.iter().map(String::as_str).collect();
         let handshake = HandshakeConfig {
             subprotocols: &protocols,
@@ -244,26 +398,79 @@ impl ServerConnection {
             Err(rejection) => {
                 log::debug!("{}: handshake refused: {:?}", self.peer, rejection);
                 write_into(&mut self.wbuf, |out| rejection.write_response(out));
-                return self.finish(now);
+                return self.finish(ctx.now);
             }
         };
         write_into(&mut self.wbuf, |out| accepted.write_response(&[], out));
-        let info = SessionInfo {
-            target: request.target.to_string(),
-            subprotocol: accepted.subprotocol().map(str::to_string),
-            peer: self.peer,
+        let conn = Connection::new(Role::Server, config.ws, 0);
+        match endpoint {
+            Some(Endpoint::WebSocket { handler, .. }) => {
+                let info = SessionInfo {
+                    target: request.target.to_string(),
+                    subprotocol: accepted.subprotocol().map(str::to_string),
+                    peer: self.peer,
+                };
+                let mut session = Box::new(Session {
+                    conn,
+                    handler: handler(&info),
+                    message: MessageBuffer::default(),
+                });
+                let mut out = Outbox {
+                    conn: &mut session.conn,
+                    wbuf: &mut self.wbuf,
+                };
+                session.handler.on_open(&mut out);
+                self.phase = Phase::WebSocket(session);
+            }
+            _ => {
+                let number = ctx
+                    .next_session
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let session = StompSession::new(
+                    config.stomp,
+                    u64::from(number),
+                    Carrier::WebSocket(Box::new(conn)),
+                );
+                self.session_id = Some(SessionId(number));
+                self.phase = Phase::Stomp(Box::new(session));
+            }
+        }
+    }
+
+    /// Encodes a MESSAGE for this connection's STOMP session; returns the bytes now queued.
+    pub fn deliver(&mut self, message: Outgoing<'_>, now: Instant) -> Result<usize, MessageError> {
+        let Phase::Stomp(s) = &mut self.phase else {
+            return Err(MessageError::NotConnected);
         };
-        let mut session = Box::new(Session {
-            conn: Connection::new(Role::Server, config.ws, 0),
-            handler: handler(&info),
-            message: MessageBuffer::default(),
-        });
-        let mut out = Outbox {
-            conn: &mut session.conn,
-            wbuf: &mut self.wbuf,
+        s.deliver(message, now, &mut self.wbuf)?;
+        Ok(self.queued())
+    }
+
+    /// Answers a refused frame with an ERROR; the session then closes.
+    pub fn refuse(&mut self, message: &str, now: Instant) {
+        if let Phase::Stomp(s) = &mut self.phase {
+            s.session.close_with_error(message);
+            s.transmit(now, &mut self.wbuf);
+        }
+    }
+
+    /// Closes a STOMP session that cannot keep up: an ERROR follows what is queued, and
+    /// the connection goes once that is written or the send time limit passes. Returns the
+    /// session's number the first time.
+    pub fn close_slow_consumer(&mut self, now: Instant) -> Option<SessionId> {
+        let Phase::Stomp(s) = &mut self.phase else {
+            return None;
         };
-        session.handler.on_open(&mut out);
-        self.phase = Phase::WebSocket(session);
+        if s.session.is_closed() {
+            return None;
+        }
+        s.session
+            .close_with_error("slow consumer: too much output queued");
+        s.transmit(now, &mut self.wbuf);
+        if self.stalled_since.is_none() {
+            self.stalled_since = Some(now);
+        }
+        self.session_id
     }
 
     /// Queues an HTTP error answer and finishes the connection.
@@ -279,17 +486,18 @@ impl ServerConnection {
         };
     }
 
-    /// The peer closed its side.
-    fn on_eof(&mut self) -> Next {
-        if let Phase::WebSocket(s) = &mut self.phase {
-            s.handler.on_close(None);
+    /// The peer closed its side, or the connection broke.
+    fn on_eof(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        match &mut self.phase {
+            Phase::WebSocket(s) => s.handler.on_close(None),
+            Phase::Stomp(s) => {
+                if let Some(actions) = ctx.actions.as_deref_mut() {
+                    s.gone(actions);
+                }
+            }
+            _ => {}
         }
         Next::Drop
-    }
-
-    /// The connection broke.
-    fn lost(&mut self) -> Next {
-        self.on_eof()
     }
 
     /// Whether everything is written and the connection can go.
@@ -306,12 +514,18 @@ impl ServerConnection {
     }
 
     /// Writes queued output until the socket would block.
-    fn flush(&mut self) -> Next {
+    fn flush(&mut self, now: Instant) -> Next {
         while self.wpos < self.wbuf.len() {
             match self.stream.write(&self.wbuf[self.wpos..]) {
                 Ok(0) => return Next::Drop,
-                Ok(n) => self.wpos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Ok(n) => {
+                    self.wpos += n;
+                    self.stalled_since = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stalled_since.get_or_insert(now);
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Next::Drop,
             }
@@ -319,6 +533,7 @@ impl ServerConnection {
         if self.wpos == self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
+            self.stalled_since = None;
             if self.wbuf.capacity() > 256 * 1024 {
                 self.wbuf = Vec::new();
             }
@@ -327,6 +542,51 @@ impl ServerConnection {
             self.wpos = 0;
         }
         Next::Keep
+    }
+}
+
+/// Reads WebSocket frames and hands their payload to the STOMP session as a byte stream:
+/// a message may hold one frame, several, or part of one.
+fn stomp_over_websocket(
+    s: &mut StompSession,
+    input: &mut [u8],
+    now: Instant,
+    actions: &mut Vec<Action>,
+    wbuf: &mut Vec<u8>,
+) -> usize {
+    let mut pos = 0;
+    while pos < input.len() {
+        let Carrier::WebSocket(conn) = &mut s.carrier else {
+            break;
+        };
+        let Some(rest) = input.get_mut(pos..) else {
+            break;
+        };
+        let (used, event) = conn.read(rest, now);
+        pos += used;
+        match event {
+            None if used == 0 => break,
+            Some(Event::Data { payload, .. }) => {
+                let payload = payload.to_vec();
+                s.receive(&payload, now, actions, wbuf);
+            }
+            Some(Event::Failed(e)) => log::debug!("STOMP WebSocket peer broke the protocol: {e:?}"),
+            _ => {}
+        }
+        if let Carrier::WebSocket(conn) = &mut s.carrier {
+            drain_transmit(conn, wbuf);
+            if conn.is_closed() {
+                break;
+            }
+        }
+    }
+    pos
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

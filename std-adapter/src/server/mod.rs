@@ -8,30 +8,37 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod app;
 mod config;
 mod connection;
 mod handler;
+mod hub;
+mod stomp;
 mod worker;
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use mio::{Poll, Waker};
 
-pub use config::{Endpoint, ServerConfig};
+pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
+pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
+pub use hub::HubStats;
 
 use crate::clock::Clock;
-use worker::{Shared, Worker, WAKER};
+use hub::Hub;
+use worker::{HubRole, Shared, Worker, WAKER};
 
 /// A running server.
 pub struct Server {
     local_addr: SocketAddr,
+    stomp_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
-    wakers: Vec<Waker>,
+    wakers: Vec<Arc<Waker>>,
     threads: Vec<JoinHandle<io::Result<()>>>,
 }
 
@@ -41,22 +48,52 @@ impl Server {
         let listener = std::net::TcpListener::bind(config.http)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        let stomp_listener = match config.stomp_tcp {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)?;
+                l.set_nonblocking(true)?;
+                Some(l)
+            }
+            None => None,
+        };
+        let stomp_addr = stomp_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
         let workers = config.workers.max(1);
+        let hub_poll = Poll::new()?;
+        let hub_waker = Arc::new(Waker::new(hub_poll.registry(), WAKER)?);
+        let (to_hub, inbox) = std::sync::mpsc::channel();
+        let hub = Hub::new(&config);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             config,
             clock: Clock::new(),
+            next_session: AtomicU32::new(1),
+            to_hub: Mutex::new(to_hub),
+            hub_waker: hub_waker.clone(),
+            stats: Mutex::new(HubStats::default()),
         });
-        let mut wakers = Vec::new();
+        let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
+        let mut hub = Some(HubRole::new(
+            hub,
+            stomp_listener.map(mio::net::TcpListener::from_std),
+            inbox,
+        ));
+        let mut hub_poll = Some(hub_poll);
         for i in 0..workers {
-            let poll = Poll::new()?;
-            wakers.push(Waker::new(poll.registry(), WAKER)?);
-            let worker = Worker::new(
-                poll,
-                mio::net::TcpListener::from_std(listener.try_clone()?),
-                shared.clone(),
-            )?;
+            // The first worker runs the hub and is woken through the hub's waker.
+            let poll = match hub_poll.take() {
+                Some(p) => p,
+                None => {
+                    let p = Poll::new()?;
+                    wakers.push(Arc::new(Waker::new(p.registry(), WAKER)?));
+                    p
+                }
+            };
+            let listener = mio::net::TcpListener::from_std(listener.try_clone()?);
+            let worker = Worker::new(poll, listener, shared.clone(), hub.take())?;
             let thread = std::thread::Builder::new()
                 .name(format!("sockwire-worker-{i}"))
                 .spawn(move || worker.run())?;
@@ -64,6 +101,7 @@ impl Server {
         }
         Ok(Server {
             local_addr,
+            stomp_addr,
             shared,
             wakers,
             threads,
@@ -73,6 +111,16 @@ impl Server {
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the STOMP-over-TCP listener, when there is one.
+    pub fn stomp_addr(&self) -> Option<SocketAddr> {
+        self.stomp_addr
+    }
+
+    /// The broker's counters.
+    pub fn stats(&self) -> HubStats {
+        self.shared.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     /// Asks every worker to stop; connections are dropped.

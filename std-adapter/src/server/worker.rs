@@ -1,21 +1,26 @@
-//! One event loop: a thread that owns a share of the connections.
+//! One event loop: a thread that owns a share of the connections. The first worker also
+//! owns the hub (the broker and every STOMP session); the others hand STOMP sessions to it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use sockwire_core::time::Instant;
 
 use super::config::ServerConfig;
-use super::connection::{Next, ServerConnection};
+use super::connection::{Ctx, Next, ServerConnection};
+use super::hub::{Hub, HubStats};
+use super::stomp::Action;
 use crate::clock::Clock;
 
-const LISTENER: Token = Token(usize::MAX - 1);
-/// The token of the waker that asks a worker to stop.
+const HTTP_LISTENER: Token = Token(usize::MAX - 1);
+const STOMP_LISTENER: Token = Token(usize::MAX - 3);
+/// The token of the waker that asks a worker to stop or to adopt connections.
 pub const WAKER: Token = Token(usize::MAX - 2);
 
 /// State shared by the workers of one server.
@@ -26,6 +31,36 @@ pub struct Shared {
     pub config: ServerConfig,
     /// The server's clock.
     pub clock: Clock,
+    /// Numbers STOMP sessions across workers.
+    pub next_session: AtomicU32,
+    /// Hands STOMP connections to the hub worker.
+    pub to_hub: Mutex<Sender<ServerConnection>>,
+    /// Wakes the hub worker.
+    pub hub_waker: Arc<Waker>,
+    /// The hub's counters, refreshed by the hub worker.
+    pub stats: Mutex<HubStats>,
+}
+
+/// The hub worker's extra state.
+pub struct HubRole {
+    hub: Hub,
+    stomp_listener: Option<TcpListener>,
+    inbox: Receiver<ServerConnection>,
+}
+
+impl HubRole {
+    /// The hub, its STOMP listener and the inbox of handed-over connections.
+    pub fn new(
+        hub: Hub,
+        stomp_listener: Option<TcpListener>,
+        inbox: Receiver<ServerConnection>,
+    ) -> HubRole {
+        HubRole {
+            hub,
+            stomp_listener,
+            inbox,
+        }
+    }
 }
 
 /// A worker's event loop and its connections.
@@ -33,26 +68,41 @@ pub struct Worker {
     poll: Poll,
     listener: TcpListener,
     shared: Arc<Shared>,
+    hub: Option<HubRole>,
     connections: Vec<Option<ServerConnection>>,
     free: Vec<usize>,
     /// Deadlines by connection; stale entries are skipped when they fire.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     scratch: Vec<u8>,
+    actions: Vec<Action>,
+    dirty: Vec<usize>,
 }
 
 impl Worker {
     /// A worker accepting from its own handle on the shared listening socket.
-    pub fn new(poll: Poll, mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Worker> {
+    pub fn new(
+        poll: Poll,
+        mut listener: TcpListener,
+        shared: Arc<Shared>,
+        mut hub: Option<HubRole>,
+    ) -> io::Result<Worker> {
         poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+            .register(&mut listener, HTTP_LISTENER, Interest::READABLE)?;
+        if let Some(l) = hub.as_mut().and_then(|h| h.stomp_listener.as_mut()) {
+            poll.registry()
+                .register(l, STOMP_LISTENER, Interest::READABLE)?;
+        }
         Ok(Worker {
             poll,
             listener,
             shared,
+            hub,
             connections: Vec::new(),
             free: Vec::new(),
             timers: BinaryHeap::new(),
             scratch: vec![0; 64 * 1024],
+            actions: Vec::new(),
+            dirty: Vec::new(),
         })
     }
 
@@ -72,49 +122,49 @@ impl Worker {
             }
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
-                    WAKER => {}
-                    Token(slot) => {
-                        let now = self.shared.clock.now();
-                        self.ready(
-                            slot,
-                            event.is_readable() || event.is_read_closed(),
-                            event.is_writable(),
-                            now,
-                        )
-                    }
+                    HTTP_LISTENER => self.accept(false),
+                    STOMP_LISTENER => self.accept(true),
+                    WAKER => self.adopt(),
+                    Token(slot) => self.ready(
+                        slot,
+                        event.is_readable() || event.is_read_closed(),
+                        event.is_writable(),
+                    ),
                 }
             }
             self.fire_timers();
+            if let Some(h) = &self.hub {
+                if let Ok(mut stats) = self.shared.stats.lock() {
+                    *stats = h.hub.stats();
+                }
+            }
         }
         Ok(())
     }
 
-    fn accept(&mut self) {
+    fn accept(&mut self, stomp: bool) {
         loop {
-            match self.listener.accept() {
-                Ok((mut stream, peer)) => {
+            let listener = if stomp {
+                match self.hub.as_ref().and_then(|h| h.stomp_listener.as_ref()) {
+                    Some(l) => l,
+                    None => return,
+                }
+            } else {
+                &self.listener
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let slot = self.free.pop().unwrap_or_else(|| {
-                        self.connections.push(None);
-                        self.connections.len() - 1
-                    });
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) =
-                        self.poll
-                            .registry()
-                            .register(&mut stream, Token(slot), interest)
-                    {
-                        log::warn!("cannot register {peer}: {e}");
-                        self.free.push(slot);
-                        continue;
-                    }
                     let now = self.shared.clock.now();
-                    let conn = ServerConnection::new(stream, peer, &self.shared.config, now);
-                    self.schedule(slot, conn.deadline());
-                    if let Some(entry) = self.connections.get_mut(slot) {
-                        *entry = Some(conn);
-                    }
+                    let conn = if stomp {
+                        let shared = self.shared.clone();
+                        let mut scratch = Vec::new();
+                        let ctx = self.ctx_parts(&shared, &mut scratch, now);
+                        ServerConnection::stomp_tcp(stream, peer, &ctx)
+                    } else {
+                        ServerConnection::new(stream, peer, &self.shared.config, now)
+                    };
+                    self.insert(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -127,20 +177,73 @@ impl Worker {
         }
     }
 
-    fn ready(&mut self, slot: usize, readable: bool, writable: bool, now: Instant) {
-        let config = &self.shared.config;
-        let Some(Some(conn)) = self.connections.get_mut(slot) else {
-            return;
+    /// A context for running connections (the hub's action list only on the hub worker).
+    fn ctx_parts<'a>(
+        &'a mut self,
+        shared: &'a Shared,
+        scratch: &'a mut Vec<u8>,
+        now: Instant,
+    ) -> Ctx<'a> {
+        Ctx {
+            scratch,
+            config: &shared.config,
+            now,
+            actions: if self.hub.is_some() {
+                Some(&mut self.actions)
+            } else {
+                None
+            },
+            next_session: &shared.next_session,
+        }
+    }
+
+    /// Registers a connection and returns its slot.
+    fn insert(&mut self, mut conn: ServerConnection) -> Option<usize> {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.connections.push(None);
+            self.connections.len() - 1
+        });
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut conn.stream, Token(slot), interest)
+        {
+            log::warn!("cannot register a connection: {e}");
+            self.free.push(slot);
+            return None;
+        }
+        self.schedule(slot, conn.deadline(&self.shared.config));
+        if let Some(entry) = self.connections.get_mut(slot) {
+            *entry = Some(conn);
+        }
+        Some(slot)
+    }
+
+    /// Takes in STOMP connections handed over by other workers.
+    fn adopt(&mut self) {
+        let adopted: Vec<ServerConnection> = match &self.hub {
+            Some(h) => h.inbox.try_iter().collect(),
+            None => return,
         };
-        let before = conn.deadline();
-        let mut next = Next::Keep;
-        if writable {
-            next = conn.on_writable(&mut self.scratch, config, now);
+        for conn in adopted {
+            if let Some(slot) = self.insert(conn) {
+                self.run_connection(slot, |conn, ctx| conn.resume(ctx));
+            }
         }
-        if readable && next == Next::Keep {
-            next = conn.on_readable(&mut self.scratch, config, now);
-        }
-        self.settle(slot, next, before);
+    }
+
+    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
+        self.run_connection(slot, |conn, ctx| {
+            let mut next = Next::Keep;
+            if writable {
+                next = conn.on_writable(ctx);
+            }
+            if readable && next == Next::Keep {
+                next = conn.on_readable(ctx);
+            }
+            next
+        });
     }
 
     fn fire_timers(&mut self) {
@@ -150,21 +253,116 @@ impl Worker {
                 break;
             }
             self.timers.pop();
-            let Some(Some(conn)) = self.connections.get_mut(slot) else {
+            let Some(Some(conn)) = self.connections.get(slot) else {
                 continue;
             };
             // Skip entries for deadlines that moved.
-            if conn.deadline().is_none_or(|d| d > now) {
+            if conn.deadline(&self.shared.config).is_none_or(|d| d > now) {
                 continue;
             }
-            let before = conn.deadline();
-            let next = conn.on_timeout(now);
-            self.settle(slot, next, before);
+            self.run_connection(slot, |conn, ctx| conn.on_timeout(ctx));
+        }
+    }
+
+    /// Runs `step` on a connection, then lets the hub apply what its session asked for,
+    /// writes what deliveries queued on other connections, and settles each of them.
+    fn run_connection(
+        &mut self,
+        slot: usize,
+        step: impl FnOnce(&mut ServerConnection, &mut Ctx<'_>) -> Next,
+    ) {
+        let shared = self.shared.clone();
+        let now = shared.clock.now();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let Some(Some(mut conn)) = self.connections.get_mut(slot).map(Option::take) else {
+            self.scratch = scratch;
+            return;
+        };
+        let before = conn.deadline(&shared.config);
+        let next = {
+            let mut ctx = self.ctx_parts(&shared, &mut scratch, now);
+            step(&mut conn, &mut ctx)
+        };
+        let session = conn.session_id();
+        let handoff = self.hub.is_none() && conn.is_stomp() && next == Next::Keep;
+        if let Some(entry) = self.connections.get_mut(slot) {
+            *entry = Some(conn);
+        }
+        if handoff {
+            self.hand_to_hub(slot);
+            self.scratch = scratch;
+            return;
+        }
+        if let (Some(h), Some(id)) = (self.hub.as_mut(), session) {
+            if !self.actions.is_empty() {
+                h.hub.apply(
+                    (slot, id),
+                    &mut self.actions,
+                    &mut self.connections,
+                    &mut self.dirty,
+                    &shared.config,
+                    now,
+                );
+            }
+        }
+        self.settle(slot, next, before);
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        // Including `slot` itself: the hub may have written to it after its step.
+        for other in dirty.drain(..) {
+            let Some(Some(conn)) = self.connections.get_mut(other) else {
+                continue;
+            };
+            let before = conn.deadline(&shared.config);
+            let mut ctx = Ctx {
+                scratch: &mut scratch,
+                config: &shared.config,
+                now,
+                actions: Some(&mut self.actions),
+                next_session: &shared.next_session,
+            };
+            let next = conn.on_output(&mut ctx);
+            let id = conn.session_id();
+            // A write failure can end a session: let the hub forget it.
+            if let (Some(h), Some(id)) = (self.hub.as_mut(), id) {
+                if !self.actions.is_empty() {
+                    let mut ignored = Vec::new();
+                    h.hub.apply(
+                        (other, id),
+                        &mut self.actions,
+                        &mut self.connections,
+                        &mut ignored,
+                        &shared.config,
+                        now,
+                    );
+                }
+            }
+            self.settle(other, next, before);
+        }
+        self.dirty = dirty;
+        self.scratch = scratch;
+    }
+
+    /// Moves a STOMP connection to the hub worker.
+    fn hand_to_hub(&mut self, slot: usize) {
+        let Some(Some(mut conn)) = self.connections.get_mut(slot).map(Option::take) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        self.free.push(slot);
+        let sent = match self.shared.to_hub.lock() {
+            Ok(tx) => tx.send(conn).is_ok(),
+            Err(_) => false,
+        };
+        if sent {
+            let _ = self.shared.hub_waker.wake();
         }
     }
 
     /// Drops a finished connection, or re-arms its timer when its deadline changed.
     fn settle(&mut self, slot: usize, next: Next, before: Option<Instant>) {
+        let config = &self.shared.config;
         let Some(entry) = self.connections.get_mut(slot) else {
             return;
         };
@@ -176,7 +374,7 @@ impl Worker {
                 self.free.push(slot);
             }
             Next::Keep => {
-                let after = entry.as_ref().and_then(ServerConnection::deadline);
+                let after = entry.as_ref().and_then(|c| c.deadline(config));
                 if after != before || after.is_some_and(|d| d <= self.shared.clock.now()) {
                     self.schedule(slot, after);
                 }

@@ -1,0 +1,265 @@
+//! The hub: the broker and the registry of STOMP sessions, on the hub worker's thread.
+//!
+//! Sessions report [`Action`]s; the hub applies them to the core's [`SimpleBroker`] and
+//! writes each resulting delivery into the receiving session's connection directly, with
+//! no lock and no copy of the body per subscriber beyond its MESSAGE frame.
+
+use std::collections::{HashMap, VecDeque};
+
+use sockwire_core::broker::{
+    Broker, BrokerConfig, Delivery, HeaderLines, Message, Routed, SessionId, SimpleBroker,
+    Subscribe,
+};
+use sockwire_core::time::Instant;
+
+use super::app::{AppHandler, AppMessage, Publish};
+use super::config::ServerConfig;
+use super::connection::ServerConnection;
+use super::stomp::{Action, Outgoing};
+use crate::broker::{VecInFlight, VecStore};
+
+/// Counters in the spirit of Spring's `WebSocketMessageBrokerStats`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HubStats {
+    /// STOMP sessions connected now.
+    pub sessions: usize,
+    /// Messages published (SEND frames routed).
+    pub published: u64,
+    /// MESSAGE frames written to sessions.
+    pub delivered: u64,
+    /// Sessions closed because they did not keep up.
+    pub closed_for_slowness: u64,
+}
+
+/// The broker side of the server.
+pub struct Hub {
+    broker: SimpleBroker<'static, VecStore, VecInFlight>,
+    sessions: HashMap<SessionId, (usize, String)>,
+    app: Box<dyn AppHandler>,
+    stats: HubStats,
+}
+
+/// Header lines unescaped into pairs, kept for the deliveries of one publish.
+#[derive(Default)]
+struct HeaderCache {
+    key: (usize, usize),
+    pairs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl HeaderCache {
+    fn pairs(&mut self, lines: HeaderLines<'_>) -> &[(Vec<u8>, Vec<u8>)] {
+        let raw = lines.as_bytes();
+        let key = (raw.as_ptr() as usize, raw.len());
+        if key != self.key || self.pairs.is_empty() != raw.is_empty() {
+            self.key = key;
+            self.pairs = lines
+                .iter()
+                .map(|(n, v)| (n.bytes().collect(), v.bytes().collect()))
+                .collect();
+        }
+        &self.pairs
+    }
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+impl Hub {
+    /// A hub with the server's prefixes and application handler.
+    pub fn new(config: &ServerConfig) -> Hub {
+        // The broker borrows its prefixes for the life of the server.
+        let prefixes = BrokerConfig {
+            topic_prefix: leak(&config.prefixes.topic),
+            queue_prefix: leak(&config.prefixes.queue),
+            app_prefix: leak(&config.prefixes.app),
+            user_prefix: leak(&config.prefixes.user),
+            separator: config.prefixes.separator,
+        };
+        Hub {
+            broker: SimpleBroker::new(prefixes, VecStore::new(), VecInFlight::new()),
+            sessions: HashMap::new(),
+            app: (config.app)(),
+            stats: HubStats::default(),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            sessions: self.sessions.len(),
+            ..self.stats
+        }
+    }
+
+    /// Applies what the session at `slot` asked for. Connections that got output are
+    /// added to `dirty`.
+    pub fn apply(
+        &mut self,
+        (slot, id): (usize, SessionId),
+        actions: &mut Vec<Action>,
+        conns: &mut [Option<ServerConnection>],
+        dirty: &mut Vec<usize>,
+        config: &ServerConfig,
+        now: Instant,
+    ) {
+        let mut work: VecDeque<(usize, SessionId, Action)> =
+            actions.drain(..).map(|a| (slot, id, a)).collect();
+        while let Some((slot, id, action)) = work.pop_front() {
+            let mut slow = Vec::new();
+            self.apply_one(slot, id, action, conns, dirty, &mut slow, config, now);
+            for slot in slow {
+                if let Some(Some(conn)) = conns.get_mut(slot) {
+                    if let Some(gone) = conn.close_slow_consumer(now) {
+                        self.stats.closed_for_slowness += 1;
+                        log::warn!("STOMP session {} closed: slow consumer", gone.0);
+                        dirty.push(slot);
+                        work.push_back((slot, gone, Action::Gone));
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_one(
+        &mut self,
+        slot: usize,
+        id: SessionId,
+        action: Action,
+        conns: &mut [Option<ServerConnection>],
+        dirty: &mut Vec<usize>,
+        slow: &mut Vec<usize>,
+        config: &ServerConfig,
+        now: Instant,
+    ) {
+        let Hub {
+            broker,
+            sessions,
+            app,
+            stats,
+        } = self;
+        let mut cache = HeaderCache::default();
+        let mut sink = |d: Delivery<'_>| {
+            let Some((slot, _)) = sessions.get(&d.session) else {
+                return;
+            };
+            let Some(Some(conn)) = conns.get_mut(*slot) else {
+                return;
+            };
+            let destination: Vec<u8> = d.destination.bytes().collect();
+            let headers = cache.pairs(d.headers);
+            let message = Outgoing {
+                subscription: d.subscription.as_bytes(),
+                message_id: d.message_id.as_bytes(),
+                destination: &destination,
+                headers,
+                body: d.body,
+            };
+            match conn.deliver(message, now) {
+                Ok(queued) => {
+                    stats.delivered += 1;
+                    dirty.push(*slot);
+                    if queued > config.max_queued_bytes {
+                        slow.push(*slot);
+                    }
+                }
+                Err(e) => log::debug!("delivery to session {} refused: {e:?}", d.session.0),
+            }
+        };
+        let refused = match action {
+            Action::Connected { user } => {
+                let user = user.unwrap_or_else(|| format!("session-{}", id.0));
+                sessions.insert(id, (slot, user));
+                None
+            }
+            Action::Subscribe {
+                id: sub,
+                destination,
+                ack,
+                selector,
+            } => {
+                let user = sessions.get(&id).map(|(_, u)| u.as_str());
+                let request = Subscribe {
+                    session: id,
+                    id: &sub,
+                    destination: &destination,
+                    ack,
+                    selector: selector.as_deref(),
+                    user,
+                };
+                broker.subscribe(request, &mut sink).err()
+            }
+            Action::Unsubscribe { id: sub } => broker.unsubscribe(id, &sub, &mut sink).err(),
+            Action::Publish {
+                destination,
+                headers,
+                body,
+            } => {
+                stats.published += 1;
+                let message = Message {
+                    destination: &destination,
+                    headers: HeaderLines::new(&headers),
+                    body: &body,
+                };
+                match broker.publish(id, message, &mut sink) {
+                    Ok(Routed::Application) => {
+                        let user = sessions
+                            .get(&id)
+                            .map(|(_, u)| u.clone())
+                            .unwrap_or_default();
+                        let replies = app.on_message(&AppMessage {
+                            destination: &destination,
+                            user: &user,
+                            headers: &headers,
+                            body: &body,
+                        });
+                        publish_all(broker, id, replies, &mut sink);
+                        None
+                    }
+                    Ok(_) => None,
+                    Err(e) => Some(e),
+                }
+            }
+            Action::Ack { message_id } => {
+                // Auto and topic messages are not held: nothing to settle.
+                let _ = broker.ack(id, &message_id);
+                None
+            }
+            Action::Nack { message_id } => {
+                let _ = broker.nack(id, &message_id, &mut sink);
+                None
+            }
+            Action::Gone => {
+                broker.disconnect(id, &mut sink);
+                sessions.remove(&id);
+                None
+            }
+        };
+        if let Some(e) = refused {
+            if let Some(Some(conn)) = conns.get_mut(slot) {
+                conn.refuse(e.message(), now);
+                dirty.push(slot);
+            }
+        }
+    }
+}
+
+/// Publishes what the application handler returned, as if its sender had sent it.
+fn publish_all(
+    broker: &mut SimpleBroker<'static, VecStore, VecInFlight>,
+    from: SessionId,
+    replies: Vec<Publish>,
+    sink: &mut dyn FnMut(Delivery<'_>),
+) {
+    for p in replies {
+        let message = Message {
+            destination: &p.destination,
+            headers: HeaderLines::new(&p.headers),
+            body: &p.body,
+        };
+        if let Err(e) = broker.publish(from, message, sink) {
+            log::debug!("application reply to {} not routed: {e}", p.destination);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! One STOMP session inside the server: the core's [`ServerSession`] over TCP or
+//! WebSocket, turning client frames into [`Action`]s for the hub and writing frames out.
+
+use sockwire_core::stomp::{
+    AckMode, HeaderText, Id, MessageError, RawHeader, ServerEvent, ServerSession,
+    ServerSessionConfig,
+};
+use sockwire_core::time::Instant;
+use sockwire_core::ws::{Connection, DataKind};
+
+use crate::outbound::push_frame;
+
+/// The session type the server runs: room for 64 subscriptions, 8 open transactions, 256
+/// unacknowledged messages and 16 KiB of transactional frames per session.
+pub type Session = ServerSession<64, 8, 256, 16384>;
+
+/// Header slots per decoded frame.
+const MAX_HEADERS: usize = 32;
+
+/// What a session asks of the hub, in owned form so that it outlives the input buffer.
+#[derive(Debug)]
+pub enum Action {
+    /// The client connected as `user` (its login, when it gave one).
+    Connected { user: Option<String> },
+    /// `SUBSCRIBE`.
+    Subscribe {
+        id: String,
+        destination: String,
+        ack: AckMode,
+        selector: Option<String>,
+    },
+    /// `UNSUBSCRIBE`.
+    Unsubscribe { id: String },
+    /// `SEND`, outside a transaction or committed.
+    Publish {
+        destination: String,
+        /// The user headers as STOMP 1.2-escaped `name:value\n` lines.
+        headers: Vec<u8>,
+        body: Vec<u8>,
+    },
+    /// `ACK` of a message id.
+    Ack { message_id: String },
+    /// `NACK` of a message id.
+    Nack { message_id: String },
+    /// The session ended: its subscriptions go, its unacknowledged messages are redelivered.
+    Gone,
+}
+
+/// How the session's frames travel.
+pub enum Carrier {
+    /// Raw STOMP over TCP.
+    Tcp,
+    /// One STOMP frame per WebSocket message.
+    WebSocket(Box<Connection>),
+}
+
+/// A MESSAGE to write, as the broker delivered it.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// The subscription id.
+    pub subscription: &'a [u8],
+    /// The broker's message id.
+    pub message_id: &'a [u8],
+    /// The destination.
+    pub destination: &'a [u8],
+    /// Unescaped header pairs.
+    pub headers: &'a [(Vec<u8>, Vec<u8>)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// A STOMP session with its unconsumed input.
+pub struct StompSession {
+    pub(crate) session: Box<Session>,
+    pub(crate) carrier: Carrier,
+    /// STOMP bytes received and not yet consumed (a partial frame).
+    input: Vec<u8>,
+    /// Set once [`Action::Gone`] has been reported.
+    gone: bool,
+    /// Frames encoded but not yet framed for the carrier.
+    scratch: Vec<u8>,
+}
+
+/// Headers the broker sets itself or that only concern the sender's frame.
+const NOT_FORWARDED: [&str; 7] = [
+    "destination",
+    "receipt",
+    "transaction",
+    "content-length",
+    "subscription",
+    "message-id",
+    "ack",
+];
+
+fn text(t: &HeaderText<'_>) -> String {
+    let bytes: Vec<u8> = t.bytes().collect();
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn id_text(id: &Id) -> String {
+    String::from_utf8_lossy(id.as_bytes()).into_owned()
+}
+
+/// Appends `bytes` escaped as a STOMP 1.2 header name or value.
+pub(crate) fn escape_header(bytes: impl Iterator<Item = u8>, out: &mut Vec<u8>) {
+    for b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b':' => out.extend_from_slice(b"\\c"),
+            _ => out.push(b),
+        }
+    }
+}
+
+impl StompSession {
+    /// A session whose CONNECT is still to come.
+    pub fn new(config: ServerSessionConfig, number: u64, carrier: Carrier) -> Self {
+        StompSession {
+            session: Box::new(Session::new(config, Id::from_decimal(number))),
+            carrier,
+            input: Vec::new(),
+            gone: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Reports [`Action::Gone`] once.
+    pub fn gone(&mut self, actions: &mut Vec<Action>) {
+        if !self.gone {
+            self.gone = true;
+            actions.push(Action::Gone);
+        }
+    }
+
+    /// Feeds STOMP bytes (a TCP read or a WebSocket message's payload) to the session.
+    pub fn receive(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        actions: &mut Vec<Action>,
+        wbuf: &mut Vec<u8>,
+    ) {
+        self.input.extend_from_slice(bytes);
+        let mut pos = 0;
+        loop {
+            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
+            let rest = self.input.get(pos..).unwrap_or_default();
+            let (used, event) = self.session.read(rest, &mut headers, now);
+            pos += used;
+            let had_event = event.is_some();
+            if let Some(event) = event {
+                let commit = matches!(event, ServerEvent::Commit { .. });
+                let connect = matches!(event, ServerEvent::Connect { .. });
+                translate(event, actions);
+                if connect {
+                    self.session.accept_connect(now);
+                }
+                if commit {
+                    self.replay_commit(actions);
+                }
+            }
+            self.transmit(now, wbuf);
+            if !had_event && used == 0 {
+                break;
+            }
+        }
+        self.input.drain(..pos.min(self.input.len()));
+        if self.session.is_closed() {
+            self.gone(actions);
+        }
+    }
+
+    /// Reports the `SEND`s of a committed transaction.
+    fn replay_commit(&mut self, actions: &mut Vec<Action>) {
+        loop {
+            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
+            match self.session.poll_committed(&mut headers) {
+                Some(event) => translate(event, actions),
+                None => return,
+            }
+        }
+    }
+
+    /// Writes the frames the session owes (CONNECTED, RECEIPT, ERROR, heart-beats).
+    pub fn transmit(&mut self, now: Instant, wbuf: &mut Vec<u8>) {
+        loop {
+            self.scratch.resize(4096, 0);
+            match self.session.poll_transmit(&mut self.scratch) {
+                Ok(Some(n)) => {
+                    self.scratch.truncate(n);
+                    let frame = std::mem::take(&mut self.scratch);
+                    self.carry(&frame, wbuf);
+                    self.scratch = frame;
+                    self.session.note_sent(now);
+                }
+                Ok(None) => return,
+                Err(e) => self.scratch.resize(e.needed, 0),
+            }
+        }
+    }
+
+    /// Puts one encoded STOMP frame on the carrier.
+    fn carry(&mut self, frame: &[u8], wbuf: &mut Vec<u8>) {
+        match &mut self.carrier {
+            Carrier::Tcp => wbuf.extend_from_slice(frame),
+            Carrier::WebSocket(conn) => {
+                let kind = if std::str::from_utf8(frame).is_ok() {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                if let Err(e) = push_frame(conn, kind, frame, wbuf) {
+                    log::debug!("STOMP frame not sent over WebSocket: {e:?}");
+                }
+            }
+        }
+    }
+
+    /// Encodes a MESSAGE for one of this session's subscriptions.
+    pub fn deliver(
+        &mut self,
+        m: Outgoing<'_>,
+        now: Instant,
+        wbuf: &mut Vec<u8>,
+    ) -> Result<(), MessageError> {
+        let Outgoing {
+            subscription,
+            message_id,
+            destination,
+            headers,
+            body,
+        } = m;
+        let mut room = body.len()
+            + 512
+            + headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 2)
+                .sum::<usize>();
+        loop {
+            self.scratch.resize(room, 0);
+            match self.session.write_message(
+                subscription,
+                message_id,
+                destination,
+                headers,
+                body,
+                &mut self.scratch,
+            ) {
+                Ok(n) => {
+                    self.scratch.truncate(n);
+                    let frame = std::mem::take(&mut self.scratch);
+                    self.carry(&frame, wbuf);
+                    self.scratch = frame;
+                    self.session.note_sent(now);
+                    return Ok(());
+                }
+                Err(MessageError::Encode(sockwire_core::stomp::EncodeError::BufferTooSmall(e)))
+                    if e.needed > room =>
+                {
+                    room = e.needed;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Turns a session event into the hub's action, copying what it needs.
+fn translate(event: ServerEvent<'_, '_>, actions: &mut Vec<Action>) {
+    match event {
+        ServerEvent::Connect { login, .. } => actions.push(Action::Connected {
+            user: login.map(|l| text(&l)).filter(|l| !l.is_empty()),
+        }),
+        ServerEvent::Subscribe {
+            id,
+            destination,
+            ack,
+            selector,
+            ..
+        } => actions.push(Action::Subscribe {
+            id: text(&id),
+            destination: text(&destination),
+            ack,
+            selector: selector.map(|s| text(&s)),
+        }),
+        ServerEvent::Unsubscribe { id, .. } => {
+            actions.push(Action::Unsubscribe { id: id_text(&id) })
+        }
+        ServerEvent::Send {
+            destination, frame, ..
+        } => {
+            let mut headers = Vec::new();
+            for (name, value) in frame.headers() {
+                let plain: Vec<u8> = name.bytes().collect();
+                if NOT_FORWARDED
+                    .iter()
+                    .any(|n| n.as_bytes() == plain.as_slice())
+                {
+                    continue;
+                }
+                escape_header(plain.into_iter(), &mut headers);
+                headers.push(b':');
+                escape_header(value.bytes(), &mut headers);
+                headers.push(b'\n');
+            }
+            actions.push(Action::Publish {
+                destination: text(&destination),
+                headers,
+                body: frame.body().to_vec(),
+            });
+        }
+        ServerEvent::Ack { message_id, .. } => actions.push(Action::Ack {
+            message_id: id_text(&message_id),
+        }),
+        ServerEvent::Nack { message_id, .. } => actions.push(Action::Nack {
+            message_id: id_text(&message_id),
+        }),
+        // The session closes after these; `StompSession::gone` reports it once.
+        ServerEvent::Disconnect { .. } | ServerEvent::HeartbeatTimeout => {}
+        ServerEvent::ProtocolError(e) => log::debug!("STOMP client broke a rule: {e:?}"),
+        ServerEvent::Begin { .. } | ServerEvent::Commit { .. } | ServerEvent::Abort { .. } => {}
+    }
+}

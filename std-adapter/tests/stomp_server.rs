@@ -1,0 +1,363 @@
+//! The STOMP broker of the server, end to end over loopback: WebSocket and TCP clients
+//! mixed, topics, queues, user destinations, wildcards, selectors, acks, transactions,
+//! receipts, disconnect cleanup.
+
+use std::time::Duration;
+
+use sockwire_core::stomp::AckMode;
+use sockwire_std::server::{Server, ServerConfig};
+use sockwire_std::stomp::{StompClient, StompEvent, StompMessage, StompOptions};
+
+fn start(workers: usize) -> Server {
+    Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        workers,
+        ..ServerConfig::default()
+    })
+    .unwrap()
+}
+
+fn ws(server: &Server) -> String {
+    format!("ws://{}/ws", server.local_addr())
+}
+
+fn tcp(server: &Server) -> String {
+    format!("stomp://{}", server.stomp_addr().unwrap())
+}
+
+fn client(url: &str, login: Option<&str>) -> StompClient {
+    let options = StompOptions {
+        login: login.map(str::to_string),
+        passcode: login.map(|_| "secret".to_string()),
+        ..StompOptions::default()
+    };
+    StompClient::connect(url, &options).unwrap()
+}
+
+/// The next MESSAGE, failing on anything else or after 5 s.
+fn message(c: &mut StompClient) -> StompMessage {
+    match c.next_event(Duration::from_secs(5)).unwrap() {
+        Some(StompEvent::Message(m)) => m,
+        other => panic!("expected a MESSAGE, got {other:?}"),
+    }
+}
+
+/// Asserts that nothing arrives within a short time.
+fn nothing(c: &mut StompClient) {
+    if let Some(e) = c.next_event(Duration::from_millis(200)).unwrap() {
+        panic!("expected nothing, got {e:?}");
+    }
+}
+
+#[test]
+fn topic_fan_out_across_websocket_and_tcp() {
+    let server = start(2);
+    let mut subs: Vec<StompClient> = (0..6)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                ws(&server)
+            } else {
+                tcp(&server)
+            };
+            let mut c = client(&url, None);
+            c.subscribe("/topic/news", "s", AckMode::Auto, &[], true)
+                .unwrap();
+            c
+        })
+        .collect();
+    let mut publisher = client(&ws(&server), None);
+    for i in 0..20 {
+        publisher
+            .send(
+                "/topic/news",
+                &[("n", &i.to_string())],
+                format!("item {i}").as_bytes(),
+                None,
+                false,
+            )
+            .unwrap();
+    }
+    for c in &mut subs {
+        for i in 0..20 {
+            let m = message(c);
+            assert_eq!(
+                m.body,
+                format!("item {i}").into_bytes(),
+                "order per publisher"
+            );
+            assert_eq!(m.header("n"), Some(i.to_string().as_str()));
+            assert_eq!(m.destination, "/topic/news");
+            assert_eq!(m.subscription.as_deref(), Some("s"));
+        }
+    }
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn body_with_nul_escaped_headers_and_utf8_arrive_exactly() {
+    let server = start(1);
+    let mut sub = client(&tcp(&server), None);
+    sub.subscribe("/topic/x", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut publisher = client(&ws(&server), None);
+    publisher
+        .send(
+            "/topic/x",
+            &[("odd", "a:b\\c\nd")],
+            b"nul\0inside \xc3\xa9",
+            None,
+            true,
+        )
+        .unwrap();
+    let m = message(&mut sub);
+    assert_eq!(m.body, b"nul\0inside \xc3\xa9");
+    assert_eq!(m.header("odd"), Some("a:b\\c\nd"));
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn queue_round_robin_and_nack_redelivery() {
+    let server = start(2);
+    let mut a = client(&ws(&server), None);
+    let mut b = client(&tcp(&server), None);
+    a.subscribe("/queue/work", "a", AckMode::ClientIndividual, &[], true)
+        .unwrap();
+    b.subscribe("/queue/work", "b", AckMode::ClientIndividual, &[], true)
+        .unwrap();
+    let mut p = client(&tcp(&server), None);
+    for i in 0..4 {
+        p.send(
+            "/queue/work",
+            &[],
+            format!("job {i}").as_bytes(),
+            None,
+            true,
+        )
+        .unwrap();
+    }
+    let (a1, a2) = (message(&mut a), message(&mut a));
+    let (b1, b2) = (message(&mut b), message(&mut b));
+    let mut bodies: Vec<Vec<u8>> = vec![
+        a1.body.clone(),
+        a2.body.clone(),
+        b1.body.clone(),
+        b2.body.clone(),
+    ];
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        (0..4)
+            .map(|i| format!("job {i}").into_bytes())
+            .collect::<Vec<_>>()
+    );
+    for m in [&a1, &a2] {
+        a.ack(m, None, true).unwrap();
+    }
+    b.ack(&b1, None, true).unwrap();
+    // b rejects its second job: it goes to a.
+    b.nack(&b2, None, true).unwrap();
+    let again = message(&mut a);
+    assert_eq!(again.body, b2.body);
+    a.ack(&again, None, true).unwrap();
+    nothing(&mut b);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn unacked_queue_messages_go_to_another_subscriber_on_disconnect() {
+    let server = start(1);
+    let mut a = client(&tcp(&server), None);
+    a.subscribe("/queue/q", "a", AckMode::Client, &[], true)
+        .unwrap();
+    let mut p = client(&tcp(&server), None);
+    p.send("/queue/q", &[], b"precious", None, true).unwrap();
+    assert_eq!(message(&mut a).body, b"precious");
+    let mut b = client(&ws(&server), None);
+    b.subscribe("/queue/q", "b", AckMode::Auto, &[], true)
+        .unwrap();
+    drop(a); // lost without ACK
+    assert_eq!(message(&mut b).body, b"precious");
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn user_destinations_reach_every_session_of_the_user() {
+    let server = start(2);
+    let mut ann1 = client(&ws(&server), Some("ann"));
+    let mut ann2 = client(&tcp(&server), Some("ann"));
+    let mut bob = client(&ws(&server), Some("bob"));
+    for c in [&mut ann1, &mut ann2, &mut bob] {
+        c.subscribe("/user/queue/inbox", "in", AckMode::Auto, &[], true)
+            .unwrap();
+    }
+    let mut p = client(&tcp(&server), None);
+    p.send("/user/ann/queue/inbox", &[], b"for ann", None, true)
+        .unwrap();
+    assert_eq!(message(&mut ann1).body, b"for ann");
+    assert_eq!(message(&mut ann2).body, b"for ann");
+    nothing(&mut bob);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn wildcards_and_selectors() {
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        prefixes: sockwire_std::server::Prefixes {
+            separator: b'.',
+            ..Default::default()
+        },
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    let mut star = client(&tcp(&server), None);
+    star.subscribe("/topic/price.stock.*", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut deep = client(&tcp(&server), None);
+    deep.subscribe("/topic/price.**", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut picky = client(&ws(&server), None);
+    picky
+        .subscribe(
+            "/topic/price.stock.ibm",
+            "1",
+            AckMode::Auto,
+            &[("selector", "kind = 'trade' or kind = 'close'")],
+            true,
+        )
+        .unwrap();
+    let mut p = client(&tcp(&server), None);
+    p.send(
+        "/topic/price.stock.ibm",
+        &[("kind", "quote")],
+        b"1",
+        None,
+        true,
+    )
+    .unwrap();
+    p.send(
+        "/topic/price.stock.ibm",
+        &[("kind", "trade")],
+        b"2",
+        None,
+        true,
+    )
+    .unwrap();
+    p.send("/topic/price.bond.us.10y", &[], b"3", None, true)
+        .unwrap();
+    assert_eq!(message(&mut star).body, b"1");
+    assert_eq!(message(&mut star).body, b"2");
+    nothing(&mut star);
+    assert_eq!(message(&mut deep).body, b"1");
+    assert_eq!(message(&mut deep).body, b"2");
+    assert_eq!(message(&mut deep).body, b"3");
+    assert_eq!(message(&mut picky).body, b"2");
+    nothing(&mut picky);
+    // A selector that does not parse is refused with an ERROR.
+    let mut bad = client(&tcp(&server), None);
+    bad.subscribe(
+        "/topic/a",
+        "x",
+        AckMode::Auto,
+        &[("selector", "kind = ")],
+        false,
+    )
+    .unwrap();
+    match bad.next_event(Duration::from_secs(5)).unwrap() {
+        Some(StompEvent::Error { .. }) => {}
+        other => panic!("expected an ERROR, got {other:?}"),
+    }
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn transactions_deliver_on_commit_and_never_on_abort() {
+    let server = start(1);
+    let mut sub = client(&ws(&server), None);
+    sub.subscribe("/topic/tx", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut p = client(&tcp(&server), None);
+    p.begin("t1", true).unwrap();
+    p.send("/topic/tx", &[], b"dropped", Some("t1"), false)
+        .unwrap();
+    p.abort("t1", true).unwrap();
+    p.begin("t2", true).unwrap();
+    p.send("/topic/tx", &[], b"kept 1", Some("t2"), false)
+        .unwrap();
+    p.send("/topic/tx", &[], b"kept 2", Some("t2"), false)
+        .unwrap();
+    nothing(&mut sub);
+    p.commit("t2", true).unwrap();
+    assert_eq!(message(&mut sub).body, b"kept 1");
+    assert_eq!(message(&mut sub).body, b"kept 2");
+    nothing(&mut sub);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn application_prefix_echo_and_broadcast() {
+    let server = start(2);
+    let mut me = client(&ws(&server), Some("me"));
+    me.subscribe("/user/queue/echo", "e", AckMode::Auto, &[], true)
+        .unwrap();
+    me.subscribe("/topic/broadcast", "b", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut other = client(&tcp(&server), None);
+    other
+        .subscribe("/topic/broadcast", "b", AckMode::Auto, &[], true)
+        .unwrap();
+    me.send("/app/echo", &[], b"ping", None, true).unwrap();
+    assert_eq!(message(&mut me).body, b"ping");
+    me.send("/app/broadcast", &[], b"all", None, true).unwrap();
+    assert_eq!(message(&mut me).body, b"all");
+    assert_eq!(message(&mut other).body, b"all");
+    nothing(&mut other);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn disconnect_with_receipt_and_no_leaked_subscriptions() {
+    let server = start(2);
+    let mut clients: Vec<StompClient> = (0..5)
+        .map(|i| {
+            let mut c = client(
+                &if i % 2 == 0 {
+                    ws(&server)
+                } else {
+                    tcp(&server)
+                },
+                None,
+            );
+            c.subscribe("/topic/t", "1", AckMode::Auto, &[], true)
+                .unwrap();
+            c
+        })
+        .collect();
+    let last = clients.pop().unwrap();
+    assert!(last.disconnect().unwrap(), "DISCONNECT receipt");
+    drop(clients);
+    // Sessions leave the hub: a later publish reaches nobody and the count drops to zero.
+    let mut p = client(&tcp(&server), None);
+    p.send("/topic/t", &[], b"x", None, true).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.stats().sessions != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sessions left: {:?}",
+            server.stats()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.stop();
+    server.join();
+}
