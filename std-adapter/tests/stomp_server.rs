@@ -361,3 +361,126 @@ fn disconnect_with_receipt_and_no_leaked_subscriptions() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn client_ack_is_cumulative() {
+    let server = start(1);
+    let mut a = client(&tcp(&server), None);
+    a.subscribe("/queue/c", "a", AckMode::Client, &[], true)
+        .unwrap();
+    let mut p = client(&tcp(&server), None);
+    for i in 0..3 {
+        p.send("/queue/c", &[], format!("{i}").as_bytes(), None, true)
+            .unwrap();
+    }
+    let msgs: Vec<StompMessage> = (0..3).map(|_| message(&mut a)).collect();
+    // Acknowledging the last settles all three: a new subscriber gets none of them back.
+    a.ack(&msgs[2], None, true).unwrap();
+    let mut b = client(&tcp(&server), None);
+    b.subscribe("/queue/c", "b", AckMode::Auto, &[], true)
+        .unwrap();
+    drop(a);
+    nothing(&mut b);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn frames_split_across_and_packed_into_websocket_messages() {
+    use sockwire_std::client::{ClientOptions, WsClient};
+    use sockwire_std::message::Message;
+    let server = start(2);
+    let options = ClientOptions {
+        subprotocols: vec!["v12.stomp".into()],
+        ..ClientOptions::default()
+    };
+    let mut c = WsClient::connect_with(&ws(&server), &options).unwrap();
+    assert_eq!(c.subprotocol(), Some("v12.stomp"));
+    // CONNECT in two messages.
+    c.send_text("CONNECT\naccept-version:1.2\nho").unwrap();
+    c.send_text("st:localhost\n\n\0").unwrap();
+    let connected = c.read().unwrap();
+    assert!(
+        matches!(&connected, Message::Text(t) if t.starts_with("CONNECTED\n")),
+        "{connected:?}"
+    );
+    // SUBSCRIBE and SEND in one message.
+    c.send_text("SUBSCRIBE\nid:0\ndestination:/topic/p\nreceipt:r1\n\n\0SEND\ndestination:/topic/p\n\nhello\0")
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match c.read().unwrap() {
+            Message::Text(t) => got.push(t),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(got[0].starts_with("RECEIPT\nreceipt-id:r1\n"), "{got:?}");
+    assert!(
+        got[1].starts_with("MESSAGE\n") && got[1].ends_with("\n\nhello\0"),
+        "{got:?}"
+    );
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn slow_consumer_is_closed_while_others_keep_receiving() {
+    use std::io::{Read, Write};
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        max_queued_bytes: 256 * 1024,
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    // A subscriber that never reads after subscribing.
+    let mut stalled = std::net::TcpStream::connect(server.stomp_addr().unwrap()).unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stalled
+        .write_all(b"CONNECT\naccept-version:1.2\nhost:x\n\n\0SUBSCRIBE\nid:0\ndestination:/topic/flood\nreceipt:s\n\n\0")
+        .unwrap();
+    let mut head = [0u8; 256];
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("receipt-id:s") {
+        let n = stalled.read(&mut head).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&head[..n]);
+    }
+    const COUNT: usize = 4000;
+    let healthy_url = tcp(&server);
+    let mut healthy = client(&healthy_url, None);
+    healthy
+        .subscribe("/topic/flood", "h", AckMode::Auto, &[], true)
+        .unwrap();
+    let (progress, read) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for i in 0..COUNT {
+            message(&mut healthy);
+            progress.send(i + 1).unwrap();
+        }
+    });
+    // The publisher never runs more than 8 messages (128 KiB, under the 256 KiB limit)
+    // ahead of the healthy
+    // subscriber, which therefore keeps up; the stalled one falls ever further behind.
+    let mut p = client(&tcp(&server), None);
+    let body = vec![b'x'; 16 * 1024];
+    let mut consumed = 0;
+    for sent in 0..COUNT {
+        while sent >= consumed + 8 {
+            consumed = read.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        p.send("/topic/flood", &[], &body, None, false).unwrap();
+    }
+    reader.join().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.stats().closed_for_slowness == 0 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", server.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stalled);
+    server.stop();
+    server.join();
+}

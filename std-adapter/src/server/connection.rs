@@ -91,6 +91,9 @@ pub struct ServerConnection {
     shut_write: bool,
     /// Since when queued output has made no progress.
     stalled_since: Option<Instant>,
+    /// Reading stopped so that the hub could apply what the last read asked for; the
+    /// socket may hold more.
+    more_to_read: bool,
 }
 
 impl ServerConnection {
@@ -127,6 +130,7 @@ impl ServerConnection {
             paused: false,
             shut_write: false,
             stalled_since: None,
+            more_to_read: false,
         }
     }
 
@@ -164,6 +168,7 @@ impl ServerConnection {
 
     /// The socket is readable: read and process until it would block.
     pub fn on_readable(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        self.more_to_read = false;
         loop {
             if self.queued() > ctx.config.max_write_buffer
                 || (self.is_stomp() && ctx.actions.is_none())
@@ -194,7 +199,18 @@ impl ServerConnection {
             if let Some(next) = self.after_io(ctx) {
                 return next;
             }
+            if ctx.actions.as_ref().is_some_and(|a| !a.is_empty()) {
+                // Let the hub deliver (and flush) before reading more, so that one fast
+                // publisher cannot queue unbounded output on its subscribers.
+                self.more_to_read = true;
+                return Next::Keep;
+            }
         }
+    }
+
+    /// Whether reading stopped early with data possibly left in the socket.
+    pub fn more_to_read(&self) -> bool {
+        self.more_to_read
     }
 
     /// Resumes a connection handed over from another worker: runs what it had read.
@@ -234,9 +250,15 @@ impl ServerConnection {
         Next::Keep
     }
 
-    /// Writes what deliveries queued (called by the worker for connections the hub wrote to).
-    pub fn on_output(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        self.after_io(ctx).unwrap_or(Next::Keep)
+    /// Writes what deliveries queued (called by the worker for connections the hub wrote
+    /// to). A STOMP session that still has more than `max_queued_bytes` queued after the
+    /// write is closed as a slow consumer; the second value tells when that happened.
+    pub fn on_output(&mut self, ctx: &mut Ctx<'_>) -> (Next, bool) {
+        if let Some(next) = self.after_io(ctx) {
+            return (next, false);
+        }
+        let slow = self.queued() > ctx.config.max_queued_bytes && self.close_slow_consumer(ctx);
+        (self.after_io(ctx).unwrap_or(Next::Keep), slow)
     }
 
     /// A deadline passed.
@@ -455,22 +477,24 @@ impl ServerConnection {
     }
 
     /// Closes a STOMP session that cannot keep up: an ERROR follows what is queued, and
-    /// the connection goes once that is written or the send time limit passes. Returns the
-    /// session's number the first time.
-    pub fn close_slow_consumer(&mut self, now: Instant) -> Option<SessionId> {
+    /// the connection goes once that is written or the send time limit passes. Returns
+    /// whether it was open until now.
+    fn close_slow_consumer(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Phase::Stomp(s) = &mut self.phase else {
-            return None;
+            return false;
         };
         if s.session.is_closed() {
-            return None;
+            return false;
         }
+        log::warn!("{}: STOMP session closed: slow consumer", self.peer);
         s.session
             .close_with_error("slow consumer: too much output queued");
-        s.transmit(now, &mut self.wbuf);
-        if self.stalled_since.is_none() {
-            self.stalled_since = Some(now);
+        s.transmit(ctx.now, &mut self.wbuf);
+        if let Some(actions) = ctx.actions.as_deref_mut() {
+            s.gone(actions);
         }
-        self.session_id
+        self.stalled_since.get_or_insert(ctx.now);
+        true
     }
 
     /// Queues an HTTP error answer and finishes the connection.

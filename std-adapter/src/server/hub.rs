@@ -100,28 +100,20 @@ impl Hub {
         actions: &mut Vec<Action>,
         conns: &mut [Option<ServerConnection>],
         dirty: &mut Vec<usize>,
-        config: &ServerConfig,
         now: Instant,
     ) {
         let mut work: VecDeque<(usize, SessionId, Action)> =
             actions.drain(..).map(|a| (slot, id, a)).collect();
         while let Some((slot, id, action)) = work.pop_front() {
-            let mut slow = Vec::new();
-            self.apply_one(slot, id, action, conns, dirty, &mut slow, config, now);
-            for slot in slow {
-                if let Some(Some(conn)) = conns.get_mut(slot) {
-                    if let Some(gone) = conn.close_slow_consumer(now) {
-                        self.stats.closed_for_slowness += 1;
-                        log::warn!("STOMP session {} closed: slow consumer", gone.0);
-                        dirty.push(slot);
-                        work.push_back((slot, gone, Action::Gone));
-                    }
-                }
-            }
+            self.apply_one(slot, id, action, conns, dirty, now);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Counts a session closed for not keeping up.
+    pub fn count_slow_consumer(&mut self) {
+        self.stats.closed_for_slowness += 1;
+    }
+
     fn apply_one(
         &mut self,
         slot: usize,
@@ -129,8 +121,6 @@ impl Hub {
         action: Action,
         conns: &mut [Option<ServerConnection>],
         dirty: &mut Vec<usize>,
-        slow: &mut Vec<usize>,
-        config: &ServerConfig,
         now: Instant,
     ) {
         let Hub {
@@ -157,12 +147,9 @@ impl Hub {
                 body: d.body,
             };
             match conn.deliver(message, now) {
-                Ok(queued) => {
+                Ok(_) => {
                     stats.delivered += 1;
                     dirty.push(*slot);
-                    if queued > config.max_queued_bytes {
-                        slow.push(*slot);
-                    }
                 }
                 Err(e) => log::debug!("delivery to session {} refused: {e:?}", d.session.0),
             }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use sockwire_core::broker::SessionId;
 use sockwire_core::time::Instant;
 
 use super::config::ServerConfig;
@@ -265,18 +266,42 @@ impl Worker {
     }
 
     /// Runs `step` on a connection, then lets the hub apply what its session asked for,
-    /// writes what deliveries queued on other connections, and settles each of them.
+    /// writes what deliveries queued on other connections, and settles each of them. A
+    /// STOMP reader yields after each read that asked something of the hub; it is run
+    /// again until its socket is drained.
     fn run_connection(
         &mut self,
         slot: usize,
         step: impl FnOnce(&mut ServerConnection, &mut Ctx<'_>) -> Next,
     ) {
+        if !self.step_once(slot, step) {
+            return;
+        }
+        while self
+            .connections
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(ServerConnection::more_to_read)
+        {
+            if !self.step_once(slot, |conn, ctx| conn.on_readable(ctx)) {
+                return;
+            }
+        }
+    }
+
+    /// One step of a connection and everything it caused; false when the connection left
+    /// this worker.
+    fn step_once(
+        &mut self,
+        slot: usize,
+        step: impl FnOnce(&mut ServerConnection, &mut Ctx<'_>) -> Next,
+    ) -> bool {
         let shared = self.shared.clone();
         let now = shared.clock.now();
         let mut scratch = std::mem::take(&mut self.scratch);
         let Some(Some(mut conn)) = self.connections.get_mut(slot).map(Option::take) else {
             self.scratch = scratch;
-            return;
+            return false;
         };
         let before = conn.deadline(&shared.config);
         let next = {
@@ -291,8 +316,46 @@ impl Worker {
         if handoff {
             self.hand_to_hub(slot);
             self.scratch = scratch;
-            return;
+            return false;
         }
+        self.apply_actions(slot, session, now);
+        let keep = next == Next::Keep;
+        self.settle(slot, next, before);
+        // Write what the hub queued, including on `slot` itself; closing a slow consumer
+        // can queue more (redeliveries), hence the loop.
+        while !self.dirty.is_empty() {
+            let mut dirty = std::mem::take(&mut self.dirty);
+            dirty.sort_unstable();
+            dirty.dedup();
+            for other in dirty {
+                let Some(Some(conn)) = self.connections.get_mut(other) else {
+                    continue;
+                };
+                let before = conn.deadline(&shared.config);
+                let mut ctx = Ctx {
+                    scratch: &mut scratch,
+                    config: &shared.config,
+                    now,
+                    actions: Some(&mut self.actions),
+                    next_session: &shared.next_session,
+                };
+                let (next, slow) = conn.on_output(&mut ctx);
+                let id = conn.session_id();
+                if slow {
+                    if let Some(h) = self.hub.as_mut() {
+                        h.hub.count_slow_consumer();
+                    }
+                }
+                self.apply_actions(other, id, now);
+                self.settle(other, next, before);
+            }
+        }
+        self.scratch = scratch;
+        keep
+    }
+
+    /// Lets the hub apply what the session at `slot` asked for.
+    fn apply_actions(&mut self, slot: usize, session: Option<SessionId>, now: Instant) {
         if let (Some(h), Some(id)) = (self.hub.as_mut(), session) {
             if !self.actions.is_empty() {
                 h.hub.apply(
@@ -300,48 +363,11 @@ impl Worker {
                     &mut self.actions,
                     &mut self.connections,
                     &mut self.dirty,
-                    &shared.config,
                     now,
                 );
             }
         }
-        self.settle(slot, next, before);
-        let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_unstable();
-        dirty.dedup();
-        // Including `slot` itself: the hub may have written to it after its step.
-        for other in dirty.drain(..) {
-            let Some(Some(conn)) = self.connections.get_mut(other) else {
-                continue;
-            };
-            let before = conn.deadline(&shared.config);
-            let mut ctx = Ctx {
-                scratch: &mut scratch,
-                config: &shared.config,
-                now,
-                actions: Some(&mut self.actions),
-                next_session: &shared.next_session,
-            };
-            let next = conn.on_output(&mut ctx);
-            let id = conn.session_id();
-            // A write failure can end a session: let the hub forget it.
-            if let (Some(h), Some(id)) = (self.hub.as_mut(), id) {
-                if !self.actions.is_empty() {
-                    let mut ignored = Vec::new();
-                    h.hub.apply(
-                        (other, id),
-                        &mut self.actions,
-                        &mut self.connections,
-                        &mut ignored,
-                        &shared.config,
-                        now,
-                    );
-                }
-            }
-            self.settle(other, next, before);
-        }
-        self.dirty = dirty;
-        self.scratch = scratch;
+        self.actions.clear();
     }
 
     /// Moves a STOMP connection to the hub worker.
