@@ -47,3 +47,60 @@ fn bad_arguments_fail_with_usage() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
 }
+
+#[test]
+fn serve_reads_a_config_file_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("sockwire-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sockwire.conf");
+    std::fs::write(
+        &file,
+        "# test settings\nhttp = 127.0.0.1:0\nno-stomp-tcp\nheart-beat 5000,5000\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args(["serve", "--config", file.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut saw_stomp_tcp = false;
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        saw_stomp_tcp |= line.contains("stomp://");
+        if let Some(rest) = line.split("ws://").nth(1) {
+            break rest.trim_end_matches("/echo").to_string();
+        }
+    };
+    let mut c = sockwire_std::client::WsClient::connect(&format!("ws://{addr}/echo")).unwrap();
+    c.send_text("configured").unwrap();
+    assert_eq!(
+        c.read().unwrap(),
+        sockwire_std::message::Message::Text("configured".into())
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The close arrives (1001), then the process exits by itself.
+    assert!(matches!(
+        c.read().unwrap(),
+        sockwire_std::message::Message::Close {
+            code: Some(1001),
+            ..
+        }
+    ));
+    drop(c);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    for line in lines.map_while(Result::ok) {
+        saw_stomp_tcp |= line.contains("stomp://");
+    }
+    assert!(
+        !saw_stomp_tcp,
+        "no-stomp-tcp from the config file was ignored"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -484,3 +484,62 @@ fn slow_consumer_is_closed_while_others_keep_receiving() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn graceful_shutdown_closes_sessions_with_error_and_1001() {
+    use sockwire_std::client::WsClient;
+    use sockwire_std::message::Message;
+    let server = start(2);
+    let mut over_tcp = client(&tcp(&server), None);
+    let mut over_ws = client(&ws(&server), None);
+    over_tcp
+        .subscribe("/topic/a", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    over_ws
+        .subscribe("/topic/a", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut echo = WsClient::connect(&format!("ws://{}/echo", server.local_addr())).unwrap();
+    echo.send_text("hi").unwrap();
+    assert_eq!(echo.read().unwrap(), Message::Text("hi".into()));
+    server.shutdown();
+    for c in [&mut over_tcp, &mut over_ws] {
+        match c.next_event(Duration::from_secs(5)).unwrap() {
+            Some(StompEvent::Error { message, .. }) => {
+                assert_eq!(message.as_deref(), Some("server shutting down"))
+            }
+            other => panic!("expected an ERROR, got {other:?}"),
+        }
+    }
+    match echo.read().unwrap() {
+        Message::Close { code, .. } => assert_eq!(code, Some(1001)),
+        other => panic!("expected a close, got {other:?}"),
+    }
+    drop((over_tcp, over_ws, echo));
+    server.join();
+}
+
+#[test]
+fn stats_count_sessions_and_messages() {
+    use std::io::{Read, Write};
+    let server = start(2);
+    let mut a = client(&tcp(&server), None);
+    a.subscribe("/topic/s", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut b = client(&ws(&server), None);
+    b.send("/topic/s", &[], b"x", None, true).unwrap();
+    message(&mut a);
+    let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("application/json"), "{out}");
+    let body = out.split("\r\n\r\n").nth(1).unwrap();
+    assert!(body.contains("\"stomp_tcp\":1"), "{body}");
+    assert!(body.contains("\"stomp_websocket\":1"), "{body}");
+    assert!(body.contains("\"messages_published\":1"), "{body}");
+    assert!(body.contains("\"messages_delivered\":1"), "{body}");
+    server.stop();
+    server.join();
+}

@@ -31,6 +31,7 @@ const USAGE: &str = "usage:
       --separator C            destination separator for wildcards: / or . (default /)
       --max-queued BYTES       output queued per STOMP session before it is closed (512 KiB)
       --send-time-limit MS     time output may make no progress before closing (10000)
+      --config FILE            the same settings from a file, one per line: `http = ADDR`
   sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
       Connects to a ws:// URL: lines typed are sent as text, messages received are printed.
   sockwire stomp send URL DEST BODY [--login L] [--passcode P] [--host VHOST]
@@ -73,12 +74,45 @@ fn parse<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T, String> {
         .map_err(|_| format!("{flag}: cannot parse {text:?}"))
 }
 
+/// Reads a config file into the flags it stands for: one setting a line, `name value` or
+/// `name = value` with the flag's name without `--` (`http = 127.0.0.1:8080`), a bare
+/// name for a switch (`no-stomp-tcp`), `#` starting a comment.
+fn config_file_flags(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut flags = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = match line.split_once(['=', ' ', '\t']) {
+            Some((n, v)) => (n.trim(), Some(v.trim().trim_start_matches('=').trim())),
+            None => (line, None),
+        };
+        flags.push(format!("--{name}"));
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            flags.push(v.to_string());
+        }
+    }
+    Ok(flags)
+}
+
 fn serve(args: &[String]) -> Result<(), String> {
     let mut config = ServerConfig {
         stomp_tcp: Some(SocketAddr::from(([127, 0, 0, 1], 61613))),
         ..ServerConfig::default()
     };
-    let mut it = args.iter();
+    // Settings from a config file come first, so that flags given on the command line win.
+    let mut all = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--config" {
+            all.splice(0..0, config_file_flags(value(&mut rest, arg)?)?);
+        } else {
+            all.push(arg.clone());
+        }
+    }
+    let mut it = all.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--http" => config.http = parse(value(&mut it, flag)?, flag)?,
@@ -122,6 +156,22 @@ fn serve(args: &[String]) -> Result<(), String> {
     if let Some(addr) = server.stomp_addr() {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }
+    let handle = server.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
+    std::thread::spawn(move || {
+        let mut signals = signals.forever();
+        if signals.next().is_some() {
+            log::info!("shutting down: closing sessions (a second signal exits at once)");
+            handle.shutdown();
+        }
+        if signals.next().is_some() {
+            std::process::exit(130);
+        }
+    });
     server.join();
     Ok(())
 }

@@ -23,6 +23,8 @@ pub enum Endpoint {
     /// STOMP over WebSocket (subprotocols `v12.stomp`, `v11.stomp`, `v10.stomp`), served
     /// by the server's broker.
     Stomp,
+    /// Counters as JSON, like Spring's `WebSocketMessageBrokerStats`.
+    Stats,
 }
 
 impl Endpoint {
@@ -109,6 +111,7 @@ impl Default for ServerConfig {
             routes: vec![
                 ("/echo".to_string(), Endpoint::echo()),
                 ("/ws".to_string(), Endpoint::Stomp),
+                ("/stats".to_string(), Endpoint::Stats),
             ],
             stomp_tcp: None,
             stomp: ServerSessionConfig::default(),

@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use mio::net::TcpStream;
 use sockwire_core::broker::SessionId;
 use sockwire_core::buf::BufferTooSmall;
-use sockwire_core::http::{write_error_response, Header, Request, WriteError};
+use sockwire_core::http::{write_error_response, write_response_head, Header, Request, WriteError};
 use sockwire_core::stomp::MessageError;
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
@@ -40,6 +40,8 @@ pub struct Ctx<'a> {
     pub actions: Option<&'a mut Vec<Action>>,
     /// Numbers STOMP sessions.
     pub next_session: &'a std::sync::atomic::AtomicU32,
+    /// The server's shared state, for the statistics.
+    pub shared: &'a super::worker::Shared,
 }
 
 /// Where a connection stands.
@@ -63,6 +65,43 @@ struct Session {
     conn: Connection,
     handler: Box<dyn WsHandler>,
     message: MessageBuffer,
+}
+
+/// The kinds of connection counted in the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionKind {
+    /// A raw WebSocket session (the echo endpoint or an application's).
+    WebSocket,
+    /// STOMP over WebSocket.
+    StompWebSocket,
+    /// STOMP over TCP.
+    StompTcp,
+    /// Reading a head, or finishing.
+    Other,
+}
+
+/// Connections by kind and their queued output, across workers.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Raw WebSocket sessions.
+    pub websocket: std::sync::atomic::AtomicUsize,
+    /// STOMP over WebSocket sessions.
+    pub stomp_websocket: std::sync::atomic::AtomicUsize,
+    /// STOMP over TCP sessions.
+    pub stomp_tcp: std::sync::atomic::AtomicUsize,
+    /// Output bytes queued and not yet written.
+    pub queued_bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl Counters {
+    fn of(&self, kind: ConnectionKind) -> Option<&std::sync::atomic::AtomicUsize> {
+        match kind {
+            ConnectionKind::WebSocket => Some(&self.websocket),
+            ConnectionKind::StompWebSocket => Some(&self.stomp_websocket),
+            ConnectionKind::StompTcp => Some(&self.stomp_tcp),
+            ConnectionKind::Other => None,
+        }
+    }
 }
 
 /// What the worker should do with a connection after it ran.
@@ -94,6 +133,8 @@ pub struct ServerConnection {
     /// Reading stopped so that the hub could apply what the last read asked for; the
     /// socket may hold more.
     more_to_read: bool,
+    /// What the statistics count this connection as, and its queued bytes.
+    counted: (ConnectionKind, usize),
 }
 
 impl ServerConnection {
@@ -131,6 +172,7 @@ impl ServerConnection {
             shut_write: false,
             stalled_since: None,
             more_to_read: false,
+            counted: (ConnectionKind::Other, 0),
         }
     }
 
@@ -396,12 +438,27 @@ impl ServerConnection {
             Err(e) => return self.answer_error(e.status()),
         };
         let endpoint = config.route(request.target);
+        if let Some(Endpoint::Stats) = endpoint {
+            let body = ctx.shared.stats_json();
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("Cache-Control", "no-store"),
+            ];
+            let len = body.len().to_string();
+            let mut all = headers.to_vec();
+            all.push(("Content-Length", &len));
+            all.push(("Connection", "close"));
+            write_into(&mut self.wbuf, |out| write_response_head(200, &all, out));
+            self.wbuf.extend_from_slice(body.as_bytes());
+            self.phase = Phase::Finishing { deadline: None };
+            return;
+        }
         let protocols: Vec<&str> = match endpoint {
             Some(Endpoint::WebSocket { subprotocols, .. }) => {
                 subprotocols.iter().map(String::as_str).collect()
             }
             Some(Endpoint::Stomp) => STOMP_SUBPROTOCOLS.to_vec(),
-            None => return self.answer_error(404),
+            Some(Endpoint::Stats) | None => return self.answer_error(404),
         };
         let origins: Vec<&str> = config.allowed_origins.iter().map(String::as_str).collect();
         let handshake = HandshakeConfig {
@@ -457,6 +514,58 @@ impl ServerConnection {
                 self.phase = Phase::Stomp(Box::new(session));
             }
         }
+    }
+
+    /// The server is shutting down: a WebSocket session is closed with 1001, a STOMP
+    /// session gets an ERROR after what it already has queued (receipts of a DISCONNECT
+    /// included), a connection still sending its head is dropped.
+    pub fn shut_down(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        match &mut self.phase {
+            Phase::Head { .. } => return Next::Drop,
+            Phase::WebSocket(s) => {
+                let _ = s.conn.close(CloseCode(1001), "server shutting down");
+                drain_transmit(&mut s.conn, &mut self.wbuf);
+            }
+            Phase::Stomp(s) => {
+                s.session.close_with_error("server shutting down");
+                s.transmit(ctx.now, &mut self.wbuf);
+                self.settle_stomp(ctx);
+            }
+            Phase::Finishing { .. } => {}
+        }
+        self.after_io(ctx).unwrap_or(Next::Keep)
+    }
+
+    /// What kind of session this connection carries, for the statistics.
+    pub fn kind(&self) -> ConnectionKind {
+        match &self.phase {
+            Phase::WebSocket(_) => ConnectionKind::WebSocket,
+            Phase::Stomp(s) => match s.carrier {
+                Carrier::Tcp => ConnectionKind::StompTcp,
+                Carrier::WebSocket(_) => ConnectionKind::StompWebSocket,
+            },
+            Phase::Head { .. } | Phase::Finishing { .. } => ConnectionKind::Other,
+        }
+    }
+
+    /// Brings the statistics up to date with this connection (`gone` when it is dropped).
+    pub fn recount(&mut self, counters: &Counters, gone: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = if gone {
+            (ConnectionKind::Other, 0)
+        } else {
+            (self.kind(), self.queued())
+        };
+        let (kind, queued) = self.counted;
+        if kind != now.0 {
+            counters.of(kind).map(|c| c.fetch_sub(1, Relaxed));
+            counters.of(now.0).map(|c| c.fetch_add(1, Relaxed));
+        }
+        if queued != now.1 {
+            counters.queued_bytes.fetch_add(now.1, Relaxed);
+            counters.queued_bytes.fetch_sub(queued, Relaxed);
+        }
+        self.counted = now;
     }
 
     /// Encodes a MESSAGE for this connection's STOMP session; returns the bytes now queued.

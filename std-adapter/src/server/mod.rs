@@ -33,6 +33,23 @@ use crate::clock::Clock;
 use hub::Hub;
 use worker::{HubRole, Shared, Worker, WAKER};
 
+/// Shuts a server down from another thread; see [`Server::shutdown`].
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+    wakers: Vec<Arc<Waker>>,
+}
+
+impl ShutdownHandle {
+    /// Starts the graceful shutdown.
+    pub fn shutdown(&self) {
+        self.shared.draining.store(true, Ordering::Release);
+        for w in &self.wakers {
+            let _ = w.wake();
+        }
+    }
+}
+
 /// A running server.
 pub struct Server {
     local_addr: SocketAddr,
@@ -73,6 +90,8 @@ impl Server {
             to_hub: Mutex::new(to_hub),
             hub_waker: hub_waker.clone(),
             stats: Mutex::new(HubStats::default()),
+            counters: Default::default(),
+            draining: AtomicBool::new(false),
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
@@ -121,6 +140,27 @@ impl Server {
     /// The broker's counters.
     pub fn stats(&self) -> HubStats {
         self.shared.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// A handle that can shut the server down from another thread (a signal handler).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: self.shared.clone(),
+            wakers: self.wakers.clone(),
+        }
+    }
+
+    /// Shuts down gracefully: stops accepting, answers what sessions already asked for
+    /// (a DISCONNECT's receipt included), then closes every STOMP session with an ERROR
+    /// and every WebSocket with 1001, never cutting a frame; connections that have not
+    /// finished after 5 s are dropped. [`Server::join`] returns when all is done.
+    pub fn shutdown(&self) {
+        self.shutdown_handle().shutdown();
+    }
+
+    /// The statistics as JSON (what `GET /stats` answers).
+    pub fn stats_json(&self) -> String {
+        self.shared.stats_json()
     }
 
     /// Asks every worker to stop; connections are dropped.

@@ -14,7 +14,7 @@ use sockwire_core::broker::SessionId;
 use sockwire_core::time::Instant;
 
 use super::config::ServerConfig;
-use super::connection::{Ctx, Next, ServerConnection};
+use super::connection::{Counters, Ctx, Next, ServerConnection};
 use super::hub::{Hub, HubStats};
 use super::stomp::Action;
 use crate::clock::Clock;
@@ -40,6 +40,33 @@ pub struct Shared {
     pub hub_waker: Arc<Waker>,
     /// The hub's counters, refreshed by the hub worker.
     pub stats: Mutex<HubStats>,
+    /// Connections by kind, kept by every worker.
+    pub counters: Counters,
+    /// Set to close every session gracefully and then stop.
+    pub draining: AtomicBool,
+}
+
+impl Shared {
+    /// The statistics as a JSON object.
+    pub fn stats_json(&self) -> String {
+        let hub = self.stats.lock().map(|s| *s).unwrap_or_default();
+        let c = &self.counters;
+        format!(
+            concat!(
+                "{{\"sessions\":{{\"websocket\":{},\"stomp_websocket\":{},\"stomp_tcp\":{}}},",
+                "\"stomp_sessions_connected\":{},\"messages_published\":{},",
+                "\"messages_delivered\":{},\"queued_bytes\":{},\"closed_for_slowness\":{}}}"
+            ),
+            c.websocket.load(Ordering::Relaxed),
+            c.stomp_websocket.load(Ordering::Relaxed),
+            c.stomp_tcp.load(Ordering::Relaxed),
+            hub.sessions,
+            hub.published,
+            hub.delivered,
+            c.queued_bytes.load(Ordering::Relaxed),
+            hub.closed_for_slowness,
+        )
+    }
 }
 
 /// The hub worker's extra state.
@@ -77,7 +104,12 @@ pub struct Worker {
     scratch: Vec<u8>,
     actions: Vec<Action>,
     dirty: Vec<usize>,
+    /// When a graceful shutdown gives up on connections that have not finished.
+    drain_deadline: Option<Instant>,
 }
+
+/// How long a graceful shutdown waits for sessions to finish.
+const DRAIN_MILLIS: u64 = 5000;
 
 impl Worker {
     /// A worker accepting from its own handle on the shared listening socket.
@@ -104,6 +136,7 @@ impl Worker {
             scratch: vec![0; 64 * 1024],
             actions: Vec::new(),
             dirty: Vec::new(),
+            drain_deadline: None,
         })
     }
 
@@ -111,10 +144,25 @@ impl Worker {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         while !self.shared.stop.load(Ordering::Acquire) {
-            let timeout = self
+            if self.shared.draining.load(Ordering::Acquire) {
+                let now = self.shared.clock.now();
+                match self.drain_deadline {
+                    None => self.begin_drain(now),
+                    Some(d) if d <= now => break,
+                    Some(_) => {}
+                }
+                if self.connections.iter().all(Option::is_none) {
+                    break;
+                }
+            }
+            let mut timeout = self
                 .timers
                 .peek()
                 .map(|Reverse((t, _))| self.shared.clock.until(*t));
+            if let Some(d) = self.drain_deadline {
+                let left = self.shared.clock.until(d);
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -141,6 +189,18 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Stops accepting and asks every connection to finish.
+    fn begin_drain(&mut self, now: Instant) {
+        self.drain_deadline = Some(now.add_millis(DRAIN_MILLIS));
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        if let Some(l) = self.hub.as_mut().and_then(|h| h.stomp_listener.as_mut()) {
+            let _ = self.poll.registry().deregister(l);
+        }
+        for slot in 0..self.connections.len() {
+            self.run_connection(slot, |conn, ctx| conn.shut_down(ctx));
+        }
     }
 
     fn accept(&mut self, stomp: bool) {
@@ -195,6 +255,7 @@ impl Worker {
                 None
             },
             next_session: &shared.next_session,
+            shared,
         }
     }
 
@@ -338,6 +399,7 @@ impl Worker {
                     now,
                     actions: Some(&mut self.actions),
                     next_session: &shared.next_session,
+                    shared: &shared,
                 };
                 let (next, slow) = conn.on_output(&mut ctx);
                 let id = conn.session_id();
@@ -395,11 +457,15 @@ impl Worker {
         match next {
             Next::Drop => {
                 if let Some(mut conn) = entry.take() {
+                    conn.recount(&self.shared.counters, true);
                     let _ = self.poll.registry().deregister(&mut conn.stream);
                 }
                 self.free.push(slot);
             }
             Next::Keep => {
+                if let Some(conn) = entry.as_mut() {
+                    conn.recount(&self.shared.counters, false);
+                }
                 let after = entry.as_ref().and_then(|c| c.deadline(config));
                 if after != before || after.is_some_and(|d| d <= self.shared.clock.now()) {
                     self.schedule(slot, after);
