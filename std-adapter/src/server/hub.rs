@@ -130,6 +130,7 @@ impl Hub {
             stats,
         } = self;
         let mut cache = HeaderCache::default();
+        let mut destination = Vec::new();
         let mut sink = |d: Delivery<'_>| {
             let Some((slot, _)) = sessions.get(&d.session) else {
                 return;
@@ -137,7 +138,8 @@ impl Hub {
             let Some(Some(conn)) = conns.get_mut(*slot) else {
                 return;
             };
-            let destination: Vec<u8> = d.destination.bytes().collect();
+            destination.clear();
+            destination.extend(d.destination.bytes());
             let headers = cache.pairs(d.headers);
             let message = Outgoing {
                 subscription: d.subscription.as_bytes(),

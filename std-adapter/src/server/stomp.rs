@@ -185,35 +185,19 @@ impl StompSession {
 
     /// Writes the frames the session owes (CONNECTED, RECEIPT, ERROR, heart-beats).
     pub fn transmit(&mut self, now: Instant, wbuf: &mut Vec<u8>) {
+        grow(&mut self.scratch, 4096);
         loop {
-            self.scratch.resize(4096, 0);
             match self.session.poll_transmit(&mut self.scratch) {
                 Ok(Some(n)) => {
-                    self.scratch.truncate(n);
-                    let frame = std::mem::take(&mut self.scratch);
-                    self.carry(&frame, wbuf);
-                    self.scratch = frame;
+                    carry(
+                        &mut self.carrier,
+                        self.scratch.get(..n).unwrap_or_default(),
+                        wbuf,
+                    );
                     self.session.note_sent(now);
                 }
                 Ok(None) => return,
-                Err(e) => self.scratch.resize(e.needed, 0),
-            }
-        }
-    }
-
-    /// Puts one encoded STOMP frame on the carrier.
-    fn carry(&mut self, frame: &[u8], wbuf: &mut Vec<u8>) {
-        match &mut self.carrier {
-            Carrier::Tcp => wbuf.extend_from_slice(frame),
-            Carrier::WebSocket(conn) => {
-                let kind = if std::str::from_utf8(frame).is_ok() {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                };
-                if let Err(e) = push_frame(conn, kind, frame, wbuf) {
-                    log::debug!("STOMP frame not sent over WebSocket: {e:?}");
-                }
+                Err(e) => grow(&mut self.scratch, e.needed),
             }
         }
     }
@@ -225,43 +209,57 @@ impl StompSession {
         now: Instant,
         wbuf: &mut Vec<u8>,
     ) -> Result<(), MessageError> {
-        let Outgoing {
-            subscription,
-            message_id,
-            destination,
-            headers,
-            body,
-        } = m;
-        let mut room = body.len()
-            + 512
-            + headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len() + 2)
-                .sum::<usize>();
+        let headers_len: usize = m.headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        grow(&mut self.scratch, m.body.len() + headers_len + 512);
         loop {
-            self.scratch.resize(room, 0);
-            match self.session.write_message(
-                subscription,
-                message_id,
-                destination,
-                headers,
-                body,
+            let written = self.session.write_message(
+                m.subscription,
+                m.message_id,
+                m.destination,
+                m.headers,
+                m.body,
                 &mut self.scratch,
-            ) {
+            );
+            match written {
                 Ok(n) => {
-                    self.scratch.truncate(n);
-                    let frame = std::mem::take(&mut self.scratch);
-                    self.carry(&frame, wbuf);
-                    self.scratch = frame;
+                    carry(
+                        &mut self.carrier,
+                        self.scratch.get(..n).unwrap_or_default(),
+                        wbuf,
+                    );
                     self.session.note_sent(now);
                     return Ok(());
                 }
                 Err(MessageError::Encode(sockwire_core::stomp::EncodeError::BufferTooSmall(e)))
-                    if e.needed > room =>
+                    if e.needed > self.scratch.len() =>
                 {
-                    room = e.needed;
+                    grow(&mut self.scratch, e.needed);
                 }
                 Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Makes the encoding buffer at least `len` long (it only grows: no clearing per frame).
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+}
+
+/// Puts one encoded STOMP frame on the carrier.
+fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
+    match carrier {
+        Carrier::Tcp => wbuf.extend_from_slice(frame),
+        Carrier::WebSocket(conn) => {
+            let kind = if std::str::from_utf8(frame).is_ok() {
+                DataKind::Text
+            } else {
+                DataKind::Binary
+            };
+            if let Err(e) = push_frame(conn, kind, frame, wbuf) {
+                log::debug!("STOMP frame not sent over WebSocket: {e:?}");
             }
         }
     }
