@@ -1,5 +1,7 @@
 //! Appending the core's output to a growable write buffer.
 
+use sockwire_core::buf::BufferTooSmall;
+use sockwire_core::http::WriteError;
 use sockwire_core::ws::{Connection, DataKind, SendError};
 
 /// The largest control frame on the wire: 2 header bytes, a 4-byte mask, 125 payload bytes.
@@ -50,6 +52,53 @@ pub fn drain_transmit(conn: &mut Connection, out: &mut Vec<u8>) {
                 out.truncate(start);
                 return;
             }
+        }
+    }
+}
+
+/// Errors that say how large a buffer would have been enough.
+pub trait NeededSize {
+    /// The size needed, when the error is about size.
+    fn needed(&self) -> Option<usize>;
+}
+
+impl NeededSize for BufferTooSmall {
+    fn needed(&self) -> Option<usize> {
+        Some(self.needed)
+    }
+}
+
+impl NeededSize for WriteError {
+    fn needed(&self) -> Option<usize> {
+        match self {
+            WriteError::BufferTooSmall(e) => Some(e.needed),
+            _ => None,
+        }
+    }
+}
+
+/// Appends what `encode` writes to `out`, growing it to the size the encoder asks for.
+/// On any other error nothing is appended.
+pub fn write_into<E: NeededSize>(
+    out: &mut Vec<u8>,
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, E>,
+) -> Result<(), E> {
+    let start = out.len();
+    let mut room = 1024;
+    loop {
+        out.resize(start + room, 0);
+        match encode(&mut out[start..]) {
+            Ok(n) => {
+                out.truncate(start + n);
+                return Ok(());
+            }
+            Err(e) => match e.needed() {
+                Some(needed) if needed > room => room = needed,
+                _ => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            },
         }
     }
 }

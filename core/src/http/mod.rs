@@ -33,6 +33,7 @@
 //! assert!(request.headers.has_token("connection", "upgrade"));
 //! ```
 
+mod chunked;
 mod error;
 mod grammar;
 mod header;
@@ -43,6 +44,7 @@ mod scanner;
 mod status;
 pub(crate) mod write;
 
+pub use chunked::{ChunkedDecoder, ChunkedError};
 pub use error::HeadError;
 pub use header::{Header, Headers, Tokens, Values};
 pub use limits::HeadLimits;

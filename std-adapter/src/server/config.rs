@@ -9,6 +9,7 @@ use sockwire_core::ws::Config as WsConfig;
 
 use super::app::{AppHandler, DefaultApp};
 use super::handler::{EchoHandler, HandlerFactory};
+use super::sockjs::{SockJsApp, SockJsSettings};
 
 /// An endpoint served at a path.
 #[derive(Clone)]
@@ -25,6 +26,19 @@ pub enum Endpoint {
     Stomp,
     /// Counters as JSON, like Spring's `WebSocketMessageBrokerStats`.
     Stats,
+    /// A SockJS service under the path as prefix (`/sockjs/info`, `/sockjs/{server}/
+    /// {session}/xhr`, ...).
+    SockJs {
+        /// What the service does with messages.
+        app: SockJsApp,
+    },
+}
+
+impl Endpoint {
+    /// Whether requests to it run on the hub worker.
+    pub fn needs_hub(&self) -> bool {
+        matches!(self, Endpoint::Stomp | Endpoint::SockJs { .. })
+    }
 }
 
 impl Endpoint {
@@ -97,6 +111,8 @@ pub struct ServerConfig {
     pub send_time_limit: Duration,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
+    /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
+    pub sockjs: SockJsSettings,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +128,12 @@ impl Default for ServerConfig {
                 ("/echo".to_string(), Endpoint::echo()),
                 ("/ws".to_string(), Endpoint::Stomp),
                 ("/stats".to_string(), Endpoint::Stats),
+                (
+                    "/sockjs".to_string(),
+                    Endpoint::SockJs {
+                        app: SockJsApp::Echo,
+                    },
+                ),
             ],
             stomp_tcp: None,
             stomp: ServerSessionConfig::default(),
@@ -119,14 +141,31 @@ impl Default for ServerConfig {
             max_queued_bytes: 512 * 1024,
             send_time_limit: Duration::from_secs(10),
             app: Arc::new(|| Box::new(DefaultApp)),
+            sockjs: SockJsSettings::default(),
         }
     }
 }
 
 impl ServerConfig {
-    /// The endpoint serving `target`'s path, if any.
+    /// The endpoint serving `target`'s path, if any: an exact path, or a path under a
+    /// SockJS prefix.
     pub fn route(&self, target: &str) -> Option<&Endpoint> {
+        self.route_entry(target).map(|(_, e)| e)
+    }
+
+    /// The path of the endpoint serving `target` (the SockJS prefix).
+    pub fn route_prefix(&self, target: &str) -> Option<&str> {
+        self.route_entry(target).map(|(p, _)| p.as_str())
+    }
+
+    fn route_entry(&self, target: &str) -> Option<&(String, Endpoint)> {
         let path = target.split('?').next().unwrap_or(target);
-        self.routes.iter().find(|(p, _)| p == path).map(|(_, e)| e)
+        self.routes.iter().find(|(p, e)| {
+            p == path
+                || matches!(e, Endpoint::SockJs { .. })
+                    && path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }

@@ -5,8 +5,10 @@ use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
 use sockwire_core::broker::SessionId;
-use sockwire_core::buf::BufferTooSmall;
-use sockwire_core::http::{write_error_response, write_response_head, Header, Request, WriteError};
+
+use sockwire_core::http::{
+    write_error_response, write_response_head, ChunkedDecoder, Header, Request,
+};
 use sockwire_core::stomp::MessageError;
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
@@ -15,10 +17,20 @@ use sockwire_core::ws::handshake::{
 use sockwire_core::ws::{CloseCode, Connection, Event, Role};
 
 use super::config::{Endpoint, ServerConfig};
+use super::handler::{EchoHandler, HandlerFactory};
 use super::handler::{Outbox, SessionInfo, WsHandler};
+use super::sockjs::{
+    expires_in_a_year, Receiver, ReceiverState, Registry, RequestFacts, SockJsApp,
+    SockJsWebSocketEcho,
+};
 use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::message::MessageBuffer;
-use crate::outbound::drain_transmit;
+use crate::outbound::{drain_transmit, write_into};
+use sockwire_core::sockjs::{
+    write_greeting, write_iframe_response, write_info_response, write_method_not_allowed,
+    write_not_found, write_preflight, IframePage, RequestContext, Route, Router, Transport,
+};
+use std::sync::Arc;
 
 /// Request headers accepted at most.
 const MAX_REQUEST_HEADERS: usize = 64;
@@ -42,6 +54,12 @@ pub struct Ctx<'a> {
     pub next_session: &'a std::sync::atomic::AtomicU32,
     /// The server's shared state, for the statistics.
     pub shared: &'a super::worker::Shared,
+    /// The SockJS sessions (on the hub worker).
+    pub sockjs: Option<&'a mut Registry>,
+    /// The connection's slot in its worker.
+    pub slot: usize,
+    /// Connections to run again because they have output waiting (a SockJS receiver).
+    pub wake: &'a mut Vec<usize>,
 }
 
 /// Where a connection stands.
@@ -55,9 +73,67 @@ enum Phase {
     WebSocket(Box<Session>),
     /// A STOMP session, over TCP or WebSocket.
     Stomp(Box<StompSession>),
+    /// Reading the body of a SockJS `xhr_send`/`jsonp_send`.
+    SockJsBody(Box<SendRequest>),
+    /// A SockJS receiving request (polling or streaming).
+    SockJsReceiver(Box<Receiver>),
     /// The answer is written; the write side is shut once it is flushed, then reads are
     /// discarded until the peer closes or the linger time passes.
     Finishing { deadline: Option<Instant> },
+}
+
+/// Largest SockJS send body accepted.
+const MAX_SEND_BODY: usize = 1024 * 1024;
+
+/// What a WebSocket handshake leads to.
+enum Upgrade<'h> {
+    /// A WebSocket session with this handler.
+    Handler(&'h HandlerFactory),
+    /// A STOMP session.
+    Stomp,
+}
+
+/// A SockJS send request whose body is being read.
+pub struct SendRequest {
+    key: String,
+    transport: Transport,
+    app: SockJsApp,
+    framing: BodyFraming,
+    body: Vec<u8>,
+    content_type: Option<Vec<u8>>,
+    facts: RequestFacts,
+}
+
+/// How a request body ends.
+enum BodyFraming {
+    /// After `Content-Length` bytes.
+    Length(usize),
+    /// After the last chunk (what Node's http client sends).
+    Chunked(ChunkedDecoder),
+}
+
+impl SendRequest {
+    /// Takes body bytes from `input`; returns how many, and whether the body is complete.
+    fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), u16> {
+        match &mut self.framing {
+            BodyFraming::Length(n) => {
+                let take = n.saturating_sub(self.body.len()).min(input.len());
+                self.body
+                    .extend_from_slice(input.get(..take).unwrap_or_default());
+                Ok((take, self.body.len() == *n))
+            }
+            BodyFraming::Chunked(decoder) => {
+                let body = &mut self.body;
+                let used = decoder
+                    .decode(input, &mut |p| body.extend_from_slice(p))
+                    .map_err(|_| 400u16)?;
+                if body.len() > MAX_SEND_BODY {
+                    return Err(413);
+                }
+                Ok((used, decoder.is_done()))
+            }
+        }
+    }
 }
 
 /// A WebSocket session: the core's machine plus the application's handler.
@@ -135,6 +211,8 @@ pub struct ServerConnection {
     more_to_read: bool,
     /// What the statistics count this connection as, and its queued bytes.
     counted: (ConnectionKind, usize),
+    /// The request it carries is for the hub worker.
+    wants_hub: bool,
 }
 
 impl ServerConnection {
@@ -173,6 +251,7 @@ impl ServerConnection {
             stalled_since: None,
             more_to_read: false,
             counted: (ConnectionKind::Other, 0),
+            wants_hub: false,
         }
     }
 
@@ -181,9 +260,9 @@ impl ServerConnection {
         self.session_id
     }
 
-    /// Whether this is a STOMP session, which only the hub worker can run.
-    pub fn is_stomp(&self) -> bool {
-        matches!(self.phase, Phase::Stomp(_))
+    /// Whether this connection must move to the hub worker (STOMP and SockJS run there).
+    pub fn needs_hub(&self) -> bool {
+        self.wants_hub || matches!(self.phase, Phase::Stomp(_))
     }
 
     /// When this connection next needs [`ServerConnection::on_timeout`].
@@ -198,6 +277,8 @@ impl ServerConnection {
                 };
                 earliest(s.session.poll_timeout(), ws)
             }
+            Phase::SockJsReceiver(r) => r.wake,
+            Phase::SockJsBody(_) => None,
             Phase::Finishing { deadline } => *deadline,
         };
         let limit = u64::try_from(config.send_time_limit.as_millis()).unwrap_or(u64::MAX);
@@ -213,7 +294,7 @@ impl ServerConnection {
         self.more_to_read = false;
         loop {
             if self.queued() > ctx.config.max_write_buffer
-                || (self.is_stomp() && ctx.actions.is_none())
+                || (self.needs_hub() && ctx.actions.is_none())
             {
                 // Too much output queued, or a STOMP session waiting for the hub.
                 self.paused = true;
@@ -258,6 +339,11 @@ impl ServerConnection {
     /// Resumes a connection handed over from another worker: runs what it had read.
     pub fn resume(&mut self, ctx: &mut Ctx<'_>) -> Next {
         self.paused = false;
+        if self.wants_hub {
+            // The head is read again from the start here.
+            self.wants_hub = false;
+            self.next_request(ctx.now, ctx.config);
+        }
         let mut input = std::mem::take(&mut self.pending);
         let used = self.process(&mut input, ctx);
         if let Some(rest) = input.get(used..) {
@@ -296,6 +382,7 @@ impl ServerConnection {
     /// to). A STOMP session that still has more than `max_queued_bytes` queued after the
     /// write is closed as a slow consumer; the second value tells when that happened.
     pub fn on_output(&mut self, ctx: &mut Ctx<'_>) -> (Next, bool) {
+        self.pump_receiver(ctx);
         if let Some(next) = self.after_io(ctx) {
             return (next, false);
         }
@@ -344,6 +431,7 @@ impl ServerConnection {
                 s.transmit(now, &mut self.wbuf);
                 self.settle_stomp(ctx);
             }
+            Phase::SockJsReceiver(_) => self.pump_receiver(ctx),
             Phase::Finishing { deadline: Some(d) } if *d <= now => return Next::Drop,
             _ => {}
         }
@@ -357,47 +445,118 @@ impl ServerConnection {
     /// Runs the input through the current phase; returns the bytes consumed.
     fn process(&mut self, input: &mut [u8], ctx: &mut Ctx<'_>) -> usize {
         let mut used = 0;
-        if let Phase::Head { scanner, .. } = &mut self.phase {
-            match scanner.feed(input) {
-                // Keep the partial head: the scanner resumes where it stopped.
-                Ok(None) => return 0,
-                Ok(Some(head_len)) => {
-                    used = head_len;
-                    self.open(&input[..head_len], ctx);
+        loop {
+            let rest = input.get_mut(used..).unwrap_or_default();
+            match &mut self.phase {
+                Phase::Head { scanner, .. } => match scanner.feed(rest) {
+                    // Keep the partial head: the scanner resumes where it stopped.
+                    Ok(None) => return used,
+                    Ok(Some(head_len)) => {
+                        if !self.open(&rest[..head_len], ctx) {
+                            // Left for the hub worker, which reads the head again.
+                            return used;
+                        }
+                        used += head_len;
+                    }
+                    Err(e) => {
+                        self.answer_error(e.status());
+                        return input.len();
+                    }
+                },
+                Phase::WebSocket(session) => {
+                    used += session.read(rest, &mut self.wbuf, ctx.now);
+                    if session.conn.is_closed() {
+                        self.finish(ctx.now);
+                    }
+                    return used;
                 }
-                Err(e) => {
-                    self.answer_error(e.status());
-                    return input.len();
+                Phase::Stomp(s) => {
+                    let Some(actions) = ctx.actions.as_deref_mut() else {
+                        return used;
+                    };
+                    used += match &mut s.carrier {
+                        Carrier::Tcp => {
+                            s.receive(rest, ctx.now, actions, &mut self.wbuf);
+                            rest.len()
+                        }
+                        Carrier::WebSocket(_) => {
+                            stomp_over_websocket(s, rest, ctx.now, actions, &mut self.wbuf)
+                        }
+                    };
+                    self.settle_stomp(ctx);
+                    return used;
                 }
+                Phase::SockJsBody(request) => {
+                    let (took, complete) = match request.feed(rest) {
+                        Ok(r) => r,
+                        Err(status) => {
+                            self.answer_error(status);
+                            return input.len();
+                        }
+                    };
+                    used += took;
+                    if !complete {
+                        return used;
+                    }
+                    let request = match std::mem::replace(
+                        &mut self.phase,
+                        Phase::Finishing { deadline: None },
+                    ) {
+                        Phase::SockJsBody(r) => r,
+                        _ => return used,
+                    };
+                    self.answer_send(*request, ctx);
+                }
+                // A receiving request is not expected to send anything more.
+                Phase::SockJsReceiver(_) | Phase::Finishing { .. } => return input.len(),
             }
         }
-        let rest = input.get_mut(used..).unwrap_or_default();
-        match &mut self.phase {
-            Phase::WebSocket(session) => {
-                used += session.read(rest, &mut self.wbuf, ctx.now);
-                if session.conn.is_closed() {
-                    self.finish(ctx.now);
-                }
-                used
-            }
-            Phase::Stomp(_) if ctx.actions.is_none() => used,
-            Phase::Stomp(s) => {
-                let Some(actions) = ctx.actions.as_deref_mut() else {
-                    return used;
-                };
-                used += match &mut s.carrier {
-                    Carrier::Tcp => {
-                        s.receive(rest, ctx.now, actions, &mut self.wbuf);
-                        rest.len()
-                    }
-                    Carrier::WebSocket(_) => {
-                        stomp_over_websocket(s, rest, ctx.now, actions, &mut self.wbuf)
-                    }
-                };
-                self.settle_stomp(ctx);
-                used
-            }
-            _ => input.len(),
+    }
+
+    /// Answers a complete `xhr_send`/`jsonp_send` and waits for the next request.
+    fn answer_send(&mut self, request: SendRequest, ctx: &mut Ctx<'_>) {
+        let Some(registry) = ctx.sockjs.as_deref_mut() else {
+            return;
+        };
+        let facts = request.facts.context();
+        let wake = registry.send(
+            &request.key,
+            request.transport,
+            request.app,
+            &request.body,
+            request.content_type.as_deref(),
+            &facts,
+            &ctx.config.sockjs,
+            &mut self.wbuf,
+        );
+        if let Some(slot) = wake {
+            ctx.wake.push(slot);
+        }
+        self.next_request(ctx.now, ctx.config);
+    }
+
+    /// The response is complete and the connection stays open for the next request.
+    fn next_request(&mut self, now: Instant, config: &ServerConfig) {
+        let timeout = u64::try_from(config.handshake_timeout.as_millis()).unwrap_or(u64::MAX);
+        self.phase = Phase::Head {
+            scanner: ServerHandshake::new(Default::default()),
+            deadline: now.add_millis(timeout),
+        };
+    }
+
+    /// Runs a receiving request: writes what its session owes and ends the response
+    /// when the transport says so.
+    fn pump_receiver(&mut self, ctx: &mut Ctx<'_>) {
+        let Phase::SockJsReceiver(r) = &mut self.phase else {
+            return;
+        };
+        let Some(registry) = ctx.sockjs.as_deref_mut() else {
+            return;
+        };
+        match registry.pump(r, &ctx.config.sockjs, ctx.now, &mut self.wbuf) {
+            ReceiverState::Waiting => {}
+            ReceiverState::Done => self.next_request(ctx.now, ctx.config),
+            ReceiverState::Closed => self.finish(ctx.now),
         }
     }
 
@@ -428,41 +587,72 @@ impl ServerConnection {
         }
     }
 
-    /// The request head is complete: route it, and upgrade or answer.
-    fn open(&mut self, head: &[u8], ctx: &mut Ctx<'_>) {
+    /// The request head is complete: route it, and upgrade or answer. Returns false when
+    /// the request is left for the hub worker (STOMP and SockJS live there).
+    fn open(&mut self, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         let config = ctx.config;
         let mut headers = [Header::EMPTY; MAX_REQUEST_HEADERS];
         let request = match Request::parse(head, &mut headers) {
             Ok(Some((r, _))) => r,
-            Ok(None) => return self.answer_error(400),
-            Err(e) => return self.answer_error(e.status()),
+            Ok(None) => {
+                self.answer_error(400);
+                return true;
+            }
+            Err(e) => {
+                self.answer_error(e.status());
+                return true;
+            }
         };
         let endpoint = config.route(request.target);
-        if let Some(Endpoint::Stats) = endpoint {
-            let body = ctx.shared.stats_json();
-            let headers = [
-                ("Content-Type", "application/json"),
-                ("Cache-Control", "no-store"),
-            ];
-            let len = body.len().to_string();
-            let mut all = headers.to_vec();
-            all.push(("Content-Length", &len));
-            all.push(("Connection", "close"));
-            write_into(&mut self.wbuf, |out| write_response_head(200, &all, out));
-            self.wbuf.extend_from_slice(body.as_bytes());
-            self.phase = Phase::Finishing { deadline: None };
-            return;
+        if endpoint.is_some_and(Endpoint::needs_hub) && ctx.actions.is_none() {
+            self.wants_hub = true;
+            return false;
         }
-        let protocols: Vec<&str> = match endpoint {
-            Some(Endpoint::WebSocket { subprotocols, .. }) => {
-                subprotocols.iter().map(String::as_str).collect()
+        match endpoint {
+            None => self.answer_error(404),
+            Some(Endpoint::Stats) => {
+                let body = ctx.shared.stats_json();
+                let len = body.len().to_string();
+                let all = [
+                    ("Content-Type", "application/json"),
+                    ("Cache-Control", "no-store"),
+                    ("Content-Length", len.as_str()),
+                    ("Connection", "close"),
+                ];
+                let _ = write_into(&mut self.wbuf, |out| write_response_head(200, &all, out));
+                self.wbuf.extend_from_slice(body.as_bytes());
+                self.phase = Phase::Finishing { deadline: None };
             }
-            Some(Endpoint::Stomp) => STOMP_SUBPROTOCOLS.to_vec(),
-            Some(Endpoint::Stats) | None => return self.answer_error(404),
-        };
+            Some(Endpoint::WebSocket {
+                subprotocols,
+                handler,
+            }) => {
+                let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
+                self.upgrade(&request, &protocols, Upgrade::Handler(handler), ctx);
+            }
+            Some(Endpoint::Stomp) => {
+                self.upgrade(&request, &STOMP_SUBPROTOCOLS, Upgrade::Stomp, ctx)
+            }
+            Some(Endpoint::SockJs { app }) => {
+                let prefix = config.route_prefix(request.target).unwrap_or_default();
+                self.open_sockjs(&request, prefix, *app, ctx);
+            }
+        }
+        true
+    }
+
+    /// Completes a WebSocket handshake and starts the session it leads to.
+    fn upgrade(
+        &mut self,
+        request: &Request<'_, '_>,
+        protocols: &[&str],
+        to: Upgrade<'_>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let config = ctx.config;
         let origins: Vec<&str> = config.allowed_origins.iter().map(String::as_str).collect();
         let handshake = HandshakeConfig {
-            subprotocols: &protocols,
+            subprotocols: protocols,
             origins: if origins.contains(&"*") {
                 AllowedOrigins::Any
             } else if origins.is_empty() {
@@ -472,18 +662,18 @@ impl ServerConnection {
             },
             limits: Default::default(),
         };
-        let accepted = match accept(&request, &handshake) {
+        let accepted = match accept(request, &handshake) {
             Ok(a) => a,
             Err(rejection) => {
                 log::debug!("{}: handshake refused: {:?}", self.peer, rejection);
-                write_into(&mut self.wbuf, |out| rejection.write_response(out));
+                let _ = write_into(&mut self.wbuf, |out| rejection.write_response(out));
                 return self.finish(ctx.now);
             }
         };
-        write_into(&mut self.wbuf, |out| accepted.write_response(&[], out));
+        let _ = write_into(&mut self.wbuf, |out| accepted.write_response(&[], out));
         let conn = Connection::new(Role::Server, config.ws, 0);
-        match endpoint {
-            Some(Endpoint::WebSocket { handler, .. }) => {
+        match to {
+            Upgrade::Handler(handler) => {
                 let info = SessionInfo {
                     target: request.target.to_string(),
                     subprotocol: accepted.subprotocol().map(str::to_string),
@@ -501,7 +691,7 @@ impl ServerConnection {
                 session.handler.on_open(&mut out);
                 self.phase = Phase::WebSocket(session);
             }
-            _ => {
+            Upgrade::Stomp => {
                 let number = ctx
                     .next_session
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -514,6 +704,116 @@ impl ServerConnection {
                 self.phase = Phase::Stomp(Box::new(session));
             }
         }
+    }
+
+    /// Answers a request under a SockJS prefix.
+    fn open_sockjs(
+        &mut self,
+        request: &Request<'_, '_>,
+        prefix: &str,
+        app: SockJsApp,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let settings = &ctx.config.sockjs;
+        let core = settings.core();
+        let reqctx = RequestContext::from_headers(&request.headers);
+        let wbuf = &mut self.wbuf;
+        match Router::new(prefix, true).route(request.method, request.target) {
+            Route::Greeting => {
+                let _ = write_into(wbuf, write_greeting);
+            }
+            Route::Info => {
+                let mut entropy = [0u8; 4];
+                let _ = getrandom::fill(&mut entropy);
+                let _ = write_into(wbuf, |out| {
+                    write_info_response(&core, &reqctx, u32::from_le_bytes(entropy), out)
+                });
+            }
+            Route::IframePage => {
+                let page = IframePage::new(&settings.client_library_url);
+                let expires = expires_in_a_year();
+                let _ = write_into(wbuf, |out| {
+                    write_iframe_response(&page, &reqctx, &expires, out)
+                });
+            }
+            Route::Preflight { allow } => {
+                let expires = expires_in_a_year();
+                let _ = write_into(wbuf, |out| write_preflight(allow, &reqctx, &expires, out));
+            }
+            Route::NotFound => {
+                let _ = write_into(wbuf, write_not_found);
+            }
+            Route::MethodNotAllowed { allow } => {
+                let _ = write_into(wbuf, |out| write_method_not_allowed(allow, out));
+            }
+            Route::RawWebSocket => {
+                let echo: HandlerFactory = Arc::new(|_| Box::new(EchoHandler));
+                return self.upgrade(request, &[], Upgrade::Handler(&echo), ctx);
+            }
+            Route::Session {
+                session,
+                transport,
+                query,
+                ..
+            } => {
+                let key = format!("{prefix}/{session}");
+                match transport {
+                    Transport::WebSocket => {
+                        let handler: HandlerFactory = Arc::new(|_| Box::new(SockJsWebSocketEcho));
+                        return self.upgrade(request, &[], Upgrade::Handler(&handler), ctx);
+                    }
+                    Transport::XhrSend | Transport::JsonpSend => {
+                        let length = request
+                            .headers
+                            .get("content-length")
+                            .and_then(|v| std::str::from_utf8(v).ok())
+                            .and_then(|v| v.trim().parse::<usize>().ok());
+                        let framing = if request.headers.has_token("transfer-encoding", "chunked") {
+                            Some(BodyFraming::Chunked(ChunkedDecoder::new()))
+                        } else {
+                            length.map(BodyFraming::Length)
+                        };
+                        match framing {
+                            None => self.answer_error(411),
+                            Some(BodyFraming::Length(n)) if n > MAX_SEND_BODY => {
+                                self.answer_error(413)
+                            }
+                            Some(framing) => {
+                                self.phase = Phase::SockJsBody(Box::new(SendRequest {
+                                    key,
+                                    transport,
+                                    app,
+                                    framing,
+                                    body: Vec::new(),
+                                    content_type: request
+                                        .headers
+                                        .get("content-type")
+                                        .map(<[u8]>::to_vec),
+                                    facts: RequestFacts::keep(&reqctx),
+                                }));
+                            }
+                        }
+                        return;
+                    }
+                    _ => {
+                        let Some(registry) = ctx.sockjs.as_deref_mut() else {
+                            return;
+                        };
+                        match registry.attach(
+                            key, transport, query, &reqctx, settings, ctx.slot, ctx.now, wbuf,
+                        ) {
+                            Ok(receiver) => {
+                                self.phase = Phase::SockJsReceiver(Box::new(receiver));
+                                return self.pump_receiver(ctx);
+                            }
+                            Err(ReceiverState::Closed) => return self.finish(ctx.now),
+                            Err(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        self.next_request(ctx.now, ctx.config);
     }
 
     /// The server is shutting down: a WebSocket session is closed with 1001, a STOMP
@@ -531,6 +831,7 @@ impl ServerConnection {
                 s.transmit(ctx.now, &mut self.wbuf);
                 self.settle_stomp(ctx);
             }
+            Phase::SockJsReceiver(_) | Phase::SockJsBody(_) => self.finish(ctx.now),
             Phase::Finishing { .. } => {}
         }
         self.after_io(ctx).unwrap_or(Next::Keep)
@@ -544,7 +845,7 @@ impl ServerConnection {
                 Carrier::Tcp => ConnectionKind::StompTcp,
                 Carrier::WebSocket(_) => ConnectionKind::StompWebSocket,
             },
-            Phase::Head { .. } | Phase::Finishing { .. } => ConnectionKind::Other,
+            _ => ConnectionKind::Other,
         }
     }
 
@@ -608,7 +909,7 @@ impl ServerConnection {
 
     /// Queues an HTTP error answer and finishes the connection.
     fn answer_error(&mut self, status: u16) {
-        write_into(&mut self.wbuf, |out| write_error_response(status, &[], out));
+        let _ = write_into(&mut self.wbuf, |out| write_error_response(status, &[], out));
         self.phase = Phase::Finishing { deadline: None };
     }
 
@@ -626,6 +927,11 @@ impl ServerConnection {
             Phase::Stomp(s) => {
                 if let Some(actions) = ctx.actions.as_deref_mut() {
                     s.gone(actions);
+                }
+            }
+            Phase::SockJsReceiver(r) => {
+                if let Some(registry) = ctx.sockjs.as_deref_mut() {
+                    registry.interrupted(r, ctx.now);
                 }
             }
             _ => {}
@@ -766,50 +1072,5 @@ impl Session {
         }
         drain_transmit(&mut self.conn, wbuf);
         pos
-    }
-}
-
-/// Appends what `encode` writes to `wbuf`, growing it to the size the encoder asks for.
-fn write_into<E>(wbuf: &mut Vec<u8>, mut encode: impl FnMut(&mut [u8]) -> Result<usize, E>)
-where
-    E: NeededSize,
-{
-    let start = wbuf.len();
-    let mut room = 512;
-    loop {
-        wbuf.resize(start + room, 0);
-        match encode(&mut wbuf[start..]) {
-            Ok(n) => {
-                wbuf.truncate(start + n);
-                return;
-            }
-            Err(e) => match e.needed() {
-                Some(needed) if needed > room => room = needed,
-                _ => {
-                    wbuf.truncate(start);
-                    return;
-                }
-            },
-        }
-    }
-}
-
-/// Errors that say how large a buffer would have been enough.
-trait NeededSize {
-    fn needed(&self) -> Option<usize>;
-}
-
-impl NeededSize for BufferTooSmall {
-    fn needed(&self) -> Option<usize> {
-        Some(self.needed)
-    }
-}
-
-impl NeededSize for WriteError {
-    fn needed(&self) -> Option<usize> {
-        match self {
-            WriteError::BufferTooSmall(e) => Some(e.needed),
-            _ => None,
-        }
     }
 }

@@ -13,6 +13,7 @@ mod config;
 mod connection;
 mod handler;
 mod hub;
+mod sockjs;
 mod stomp;
 mod worker;
 
@@ -28,6 +29,7 @@ pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
 pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
 pub use hub::HubStats;
+pub use sockjs::{SockJsApp, SockJsSettings};
 
 use crate::clock::Clock;
 use hub::Hub;

@@ -16,6 +16,7 @@ use sockwire_core::time::Instant;
 use super::config::ServerConfig;
 use super::connection::{Counters, Ctx, Next, ServerConnection};
 use super::hub::{Hub, HubStats};
+use super::sockjs::Registry;
 use super::stomp::Action;
 use crate::clock::Clock;
 
@@ -72,6 +73,7 @@ impl Shared {
 /// The hub worker's extra state.
 pub struct HubRole {
     hub: Hub,
+    sockjs: Registry,
     stomp_listener: Option<TcpListener>,
     inbox: Receiver<ServerConnection>,
 }
@@ -85,6 +87,7 @@ impl HubRole {
     ) -> HubRole {
         HubRole {
             hub,
+            sockjs: Registry::default(),
             stomp_listener,
             inbox,
         }
@@ -163,6 +166,11 @@ impl Worker {
                 let left = self.shared.clock.until(d);
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
             }
+            if self.hub.as_ref().is_some_and(|h| !h.sockjs.is_empty()) {
+                // SockJS sessions without a receiver are swept once a second.
+                let second = std::time::Duration::from_secs(1);
+                timeout = Some(timeout.map_or(second, |t| t.min(second)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -182,6 +190,9 @@ impl Worker {
                 }
             }
             self.fire_timers();
+            if let Some(h) = self.hub.as_mut() {
+                h.sockjs.sweep(self.shared.clock.now());
+            }
             if let Some(h) = &self.hub {
                 if let Ok(mut stats) = self.shared.stats.lock() {
                     *stats = h.hub.stats();
@@ -220,7 +231,7 @@ impl Worker {
                     let conn = if stomp {
                         let shared = self.shared.clone();
                         let mut scratch = Vec::new();
-                        let ctx = self.ctx_parts(&shared, &mut scratch, now);
+                        let ctx = self.ctx_parts(&shared, &mut scratch, now, usize::MAX);
                         ServerConnection::stomp_tcp(stream, peer, &ctx)
                     } else {
                         ServerConnection::new(stream, peer, &self.shared.config, now)
@@ -244,18 +255,20 @@ impl Worker {
         shared: &'a Shared,
         scratch: &'a mut Vec<u8>,
         now: Instant,
+        slot: usize,
     ) -> Ctx<'a> {
+        let hub = self.hub.as_mut();
+        let on_hub = hub.is_some();
         Ctx {
             scratch,
             config: &shared.config,
             now,
-            actions: if self.hub.is_some() {
-                Some(&mut self.actions)
-            } else {
-                None
-            },
+            actions: on_hub.then_some(&mut self.actions),
             next_session: &shared.next_session,
             shared,
+            sockjs: hub.map(|h| &mut h.sockjs),
+            slot,
+            wake: &mut self.dirty,
         }
     }
 
@@ -366,11 +379,11 @@ impl Worker {
         };
         let before = conn.deadline(&shared.config);
         let next = {
-            let mut ctx = self.ctx_parts(&shared, &mut scratch, now);
+            let mut ctx = self.ctx_parts(&shared, &mut scratch, now, slot);
             step(&mut conn, &mut ctx)
         };
         let session = conn.session_id();
-        let handoff = self.hub.is_none() && conn.is_stomp() && next == Next::Keep;
+        let handoff = self.hub.is_none() && conn.needs_hub() && next == Next::Keep;
         if let Some(entry) = self.connections.get_mut(slot) {
             *entry = Some(conn);
         }
@@ -400,6 +413,9 @@ impl Worker {
                     actions: Some(&mut self.actions),
                     next_session: &shared.next_session,
                     shared: &shared,
+                    sockjs: self.hub.as_mut().map(|h| &mut h.sockjs),
+                    slot: other,
+                    wake: &mut self.dirty,
                 };
                 let (next, slow) = conn.on_output(&mut ctx);
                 let id = conn.session_id();

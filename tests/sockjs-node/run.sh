@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Interop of sockwire's SockJS endpoint with sockjs-client, the reference client, under
+# Node: every transport it offers there (websocket, xhr-streaming, xhr-polling,
+# eventsource). Installs the npm package, starts `sockwire serve` on loopback, runs
+# interop.js (which prints "N passed, M failed"), stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+(cd tests/sockjs-node && npm ci --no-audit --no-fund --silent)
+cargo build --release --quiet -p sockwire-std --bin sockwire
+target/release/sockwire serve --http 127.0.0.1:9003 --no-stomp-tcp >/tmp/sockwire-sockjs.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if (exec 3<>/dev/tcp/127.0.0.1/9003) 2>/dev/null; then break; fi
+  sleep 0.1
+done
+timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs
