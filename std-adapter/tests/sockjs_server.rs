@@ -1,0 +1,361 @@
+//! The SockJS endpoint of the server over loopback, transport by transport.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use sockwire_std::client::WsClient;
+use sockwire_std::message::Message;
+use sockwire_std::server::{Server, ServerConfig, SockJsSettings};
+
+fn start(sockjs: SockJsSettings) -> Server {
+    Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        sockjs,
+        ..ServerConfig::default()
+    })
+    .unwrap()
+}
+
+/// One request on its own connection; the response read until the server closes or
+/// `Content-Length` is reached.
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    read_response(&mut s)
+}
+
+fn read_response(s: &mut TcpStream) -> (u16, String, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let length = head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("content-length:")
+            .map(|v| v.trim().parse::<usize>().unwrap())
+    });
+    let mut body = Vec::new();
+    if status == 204 || status == 304 {
+        return (status, head, body);
+    }
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            s.read_exact(&mut body).unwrap();
+        }
+        None => {
+            let _ = s.read_to_end(&mut body);
+        }
+    }
+    (status, head, body)
+}
+
+/// Reads a streaming response until `pattern` has arrived.
+fn read_until(s: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(pattern.len()).any(|w| w == pattern) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "stream ended before {:?}: {}",
+            String::from_utf8_lossy(pattern),
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+fn open_stream(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let method = if path.ends_with("xhr_streaming") {
+        "POST"
+    } else {
+        "GET"
+    };
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    s
+}
+
+const UNICODE: &str = "ünï ☃ 😀 \u{2028} \u{200c} \u{fff0} \\ \" \n";
+
+#[test]
+fn greeting_info_iframe_preflight_and_errors() {
+    let server = start(SockJsSettings::default());
+    let a = server.local_addr();
+    let (status, _, body) = request(a, "GET", "/sockjs", &[], b"");
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, &b"Welcome to SockJS!\n"[..])
+    );
+    let (status, head, body) = request(
+        a,
+        "GET",
+        "/sockjs/info",
+        &[("Origin", "http://app.example")],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("Access-Control-Allow-Origin: http://app.example"),
+        "{head}"
+    );
+    assert!(head.contains("no-store, no-cache"), "{head}");
+    let info = String::from_utf8(body).unwrap();
+    assert!(
+        info.contains("\"websocket\":true") && info.contains("\"entropy\":"),
+        "{info}"
+    );
+    let (status, head, _) = request(a, "GET", "/sockjs/iframe.html", &[], b"");
+    assert_eq!(status, 200);
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("ETag: "))
+        .unwrap()
+        .to_string();
+    let (status, _, body) = request(
+        a,
+        "GET",
+        "/sockjs/iframe-x.html",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!((status, body.len()), (304, 0));
+    let (status, head, _) = request(
+        a,
+        "OPTIONS",
+        "/sockjs/000/abc/xhr",
+        &[("Origin", "http://o")],
+        b"",
+    );
+    assert_eq!(status, 204);
+    assert!(
+        head.contains("Access-Control-Allow-Methods: OPTIONS, POST"),
+        "{head}"
+    );
+    assert!(head.contains("Access-Control-Max-Age: 31536000"), "{head}");
+    assert_eq!(request(a, "GET", "/sockjs/000/a.b/xhr", &[], b"").0, 404);
+    assert_eq!(request(a, "GET", "/sockjs/000/abc/xhr", &[], b"").0, 405);
+    assert_eq!(
+        request(a, "POST", "/sockjs/000/unknown/xhr_send", &[], b"[\"x\"]").0,
+        404
+    );
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn xhr_polling_and_send_with_unicode_and_bad_bodies() {
+    let server = start(SockJsSettings::default());
+    let a = server.local_addr();
+    assert_eq!(request(a, "POST", "/sockjs/1/s/xhr", &[], b"").2, b"o\n");
+    let body = serde_like_array(&["first", UNICODE]);
+    assert_eq!(
+        request(a, "POST", "/sockjs/1/s/xhr_send", &[], body.as_bytes()).0,
+        204
+    );
+    // Bad sends answer 500 and lose nothing already queued.
+    let (status, _, text) = request(a, "POST", "/sockjs/1/s/xhr_send", &[], b"");
+    assert_eq!((status, text.as_slice()), (500, &b"Payload expected."[..]));
+    let (status, _, text) = request(a, "POST", "/sockjs/1/s/xhr_send", &[], b"[\"x\"");
+    assert_eq!(
+        (status, text.as_slice()),
+        (500, &b"Broken JSON encoding."[..])
+    );
+    let (_, _, polled) = request(a, "POST", "/sockjs/1/s/xhr", &[], b"");
+    let polled = String::from_utf8(polled).unwrap();
+    assert!(polled.starts_with("a[\"first\",\""), "{polled}");
+    // The characters browsers and proxies mangle go out as \u escapes.
+    assert!(
+        polled.contains("\\u2028") && polled.contains("\\u200c") && polled.contains("\\ufff0"),
+        "{polled}"
+    );
+    assert!(!polled.contains('\u{2028}'), "{polled}");
+    server.stop();
+    server.join();
+}
+
+/// A JSON array of strings, escaped the simple way (what a client would send).
+fn serde_like_array(items: &[&str]) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|s| {
+            let mut o = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => o.push_str("\\\""),
+                    '\\' => o.push_str("\\\\"),
+                    '\n' => o.push_str("\\n"),
+                    c => o.push(c),
+                }
+            }
+            o.push('"');
+            o
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
+}
+
+#[test]
+fn streaming_transports_open_and_deliver() {
+    let server = start(SockJsSettings::default());
+    let a = server.local_addr();
+    for (transport, open) in [
+        ("xhr_streaming", &b"o\n"[..]),
+        ("eventsource", &b"data: o\r\n\r\n"[..]),
+        ("htmlfile?c=cb", &b"<script>\np(\"o\");\n</script>\r\n"[..]),
+    ] {
+        let session = format!("s-{}", &transport[..3]);
+        let mut s = open_stream(a, &format!("/sockjs/1/{session}/{transport}"));
+        let got = read_until(&mut s, open);
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        if transport == "xhr_streaming" {
+            assert!(text.contains(&"h".repeat(2048)), "the 2 KiB prelude");
+        }
+        let body = serde_like_array(&[UNICODE]);
+        assert_eq!(
+            request(
+                a,
+                "POST",
+                &format!("/sockjs/1/{session}/xhr_send"),
+                &[],
+                body.as_bytes()
+            )
+            .0,
+            204
+        );
+        read_until(&mut s, b"\\u2028");
+    }
+    // jsonp: the callback wraps the frame; jsonp_send takes a form-encoded body.
+    let (_, _, body) = request(a, "GET", "/sockjs/1/j/jsonp?c=cb", &[], b"");
+    assert_eq!(body, b"/**/cb(\"o\");\r\n");
+    let form = "d=%5B%22hi%20there%22%5D";
+    let (status, _, body) = request(
+        a,
+        "POST",
+        "/sockjs/1/j/jsonp_send",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+    let (_, _, body) = request(a, "GET", "/sockjs/1/j/jsonp?c=cb", &[], b"");
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "/**/cb(\"a[\\\"hi there\\\"]\");\r\n"
+    );
+    assert_eq!(
+        request(a, "GET", "/sockjs/1/k/jsonp", &[], b"").0,
+        500,
+        "callback required"
+    );
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn websocket_transports() {
+    let server = start(SockJsSettings::default());
+    let mut c = WsClient::connect(&format!(
+        "ws://{}/sockjs/1/w/websocket",
+        server.local_addr()
+    ))
+    .unwrap();
+    assert_eq!(c.read().unwrap(), Message::Text("o".into()));
+    c.send_text(&serde_like_array(&["a", UNICODE])).unwrap();
+    match c.read().unwrap() {
+        Message::Text(t) => assert!(t.starts_with("a[\"a\",") && t.contains("\\u2028"), "{t}"),
+        other => panic!("{other:?}"),
+    }
+    let mut raw =
+        WsClient::connect(&format!("ws://{}/sockjs/websocket", server.local_addr())).unwrap();
+    raw.send_text(UNICODE).unwrap();
+    assert_eq!(raw.read().unwrap(), Message::Text(UNICODE.into()));
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn heartbeat_second_receiver_and_disconnect_delay() {
+    let server = start(SockJsSettings {
+        heartbeat_ms: 200,
+        disconnect_delay_ms: 300,
+        ..SockJsSettings::default()
+    });
+    let a = server.local_addr();
+    // A streaming receiver gets heart-beats while nothing else is owed.
+    let mut s = open_stream(a, "/sockjs/1/hb/xhr_streaming");
+    read_until(&mut s, b"o\n");
+    let started = Instant::now();
+    read_until(&mut s, b"h\n");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // A second receiving request for the same session is told so and ended.
+    let (_, _, body) = request(a, "POST", "/sockjs/1/hb/xhr", &[], b"");
+    assert_eq!(body, b"c[2010,\"Another connection still open\"]\n");
+    // Without a receiver, the session goes after the disconnect delay.
+    drop(s);
+    assert_eq!(request(a, "POST", "/sockjs/1/gone/xhr", &[], b"").2, b"o\n");
+    std::thread::sleep(Duration::from_millis(1800));
+    assert_eq!(
+        request(a, "POST", "/sockjs/1/gone/xhr_send", &[], b"[\"x\"]").0,
+        404
+    );
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn streaming_response_ends_at_the_byte_limit() {
+    let server = start(SockJsSettings {
+        response_limit: 4096,
+        ..SockJsSettings::default()
+    });
+    let a = server.local_addr();
+    let mut s = open_stream(a, "/sockjs/1/lim/xhr_streaming");
+    read_until(&mut s, b"o\n");
+    let big = "y".repeat(1000);
+    for _ in 0..5 {
+        let body = serde_like_array(&[&big]);
+        assert_eq!(
+            request(a, "POST", "/sockjs/1/lim/xhr_send", &[], body.as_bytes()).0,
+            204
+        );
+    }
+    // The server ends the response (the client then reconnects).
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    let bytes = rest.iter().filter(|&&b| b == b'y').count();
+    assert!(bytes >= 4000, "{bytes}");
+    // The session lives on: a new streaming request resumes it.
+    let mut again = open_stream(a, "/sockjs/1/lim/xhr_streaming");
+    read_until(&mut again, b"\n");
+    server.stop();
+    server.join();
+}
