@@ -14,7 +14,7 @@ use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
     accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake,
 };
-use sockwire_core::ws::{CloseCode, Connection, Event, Role};
+use sockwire_core::ws::{CloseCode, Connection, DataKind, Event, Role};
 
 use super::config::{Endpoint, ServerConfig};
 use super::handler::{EchoHandler, HandlerFactory};
@@ -25,10 +25,11 @@ use super::sockjs::{
 };
 use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::message::MessageBuffer;
-use crate::outbound::{drain_transmit, write_into};
+use crate::outbound::{drain_transmit, push_frame, write_into};
 use sockwire_core::sockjs::{
     write_greeting, write_iframe_response, write_info_response, write_method_not_allowed,
-    write_not_found, write_preflight, IframePage, RequestContext, Route, Router, Transport,
+    write_not_found, write_preflight, IframePage, RequestContext, Route, Router, SendBody,
+    Transport,
 };
 use std::sync::Arc;
 
@@ -89,8 +90,11 @@ const MAX_SEND_BODY: usize = 1024 * 1024;
 enum Upgrade<'h> {
     /// A WebSocket session with this handler.
     Handler(&'h HandlerFactory),
-    /// A STOMP session.
-    Stomp,
+    /// A STOMP session; with `sockjs`, inside SockJS framing (which opens with `o`).
+    Stomp {
+        /// Whether the session speaks SockJS framing.
+        sockjs: bool,
+    },
 }
 
 /// A SockJS send request whose body is being read.
@@ -272,8 +276,8 @@ impl ServerConnection {
             Phase::WebSocket(s) => s.conn.poll_timeout(),
             Phase::Stomp(s) => {
                 let ws = match &s.carrier {
-                    Carrier::WebSocket(conn) => conn.poll_timeout(),
-                    Carrier::Tcp => None,
+                    Carrier::WebSocket { conn, .. } => conn.poll_timeout(),
+                    Carrier::Tcp | Carrier::SockJs(_) => None,
                 };
                 earliest(s.session.poll_timeout(), ws)
             }
@@ -421,7 +425,7 @@ impl ServerConnection {
                 return Next::Drop;
             }
             Phase::Stomp(s) => {
-                if let Carrier::WebSocket(conn) = &mut s.carrier {
+                if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
                     conn.handle_timeout(now);
                     drain_transmit(conn, &mut self.wbuf);
                 }
@@ -475,11 +479,11 @@ impl ServerConnection {
                         return used;
                     };
                     used += match &mut s.carrier {
-                        Carrier::Tcp => {
+                        Carrier::Tcp | Carrier::SockJs(_) => {
                             s.receive(rest, ctx.now, actions, &mut self.wbuf);
                             rest.len()
                         }
-                        Carrier::WebSocket(_) => {
+                        Carrier::WebSocket { .. } => {
                             stomp_over_websocket(s, rest, ctx.now, actions, &mut self.wbuf)
                         }
                     };
@@ -527,6 +531,7 @@ impl ServerConnection {
             request.content_type.as_deref(),
             &facts,
             &ctx.config.sockjs,
+            ctx.now,
             &mut self.wbuf,
         );
         if let Some(slot) = wake {
@@ -568,14 +573,14 @@ impl ServerConnection {
         // Over WebSocket the transport is done once the closing handshake is; over TCP,
         // once the session has said its last frame.
         let transport_done = match &mut s.carrier {
-            Carrier::WebSocket(conn) => {
+            Carrier::WebSocket { conn, .. } => {
                 if s.session.is_closed() && conn.state() == sockwire_core::ws::State::Open {
                     let _ = conn.close(CloseCode(1000), "");
                 }
                 drain_transmit(conn, &mut self.wbuf);
                 conn.is_closed()
             }
-            Carrier::Tcp => s.session.is_closed(),
+            Carrier::Tcp | Carrier::SockJs(_) => s.session.is_closed(),
         };
         if s.session.is_closed() || transport_done {
             if let Some(actions) = ctx.actions.as_deref_mut() {
@@ -630,9 +635,12 @@ impl ServerConnection {
                 let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
                 self.upgrade(&request, &protocols, Upgrade::Handler(handler), ctx);
             }
-            Some(Endpoint::Stomp) => {
-                self.upgrade(&request, &STOMP_SUBPROTOCOLS, Upgrade::Stomp, ctx)
-            }
+            Some(Endpoint::Stomp) => self.upgrade(
+                &request,
+                &STOMP_SUBPROTOCOLS,
+                Upgrade::Stomp { sockjs: false },
+                ctx,
+            ),
             Some(Endpoint::SockJs { app }) => {
                 let prefix = config.route_prefix(request.target).unwrap_or_default();
                 self.open_sockjs(&request, prefix, *app, ctx);
@@ -691,19 +699,32 @@ impl ServerConnection {
                 session.handler.on_open(&mut out);
                 self.phase = Phase::WebSocket(session);
             }
-            Upgrade::Stomp => {
-                let number = ctx
-                    .next_session
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let session = StompSession::new(
-                    config.stomp,
-                    u64::from(number),
-                    Carrier::WebSocket(Box::new(conn)),
-                );
-                self.session_id = Some(SessionId(number));
-                self.phase = Phase::Stomp(Box::new(session));
+            Upgrade::Stomp { sockjs } => {
+                let mut conn = conn;
+                if sockjs {
+                    let _ = push_frame(&mut conn, DataKind::Text, b"o", &mut self.wbuf);
+                }
+                self.start_stomp_ws(conn, sockjs, ctx);
             }
         }
+    }
+
+    /// Starts a STOMP session over an accepted WebSocket.
+    fn start_stomp_ws(&mut self, conn: Connection, sockjs: bool, ctx: &mut Ctx<'_>) {
+        let config = ctx.config;
+        let number = ctx
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = StompSession::new(
+            config.stomp,
+            u64::from(number),
+            Carrier::WebSocket {
+                conn: Box::new(conn),
+                sockjs,
+            },
+        );
+        self.session_id = Some(SessionId(number));
+        self.phase = Phase::Stomp(Box::new(session));
     }
 
     /// Answers a request under a SockJS prefix.
@@ -746,6 +767,14 @@ impl ServerConnection {
             Route::MethodNotAllowed { allow } => {
                 let _ = write_into(wbuf, |out| write_method_not_allowed(allow, out));
             }
+            Route::RawWebSocket if app == SockJsApp::Stomp => {
+                return self.upgrade(
+                    request,
+                    &STOMP_SUBPROTOCOLS,
+                    Upgrade::Stomp { sockjs: false },
+                    ctx,
+                );
+            }
             Route::RawWebSocket => {
                 let echo: HandlerFactory = Arc::new(|_| Box::new(EchoHandler));
                 return self.upgrade(request, &[], Upgrade::Handler(&echo), ctx);
@@ -758,6 +787,9 @@ impl ServerConnection {
             } => {
                 let key = format!("{prefix}/{session}");
                 match transport {
+                    Transport::WebSocket if app == SockJsApp::Stomp => {
+                        return self.upgrade(request, &[], Upgrade::Stomp { sockjs: true }, ctx);
+                    }
                     Transport::WebSocket => {
                         let handler: HandlerFactory = Arc::new(|_| Box::new(SockJsWebSocketEcho));
                         return self.upgrade(request, &[], Upgrade::Handler(&handler), ctx);
@@ -799,8 +831,20 @@ impl ServerConnection {
                         let Some(registry) = ctx.sockjs.as_deref_mut() else {
                             return;
                         };
+                        let (stomp_config, next_session) = (ctx.config.stomp, ctx.next_session);
+                        let new_stomp = || {
+                            (app == SockJsApp::Stomp).then(|| {
+                                let number =
+                                    next_session.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let carrier = Carrier::SockJs(Vec::new());
+                                let session =
+                                    StompSession::new(stomp_config, u64::from(number), carrier);
+                                (Box::new(session), SessionId(number))
+                            })
+                        };
                         match registry.attach(
-                            key, transport, query, &reqctx, settings, ctx.slot, ctx.now, wbuf,
+                            new_stomp, key, transport, query, &reqctx, settings, ctx.slot, ctx.now,
+                            wbuf,
                         ) {
                             Ok(receiver) => {
                                 self.phase = Phase::SockJsReceiver(Box::new(receiver));
@@ -843,7 +887,7 @@ impl ServerConnection {
             Phase::WebSocket(_) => ConnectionKind::WebSocket,
             Phase::Stomp(s) => match s.carrier {
                 Carrier::Tcp => ConnectionKind::StompTcp,
-                Carrier::WebSocket(_) => ConnectionKind::StompWebSocket,
+                Carrier::WebSocket { .. } | Carrier::SockJs(_) => ConnectionKind::StompWebSocket,
             },
             _ => ConnectionKind::Other,
         }
@@ -995,24 +1039,55 @@ fn stomp_over_websocket(
 ) -> usize {
     let mut pos = 0;
     while pos < input.len() {
-        let Carrier::WebSocket(conn) = &mut s.carrier else {
+        let Carrier::WebSocket { conn, sockjs } = &mut s.carrier else {
             break;
         };
         let Some(rest) = input.get_mut(pos..) else {
             break;
         };
+        let sockjs = *sockjs;
         let (used, event) = conn.read(rest, now);
         pos += used;
         match event {
             None if used == 0 => break,
-            Some(Event::Data { payload, .. }) => {
+            Some(Event::Data { payload, .. }) if !sockjs => {
                 let payload = payload.to_vec();
                 s.receive(&payload, now, actions, wbuf);
+            }
+            Some(Event::Data {
+                kind,
+                payload,
+                first,
+                fin,
+                ..
+            }) => {
+                // SockJS: a whole message is a JSON array of strings, each STOMP bytes.
+                let Some((_, whole)) = s.message.push(kind, payload, first, fin) else {
+                    continue;
+                };
+                let whole = whole.to_vec();
+                s.message.recycle();
+                match SendBody::parse_websocket(&whole) {
+                    Ok(Some(body)) => {
+                        let mut buf = vec![0u8; body.max_message_len().max(16)];
+                        let mut messages = body.messages();
+                        while let Some(Ok(m)) = messages.next_into(&mut buf) {
+                            let m = m.as_bytes().to_vec();
+                            s.receive(&m, now, actions, wbuf);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
+                            let _ = conn.close(CloseCode(1002), "Broken framing.");
+                        }
+                    }
+                }
             }
             Some(Event::Failed(e)) => log::debug!("STOMP WebSocket peer broke the protocol: {e:?}"),
             _ => {}
         }
-        if let Carrier::WebSocket(conn) = &mut s.carrier {
+        if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
             drain_transmit(conn, wbuf);
             if conn.is_closed() {
                 break;

@@ -4,7 +4,7 @@
 //! writes each resulting delivery into the receiving session's connection directly, with
 //! no lock and no copy of the body per subscriber beyond its MESSAGE frame.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use sockwire_core::broker::{
     Broker, BrokerConfig, Delivery, HeaderLines, Message, Routed, SessionId, SimpleBroker,
@@ -15,6 +15,7 @@ use sockwire_core::time::Instant;
 use super::app::{AppHandler, AppMessage, Publish};
 use super::config::ServerConfig;
 use super::connection::ServerConnection;
+use super::sockjs::Registry;
 use super::stomp::{Action, Outgoing};
 use crate::broker::{VecInFlight, VecStore};
 
@@ -34,9 +35,65 @@ pub struct HubStats {
 /// The broker side of the server.
 pub struct Hub {
     broker: SimpleBroker<'static, VecStore, VecInFlight>,
-    sessions: HashMap<SessionId, (usize, String)>,
+    sessions: HashMap<SessionId, (Target, String)>,
     app: Box<dyn AppHandler>,
     stats: HubStats,
+}
+
+/// Where a STOMP session's frames go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The connection in this slot of the hub worker (TCP or WebSocket).
+    Connection(usize),
+    /// The SockJS session with this key (HTTP transports).
+    SockJs(String),
+}
+
+/// What the hub writes deliveries into.
+pub struct Outputs<'a> {
+    /// The hub worker's connections.
+    pub conns: &'a mut [Option<ServerConnection>],
+    /// The SockJS sessions.
+    pub sockjs: &'a mut Registry,
+    /// Connections that got output.
+    pub dirty: &'a mut Vec<usize>,
+}
+
+impl Outputs<'_> {
+    fn deliver(&mut self, target: &Target, message: Outgoing<'_>, now: Instant) -> bool {
+        let woken = match target {
+            Target::Connection(slot) => match self.conns.get_mut(*slot) {
+                Some(Some(conn)) => conn.deliver(message, now).ok().map(|_| *slot),
+                _ => None,
+            },
+            Target::SockJs(key) => match self.sockjs.deliver(key, message, now) {
+                Ok(receiver) => {
+                    if let Some(r) = receiver {
+                        self.dirty.push(r);
+                    }
+                    return true;
+                }
+                Err(_) => None,
+            },
+        };
+        woken.map(|slot| self.dirty.push(slot)).is_some()
+    }
+
+    fn refuse(&mut self, target: &Target, message: &str, now: Instant) {
+        match target {
+            Target::Connection(slot) => {
+                if let Some(Some(conn)) = self.conns.get_mut(*slot) {
+                    conn.refuse(message, now);
+                    self.dirty.push(*slot);
+                }
+            }
+            Target::SockJs(key) => {
+                if let Some(r) = self.sockjs.refuse(key, message, now) {
+                    self.dirty.push(r);
+                }
+            }
+        }
+    }
 }
 
 /// Header lines unescaped into pairs, kept for the deliveries of one publish.
@@ -96,16 +153,13 @@ impl Hub {
     /// added to `dirty`.
     pub fn apply(
         &mut self,
-        (slot, id): (usize, SessionId),
+        (target, id): (Target, SessionId),
         actions: &mut Vec<Action>,
-        conns: &mut [Option<ServerConnection>],
-        dirty: &mut Vec<usize>,
+        out: &mut Outputs<'_>,
         now: Instant,
     ) {
-        let mut work: VecDeque<(usize, SessionId, Action)> =
-            actions.drain(..).map(|a| (slot, id, a)).collect();
-        while let Some((slot, id, action)) = work.pop_front() {
-            self.apply_one(slot, id, action, conns, dirty, now);
+        for action in actions.drain(..) {
+            self.apply_one(&target, id, action, out, now);
         }
     }
 
@@ -116,11 +170,10 @@ impl Hub {
 
     fn apply_one(
         &mut self,
-        slot: usize,
+        target: &Target,
         id: SessionId,
         action: Action,
-        conns: &mut [Option<ServerConnection>],
-        dirty: &mut Vec<usize>,
+        out: &mut Outputs<'_>,
         now: Instant,
     ) {
         let Hub {
@@ -132,10 +185,7 @@ impl Hub {
         let mut cache = HeaderCache::default();
         let mut destination = Vec::new();
         let mut sink = |d: Delivery<'_>| {
-            let Some((slot, _)) = sessions.get(&d.session) else {
-                return;
-            };
-            let Some(Some(conn)) = conns.get_mut(*slot) else {
+            let Some((to, _)) = sessions.get(&d.session) else {
                 return;
             };
             destination.clear();
@@ -148,18 +198,16 @@ impl Hub {
                 headers,
                 body: d.body,
             };
-            match conn.deliver(message, now) {
-                Ok(_) => {
-                    stats.delivered += 1;
-                    dirty.push(*slot);
-                }
-                Err(e) => log::debug!("delivery to session {} refused: {e:?}", d.session.0),
+            if out.deliver(to, message, now) {
+                stats.delivered += 1;
+            } else {
+                log::debug!("delivery to session {} refused", d.session.0);
             }
         };
         let refused = match action {
             Action::Connected { user } => {
                 let user = user.unwrap_or_else(|| format!("session-{}", id.0));
-                sessions.insert(id, (slot, user));
+                sessions.insert(id, (target.clone(), user));
                 None
             }
             Action::Subscribe {
@@ -226,10 +274,7 @@ impl Hub {
             }
         };
         if let Some(e) = refused {
-            if let Some(Some(conn)) = conns.get_mut(slot) {
-                conn.refuse(e.message(), now);
-                dirty.push(slot);
-            }
+            out.refuse(target, e.message(), now);
         }
     }
 }

@@ -16,7 +16,10 @@ use sockwire_core::time::Instant;
 use sockwire_core::ws::DataKind;
 
 use super::handler::{Outbox, WsHandler};
+use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::outbound::write_into;
+use sockwire_core::broker::SessionId;
+use sockwire_core::stomp::MessageError;
 
 /// Bytes of messages a session may hold for a receiver that is not there.
 pub const QUEUE_BYTES: usize = 256 * 1024;
@@ -71,6 +74,8 @@ impl SockJsSettings {
 pub enum SockJsApp {
     /// Every message comes back to its sender.
     Echo,
+    /// Each message carries STOMP bytes for a session of the server's broker.
+    Stomp,
 }
 
 /// The parts of a request a later answer still needs.
@@ -129,13 +134,38 @@ pub enum ReceiverState {
 struct Entry {
     session: Box<Session>,
     receiver: Option<usize>,
+    /// The STOMP session this SockJS session carries, for the STOMP application.
+    stomp: Option<(Box<StompSession>, SessionId)>,
 }
+
+impl Entry {
+    /// Moves the frames the STOMP session wrote into the SockJS queue; closes the SockJS
+    /// session once the STOMP one is over. Returns the receiver to wake.
+    fn flush_stomp(&mut self) -> Option<usize> {
+        let (stomp, _) = self.stomp.as_mut()?;
+        if let Carrier::SockJs(outbox) = &mut stomp.carrier {
+            for frame in outbox.drain(..) {
+                if self.session.send(&frame).is_err() {
+                    log::debug!("SockJS queue full: STOMP frame dropped");
+                }
+            }
+        }
+        if stomp.session.is_closed() && !self.session.is_closed() {
+            self.session.close(3000, "Go away!");
+        }
+        self.receiver
+    }
+}
+
+/// STOMP actions of SockJS sessions, for the hub: (session key, STOMP session, action).
+pub type PendingActions = Vec<(String, SessionId, Action)>;
 
 /// The SockJS sessions of a server, by endpoint and id.
 #[derive(Default)]
 pub struct Registry {
     sessions: HashMap<String, Entry>,
     next_sweep: Option<Instant>,
+    pending: PendingActions,
 }
 
 /// An HTTP date a year from now, for `Expires`.
@@ -183,10 +213,12 @@ impl Registry {
         self.sessions.is_empty()
     }
 
-    /// Starts a receiving request for session `key`, creating the session when new.
+    /// Starts a receiving request for session `key`, creating the session when new
+    /// (with `new_stomp` making its STOMP session for the STOMP application).
     #[allow(clippy::too_many_arguments)]
     pub fn attach(
         &mut self,
+        new_stomp: impl FnOnce() -> Option<(Box<StompSession>, SessionId)>,
         key: String,
         transport: Transport,
         query: &str,
@@ -212,6 +244,7 @@ impl Registry {
         let entry = self.sessions.entry(key.clone()).or_insert_with(|| Entry {
             session: Box::new(Session::new(&core, now)),
             receiver: None,
+            stomp: new_stomp(),
         });
         let mut receiver = Receiver {
             key,
@@ -255,6 +288,7 @@ impl Registry {
             return ReceiverState::Closed;
         };
         entry.session.handle_timeout(now);
+        entry.flush_stomp();
         let framing = Framing::with_callback(r.transport, &r.callback);
         let streaming = r.transport.is_streaming();
         if streaming && !r.head_written {
@@ -325,6 +359,7 @@ impl Registry {
         content_type: Option<&[u8]>,
         ctx: &RequestContext<'_>,
         settings: &SockJsSettings,
+        now: Instant,
         wbuf: &mut Vec<u8>,
     ) -> Option<usize> {
         let Some(entry) = self.sessions.get_mut(key) else {
@@ -346,14 +381,25 @@ impl Registry {
         let mut buf = vec![0u8; parsed.max_message_len().max(16)];
         let mut messages = parsed.messages();
         while let Some(Ok(message)) = messages.next_into(&mut buf) {
-            match app {
-                SockJsApp::Echo => {
+            match (app, entry.stomp.as_mut()) {
+                (SockJsApp::Stomp, Some((stomp, id))) => {
+                    let mut actions = Vec::new();
+                    stomp.receive(message.as_bytes(), now, &mut actions, &mut Vec::new());
+                    if stomp.session.is_closed() {
+                        stomp.gone(&mut actions);
+                    }
+                    let id = *id;
+                    self.pending
+                        .extend(actions.into_iter().map(|a| (key.to_string(), id, a)));
+                }
+                _ => {
                     if entry.session.send(message).is_err() {
                         log::debug!("SockJS session {key}: queue full, message dropped");
                     }
                 }
             }
         }
+        entry.flush_stomp();
         let core = settings.core();
         let _ = write_into(wbuf, |out| write_send_accepted(transport, &core, ctx, out));
         entry.receiver
@@ -366,12 +412,54 @@ impl Registry {
             return;
         }
         self.next_sweep = Some(now.add_millis(1000));
-        self.sessions.retain(|_, e| {
+        let pending = &mut self.pending;
+        self.sessions.retain(|key, e| {
             if e.receiver.is_none() {
                 e.session.handle_timeout(now);
             }
+            if let Some((stomp, id)) = e.stomp.as_mut() {
+                let mut actions = Vec::new();
+                stomp.session.handle_timeout(now);
+                stomp.transmit(now, &mut Vec::new());
+                if stomp.session.is_closed() || e.session.is_gone() {
+                    stomp.gone(&mut actions);
+                }
+                pending.extend(actions.into_iter().map(|a| (key.clone(), *id, a)));
+            }
+            e.flush_stomp();
             !e.session.is_gone()
         });
+    }
+
+    /// Takes the STOMP actions waiting for the hub.
+    pub fn take_pending(&mut self) -> PendingActions {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Writes a MESSAGE into the STOMP session carried by SockJS session `key`; returns
+    /// the receiver to wake.
+    pub fn deliver(
+        &mut self,
+        key: &str,
+        message: Outgoing<'_>,
+        now: Instant,
+    ) -> Result<Option<usize>, MessageError> {
+        let entry = self
+            .sessions
+            .get_mut(key)
+            .ok_or(MessageError::NotConnected)?;
+        let (stomp, _) = entry.stomp.as_mut().ok_or(MessageError::NotConnected)?;
+        stomp.deliver(message, now, &mut Vec::new())?;
+        Ok(entry.flush_stomp())
+    }
+
+    /// Answers a refused STOMP frame with an ERROR; returns the receiver to wake.
+    pub fn refuse(&mut self, key: &str, message: &str, now: Instant) -> Option<usize> {
+        let entry = self.sessions.get_mut(key)?;
+        let (stomp, _) = entry.stomp.as_mut()?;
+        stomp.session.close_with_error(message);
+        stomp.transmit(now, &mut Vec::new());
+        entry.flush_stomp()
     }
 }
 

@@ -8,7 +8,9 @@ use sockwire_core::stomp::{
 use sockwire_core::time::Instant;
 use sockwire_core::ws::{Connection, DataKind};
 
-use crate::outbound::push_frame;
+use crate::message::MessageBuffer;
+use crate::outbound::{push_frame, write_into};
+use sockwire_core::sockjs::Frame;
 
 /// The session type the server runs: room for 64 subscriptions, 8 open transactions, 256
 /// unacknowledged messages and 16 KiB of transactional frames per session.
@@ -50,8 +52,16 @@ pub enum Action {
 pub enum Carrier {
     /// Raw STOMP over TCP.
     Tcp,
-    /// One STOMP frame per WebSocket message.
-    WebSocket(Box<Connection>),
+    /// One STOMP frame per WebSocket message; with `sockjs`, each message is a SockJS
+    /// frame (`a["..."]` out, a JSON array of strings in).
+    WebSocket {
+        /// The WebSocket machine.
+        conn: Box<Connection>,
+        /// Whether SockJS framing wraps the STOMP frames.
+        sockjs: bool,
+    },
+    /// SockJS over HTTP: frames become SockJS messages, collected here for the session.
+    SockJs(Vec<String>),
 }
 
 /// A MESSAGE to write, as the broker delivered it.
@@ -79,6 +89,8 @@ pub struct StompSession {
     gone: bool,
     /// Frames encoded but not yet framed for the carrier.
     scratch: Vec<u8>,
+    /// A SockJS WebSocket message being assembled from its chunks.
+    pub(crate) message: MessageBuffer,
 }
 
 /// Headers the broker sets itself or that only concern the sender's frame.
@@ -123,6 +135,7 @@ impl StompSession {
             input: Vec::new(),
             gone: false,
             scratch: Vec::new(),
+            message: MessageBuffer::default(),
         }
     }
 
@@ -252,7 +265,10 @@ fn grow(buf: &mut Vec<u8>, len: usize) {
 fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
     match carrier {
         Carrier::Tcp => wbuf.extend_from_slice(frame),
-        Carrier::WebSocket(conn) => {
+        Carrier::WebSocket {
+            conn,
+            sockjs: false,
+        } => {
             let kind = if std::str::from_utf8(frame).is_ok() {
                 DataKind::Text
             } else {
@@ -262,6 +278,17 @@ fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
                 log::debug!("STOMP frame not sent over WebSocket: {e:?}");
             }
         }
+        Carrier::WebSocket { conn, sockjs: true } => {
+            let text = String::from_utf8_lossy(frame);
+            let mut wrapped = Vec::new();
+            if write_into(&mut wrapped, |out| Frame::Messages(&[&text]).write(out)).is_ok() {
+                if let Err(e) = push_frame(conn, DataKind::Text, &wrapped, wbuf) {
+                    log::debug!("STOMP frame not sent over SockJS WebSocket: {e:?}");
+                }
+            }
+        }
+        // SockJS carries text only; a binary body is passed on as lossy UTF-8.
+        Carrier::SockJs(outbox) => outbox.push(String::from_utf8_lossy(frame).into_owned()),
     }
 }
 

@@ -15,7 +15,7 @@ use sockwire_core::time::Instant;
 
 use super::config::ServerConfig;
 use super::connection::{Counters, Ctx, Next, ServerConnection};
-use super::hub::{Hub, HubStats};
+use super::hub::{Hub, HubStats, Outputs, Target};
 use super::sockjs::Registry;
 use super::stomp::Action;
 use crate::clock::Clock;
@@ -191,7 +191,11 @@ impl Worker {
             }
             self.fire_timers();
             if let Some(h) = self.hub.as_mut() {
-                h.sockjs.sweep(self.shared.clock.now());
+                let now = self.shared.clock.now();
+                h.sockjs.sweep(now);
+                // Deliver what the sweep made the STOMP sessions say (and forget).
+                self.apply_actions(usize::MAX, None, now);
+                self.flush_dirty(now);
             }
             if let Some(h) = &self.hub {
                 if let Ok(mut stats) = self.shared.stats.lock() {
@@ -395,8 +399,16 @@ impl Worker {
         self.apply_actions(slot, session, now);
         let keep = next == Next::Keep;
         self.settle(slot, next, before);
-        // Write what the hub queued, including on `slot` itself; closing a slow consumer
-        // can queue more (redeliveries), hence the loop.
+        self.scratch = scratch;
+        self.flush_dirty(now);
+        keep
+    }
+
+    /// Writes what the hub queued on connections (including the one that just ran);
+    /// closing a slow consumer can queue more (redeliveries), hence the loop.
+    fn flush_dirty(&mut self, now: Instant) {
+        let shared = self.shared.clone();
+        let mut scratch = std::mem::take(&mut self.scratch);
         while !self.dirty.is_empty() {
             let mut dirty = std::mem::take(&mut self.dirty);
             dirty.sort_unstable();
@@ -429,23 +441,41 @@ impl Worker {
             }
         }
         self.scratch = scratch;
-        keep
     }
 
     /// Lets the hub apply what the session at `slot` asked for.
     fn apply_actions(&mut self, slot: usize, session: Option<SessionId>, now: Instant) {
-        if let (Some(h), Some(id)) = (self.hub.as_mut(), session) {
+        let Some(h) = self.hub.as_mut() else {
+            self.actions.clear();
+            return;
+        };
+        let mut out = Outputs {
+            conns: &mut self.connections,
+            sockjs: &mut h.sockjs,
+            dirty: &mut self.dirty,
+        };
+        if let Some(id) = session {
             if !self.actions.is_empty() {
                 h.hub.apply(
-                    (slot, id),
+                    (Target::Connection(slot), id),
                     &mut self.actions,
-                    &mut self.connections,
-                    &mut self.dirty,
+                    &mut out,
                     now,
                 );
             }
         }
         self.actions.clear();
+        // STOMP sessions carried by SockJS over HTTP report theirs through the registry.
+        loop {
+            let pending = out.sockjs.take_pending();
+            if pending.is_empty() {
+                break;
+            }
+            for (key, id, action) in pending {
+                h.hub
+                    .apply((Target::SockJs(key), id), &mut vec![action], &mut out, now);
+            }
+        }
     }
 
     /// Moves a STOMP connection to the hub worker.
