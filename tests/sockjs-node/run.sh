@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Interop of sockwire's SockJS endpoint with sockjs-client, the reference client, under
-# Node: every transport it offers there (websocket, xhr-streaming, xhr-polling,
-# eventsource). Installs the npm package, starts `sockwire serve` on loopback, runs
-# interop.js (which prints "N passed, M failed"), stops the server.
+# Interop with the JavaScript clients browsers use, run under Node:
+# - interop.js: sockjs-client, the reference SockJS client, against the SockJS echo
+#   endpoint, over every transport it offers there (websocket, xhr-streaming,
+#   xhr-polling, eventsource);
+# - stomp.js: @stomp/stompjs over a plain WebSocket (/ws) and over sockjs-client
+#   (/stomp, each transport), through the embedded broker.
+# Installs the npm packages, starts `sockwire serve` on loopback, runs both (each prints
+# "N passed, M failed"), stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd tests/sockjs-node && npm ci --no-audit --no-fund --silent)
@@ -14,4 +18,7 @@ for _ in $(seq 1 100); do
   if (exec 3<>/dev/tcp/127.0.0.1/9003) 2>/dev/null; then break; fi
   sleep 0.1
 done
-timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs
+status=0
+timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs || status=1
+timeout 120 node tests/sockjs-node/stomp.js http://127.0.0.1:9003 || status=1
+exit $status

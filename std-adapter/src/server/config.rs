@@ -134,6 +134,12 @@ impl Default for ServerConfig {
                         app: SockJsApp::Echo,
                     },
                 ),
+                (
+                    "/stomp".to_string(),
+                    Endpoint::SockJs {
+                        app: SockJsApp::Stomp,
+                    },
+                ),
             ],
             stomp_tcp: None,
             stomp: ServerSessionConfig::default(),
