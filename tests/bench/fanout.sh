@@ -13,7 +13,7 @@
 #
 # Environment: CARGO_TARGET_DIR (default target), BROKER_CORE (1), CLIENT_CORE (0),
 # RABBIT_STOMP_PORT (61623), SOCKWIRE_STOMP (127.0.0.1:61614), SOCKWIRE_HTTP
-# (127.0.0.1:8081), TIMEOUT_SECS (120).
+# (127.0.0.1:8081), TIMEOUT_SECS (600, per run: RabbitMQ takes minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +31,7 @@ client_core=${CLIENT_CORE:-0}
 rabbit_port=${RABBIT_STOMP_PORT:-61623}
 sockwire_stomp=${SOCKWIRE_STOMP:-127.0.0.1:61614}
 sockwire_http=${SOCKWIRE_HTTP:-127.0.0.1:8081}
-timeout=${TIMEOUT_SECS:-120}
+timeout=${TIMEOUT_SECS:-600}
 target=${CARGO_TARGET_DIR:-target}
 
 # subscribers messages size
@@ -73,6 +73,10 @@ export RABBITMQ_LOG_BASE="$conf/log"
 export RABBITMQ_PID_FILE="$conf/rabbit.pid"
 export RABBITMQ_CONFIG_FILE="$conf/rabbitmq"
 export RABBITMQ_ENABLED_PLUGINS_FILE="$conf/enabled_plugins"
+# `su rabbitmq` resets the soft file limit to 1024, too few for 1,000 subscribers; this
+# file is sourced by the broker's own start script, as the rabbitmq user.
+export RABBITMQ_CONF_ENV_FILE="$conf/rabbitmq-env.conf"
+echo 'ulimit -n "$(ulimit -Hn)"' > "$RABBITMQ_CONF_ENV_FILE"
 cat > "$conf/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:5683
 stomp.listeners.tcp.1 = 127.0.0.1:$rabbit_port
@@ -103,7 +107,7 @@ if [ -z "$rabbit_pid" ]; then
     rabbit_pid=$(pgrep -u rabbitmq -f "beam.smp.*$RABBITMQ_NODENAME" | head -1)
 fi
 taskset -acp "$broker_core" "$rabbit_pid" >/dev/null
-echo "rabbitmq: pid $rabbit_pid on core $(taskset -cp "$rabbit_pid" | sed 's/.*: //'), STOMP on 127.0.0.1:$rabbit_port"
+echo "rabbitmq: pid $rabbit_pid on core $(taskset -cp "$rabbit_pid" | sed 's/.*: //'), STOMP on 127.0.0.1:$rabbit_port, $(grep 'open files' "/proc/$rabbit_pid/limits" | awk '{print $4}') files"
 
 # --- sockwire ---------------------------------------------------------------------------
 sockwire_log=$(mktemp)

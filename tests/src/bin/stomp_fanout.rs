@@ -275,7 +275,7 @@ fn open_subscribers(args: &Args, first_id: usize, count: usize) -> io::Result<Ve
     for _ in 0..count {
         let mut s = TcpStream::connect(args.addr)?;
         s.set_nodelay(true)?;
-        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        s.set_read_timeout(Some(args.timeout))?;
         s.write_all(&connect)?;
         conns.push((s, Vec::new(), Decoder::new(limits(args.size))));
     }
@@ -518,7 +518,7 @@ fn receive(mut subs: Vec<Sub>, args: &Args, shared: &Shared) -> io::Result<Threa
 fn open_publisher(args: &Args) -> io::Result<TcpStream> {
     let mut s = TcpStream::connect(args.addr)?;
     s.set_nodelay(true)?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_read_timeout(Some(args.timeout))?;
     s.write_all(&connect_frame(args)?)?;
     let mut buf = Vec::new();
     expect_frame(
