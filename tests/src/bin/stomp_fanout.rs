@@ -28,12 +28,16 @@
 //!
 //! Exit status: 0 when every subscriber got every message once, 1 otherwise, 2 when the
 //! run could not start.
+//!
+//! `stomp_fanout --fake-broker 127.0.0.1:61699` serves a minimal broker instead (every
+//! `SEND` goes to every subscriber, written in big batches, no routing), to measure how
+//! many deliveries per second the client itself can take.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -730,7 +734,119 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(lost == 0 && total.dup == 0 && total.errors == 0)
 }
 
+/// A minimal fan-out broker, to measure the client's ceiling: each `SEND` becomes a
+/// `MESSAGE` to every subscriber so far (whatever the destination); the `MESSAGE`s of one
+/// read are written to each subscriber with one write.
+fn fake_broker(addr: &str) -> io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
+    eprintln!("fake broker on {}", listener.local_addr()?);
+    let subscribers = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
+    for stream in listener.incoming() {
+        let stream = stream?;
+        let subscribers = Arc::clone(&subscribers);
+        thread::spawn(move || fake_session(stream, &subscribers));
+    }
+    Ok(())
+}
+
+fn fake_session(mut stream: TcpStream, subscribers: &Mutex<Vec<TcpStream>>) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut decoder = Decoder::new(limits(1 << 20));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0;
+    let mut out = Vec::new();
+    let mut message_id = 0u64;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = stream.read(&mut buf[len..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        len += n;
+        let mut off = 0;
+        out.clear();
+        loop {
+            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
+            let frame = match decoder.decode(&buf[off..len], &mut headers) {
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    off += consumed;
+                    frame
+                }
+                Ok(Decoded::HeartBeat { consumed }) => {
+                    off += consumed;
+                    continue;
+                }
+                Ok(Decoded::Incomplete) => break,
+                Err(e) => return Err(io::Error::other(format!("{e:?}"))),
+            };
+            match frame.command() {
+                Command::Connect | Command::Stomp => stream.write_all(&encode_vec(
+                    Command::Connected,
+                    &[("version", "1.2")],
+                    b"",
+                )?)?,
+                Command::Subscribe => {
+                    subscribers
+                        .lock()
+                        .map_err(|_| io::Error::other("poisoned"))?
+                        .push(stream.try_clone()?);
+                    let receipt = frame.header("receipt").map(|r| r.raw()).unwrap_or(b"");
+                    let receipt = String::from_utf8_lossy(receipt).into_owned();
+                    stream.write_all(&encode_vec(
+                        Command::Receipt,
+                        &[("receipt-id", receipt.as_str())],
+                        b"",
+                    )?)?;
+                }
+                Command::Send => {
+                    message_id += 1;
+                    let id = message_id.to_string();
+                    let destination = frame.header("destination").map(|d| d.raw()).unwrap_or(b"");
+                    let headers: [(&[u8], &[u8]); 3] = [
+                        (b"destination", destination),
+                        (b"subscription", b"0"),
+                        (b"message-id", id.as_bytes()),
+                    ];
+                    let start = out.len();
+                    out.resize(start + frame.body().len() + 512, 0);
+                    let n = encode(
+                        Command::Message,
+                        &headers,
+                        frame.body(),
+                        Version::V1_2,
+                        &mut out[start..],
+                    )
+                    .map_err(|e| io::Error::other(format!("{e:?}")))?;
+                    out.truncate(start + n);
+                }
+                _ => {}
+            }
+        }
+        buf.copy_within(off..len, 0);
+        len -= off;
+        if !out.is_empty() {
+            let mut subs = subscribers
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?;
+            subs.retain(|mut s| s.write_all(&out).is_ok());
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--fake-broker") {
+        let addr = argv.get(2).map(String::as_str).unwrap_or("127.0.0.1:61699");
+        return match fake_broker(addr) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("stomp_fanout: fake broker: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
