@@ -109,6 +109,9 @@ pub struct ServerConfig {
     /// How long a STOMP session's output may make no progress before it is closed as a
     /// slow consumer.
     pub send_time_limit: Duration,
+    /// Output queued across all connections above which publishers are not read until
+    /// it halves (backpressure instead of unbounded memory).
+    pub max_total_queued_bytes: usize,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
@@ -146,6 +149,7 @@ impl Default for ServerConfig {
             prefixes: Prefixes::default(),
             max_queued_bytes: 512 * 1024,
             send_time_limit: Duration::from_secs(10),
+            max_total_queued_bytes: 16 * 1024 * 1024,
             app: Arc::new(|| Box::new(DefaultApp)),
             sockjs: SockJsSettings::default(),
         }

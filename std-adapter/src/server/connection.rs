@@ -83,6 +83,9 @@ enum Phase {
     Finishing { deadline: Option<Instant> },
 }
 
+/// Bytes read from a STOMP connection per step.
+const STOMP_READ: usize = 8 * 1024;
+
 /// Largest SockJS send body accepted.
 const MAX_SEND_BODY: usize = 1024 * 1024;
 
@@ -309,7 +312,15 @@ impl ServerConnection {
                 ctx.scratch.resize(carried + 64 * 1024, 0);
             }
             ctx.scratch[..carried].copy_from_slice(&self.pending);
-            let got = match self.stream.read(&mut ctx.scratch[carried..]) {
+            // A STOMP publisher is read a little at a time so that the deliveries of one
+            // read stay small before they are written out.
+            let room = if self.needs_hub() {
+                STOMP_READ
+            } else {
+                ctx.scratch.len() - carried
+            };
+            let end = carried + room.min(ctx.scratch.len() - carried);
+            let got = match self.stream.read(&mut ctx.scratch[carried..end]) {
                 Ok(0) => return self.on_eof(ctx),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,

@@ -12,9 +12,10 @@ use crate::message::MessageBuffer;
 use crate::outbound::{push_frame, write_into};
 use sockwire_core::sockjs::Frame;
 
-/// The session type the server runs: room for 64 subscriptions, 8 open transactions, 256
-/// unacknowledged messages and 16 KiB of transactional frames per session.
-pub type Session = ServerSession<64, 8, 256, 16384>;
+/// The session type the server runs: room for 32 subscriptions, 4 open transactions, 128
+/// unacknowledged messages and 8 KiB of transactional frames per session (31 KiB in all,
+/// so that 1,000 sessions stay well under 64 MiB).
+pub type Session = ServerSession<32, 4, 128, 8192>;
 
 /// Header slots per decoded frame.
 const MAX_HEADERS: usize = 32;

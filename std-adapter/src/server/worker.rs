@@ -109,6 +109,8 @@ pub struct Worker {
     dirty: Vec<usize>,
     /// When a graceful shutdown gives up on connections that have not finished.
     drain_deadline: Option<Instant>,
+    /// Readers paused by backpressure, to resume when output drains.
+    blocked: Vec<usize>,
 }
 
 /// How long a graceful shutdown waits for sessions to finish.
@@ -140,6 +142,7 @@ impl Worker {
             actions: Vec::new(),
             dirty: Vec::new(),
             drain_deadline: None,
+            blocked: Vec::new(),
         })
     }
 
@@ -190,6 +193,7 @@ impl Worker {
                 }
             }
             self.fire_timers();
+            self.resume_blocked();
             if let Some(h) = self.hub.as_mut() {
                 let now = self.shared.clock.now();
                 h.sockjs.sweep(now);
@@ -361,9 +365,32 @@ impl Worker {
             .and_then(Option::as_ref)
             .is_some_and(ServerConnection::more_to_read)
         {
+            if self.over_budget() {
+                // Backpressure: the publisher waits (its TCP window fills) until the
+                // subscribers' queued output drains.
+                self.blocked.push(slot);
+                return;
+            }
             if !self.step_once(slot, |conn, ctx| conn.on_readable(ctx)) {
                 return;
             }
+        }
+    }
+
+    /// Whether queued output across all connections is above the server's budget.
+    fn over_budget(&self) -> bool {
+        self.shared.counters.queued_bytes.load(Ordering::Relaxed)
+            > self.shared.config.max_total_queued_bytes
+    }
+
+    /// Resumes publishers stopped by backpressure once queued output has halved.
+    fn resume_blocked(&mut self) {
+        let queued = self.shared.counters.queued_bytes.load(Ordering::Relaxed);
+        if self.blocked.is_empty() || queued > self.shared.config.max_total_queued_bytes / 2 {
+            return;
+        }
+        for slot in std::mem::take(&mut self.blocked) {
+            self.run_connection(slot, |conn, ctx| conn.on_readable(ctx));
         }
     }
 
