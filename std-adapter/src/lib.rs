@@ -8,8 +8,10 @@
 pub mod broker;
 pub mod client;
 pub mod clock;
+pub mod http_client;
 pub mod message;
 pub mod outbound;
 pub mod server;
+pub mod sockjs_client;
 pub mod stomp;
 pub mod url;

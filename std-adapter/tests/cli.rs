@@ -104,3 +104,36 @@ fn serve_reads_a_config_file_and_stops_on_sigterm() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn connect_through_sockjs() {
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/sockjs", server.local_addr());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args(["connect", "--sockjs", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("via sockjs ✓\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "via sockjs ✓\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SockJS over WebSocket"));
+    server.stop();
+    server.join();
+}

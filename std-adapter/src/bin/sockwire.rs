@@ -17,6 +17,7 @@ use sockwire_core::stomp::HeartBeat;
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
 use sockwire_std::server::{Server, ServerConfig};
+use sockwire_std::sockjs_client::SockJsClient;
 
 const USAGE: &str = "usage:
   sockwire serve [flags]
@@ -31,9 +32,12 @@ const USAGE: &str = "usage:
       --separator C            destination separator for wildcards: / or . (default /)
       --max-queued BYTES       output queued per STOMP session before it is closed (512 KiB)
       --send-time-limit MS     time output may make no progress before closing (10000)
+      --max-total-queued BYTES output queued server-wide above which publishers wait (16 MiB)
       --config FILE            the same settings from a file, one per line: `http = ADDR`
   sockwire connect URL [--protocol NAME]... [--origin ORIGIN]
       Connects to a ws:// URL: lines typed are sent as text, messages received are printed.
+  sockwire connect --sockjs http://HOST:PORT/PREFIX
+      The same through SockJS: websocket, else xhr_streaming, else xhr polling.
   sockwire stomp send URL DEST BODY [--login L] [--passcode P] [--host VHOST]
       Sends one STOMP message (URL: stomp://host:port, tcp://host:port or ws://host:port/path).
   sockwire stomp subscribe URL DEST [--count N] [--login L] [--passcode P] [--host VHOST]
@@ -141,6 +145,9 @@ fn serve(args: &[String]) -> Result<(), String> {
             "--send-time-limit" => {
                 config.send_time_limit = Duration::from_millis(parse(value(&mut it, flag)?, flag)?)
             }
+            "--max-total-queued" => {
+                config.max_total_queued_bytes = parse(value(&mut it, flag)?, flag)?
+            }
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
     }
@@ -176,25 +183,73 @@ fn serve(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// What `sockwire connect` needs of a client: a WebSocket or a SockJS session.
+trait Chat {
+    fn send(&mut self, text: &str) -> io::Result<()>;
+    fn poll(&mut self, wait: Duration) -> io::Result<Option<Message>>;
+    /// Ends the session; `true` when a closing handshake will deliver what is in flight.
+    fn finish(&mut self) -> io::Result<bool>;
+    fn is_done(&self) -> bool;
+}
+
+impl Chat for WsClient {
+    fn send(&mut self, text: &str) -> io::Result<()> {
+        self.send_text(text)
+    }
+    fn poll(&mut self, wait: Duration) -> io::Result<Option<Message>> {
+        self.read_for(Some(wait))
+    }
+    fn finish(&mut self) -> io::Result<bool> {
+        self.close(1000, "").map(|_| true)
+    }
+    fn is_done(&self) -> bool {
+        self.is_closed()
+    }
+}
+
+impl Chat for SockJsClient {
+    fn send(&mut self, text: &str) -> io::Result<()> {
+        self.send_text(text)
+    }
+    fn poll(&mut self, wait: Duration) -> io::Result<Option<Message>> {
+        self.read_for(wait)
+    }
+    fn finish(&mut self) -> io::Result<bool> {
+        // SockJS has no closing handshake: wait for replies in flight first.
+        Ok(false)
+    }
+    fn is_done(&self) -> bool {
+        self.is_closed()
+    }
+}
+
 fn connect(args: &[String]) -> Result<(), String> {
     let mut url = None;
+    let mut sockjs = false;
     let mut options = ClientOptions::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--protocol" => options.subprotocols.push(value(&mut it, arg)?.clone()),
             "--origin" => options.origin = Some(value(&mut it, arg)?.clone()),
+            "--sockjs" => sockjs = true,
             other if url.is_none() && !other.starts_with("--") => url = Some(other.to_string()),
             other => return Err(format!("unexpected argument {other}\n{USAGE}")),
         }
     }
     let url = url.ok_or_else(|| USAGE.to_string())?;
-    let mut client = WsClient::connect_with(&url, &options).map_err(|e| format!("{url}: {e}"))?;
-    if let Some(p) = client.subprotocol() {
-        eprintln!("connected to {url} (subprotocol {p})");
+    let mut client: Box<dyn Chat> = if sockjs {
+        let c = SockJsClient::connect(&url).map_err(|e| format!("{url}: {e}"))?;
+        eprintln!("connected to {url} (SockJS over {:?})", c.transport());
+        Box::new(c)
     } else {
-        eprintln!("connected to {url}");
-    }
+        let c = WsClient::connect_with(&url, &options).map_err(|e| format!("{url}: {e}"))?;
+        match c.subprotocol() {
+            Some(p) => eprintln!("connected to {url} (subprotocol {p})"),
+            None => eprintln!("connected to {url}"),
+        }
+        Box::new(c)
+    };
 
     let (lines_tx, lines) = mpsc::channel::<Option<String>>();
     std::thread::spawn(move || {
@@ -213,26 +268,36 @@ fn connect(args: &[String]) -> Result<(), String> {
 
     let mut stdout = io::stdout();
     let mut closing = false;
+    // Without a closing handshake, leave after this long without a message.
+    let mut quiet_until: Option<std::time::Instant> = None;
     loop {
         loop {
             match lines.try_recv() {
-                Ok(Some(line)) => client.send_text(&line).map_err(|e| e.to_string())?,
+                Ok(Some(line)) => client.send(&line).map_err(|e| e.to_string())?,
                 Ok(None) if !closing => {
                     closing = true;
-                    client.close(1000, "").map_err(|e| e.to_string())?;
+                    if !client.finish().map_err(|e| e.to_string())? {
+                        quiet_until = Some(std::time::Instant::now() + Duration::from_millis(1000));
+                    }
                 }
                 _ => break,
             }
         }
-        let message = match client.read_for(Some(Duration::from_millis(50))) {
+        if quiet_until.is_some_and(|t| std::time::Instant::now() > t) {
+            return Ok(());
+        }
+        let message = match client.poll(Duration::from_millis(50)) {
             Ok(Some(m)) => m,
             Ok(None) => continue,
-            Err(e) if closing || client.is_closed() => {
+            Err(e) if closing || client.is_done() => {
                 log::debug!("after close: {e}");
                 return Ok(());
             }
             Err(e) => return Err(e.to_string()),
         };
+        if let Some(t) = quiet_until.as_mut() {
+            *t = std::time::Instant::now() + Duration::from_millis(1000);
+        }
         let shown = match message {
             Message::Text(t) => t,
             Message::Binary(b) => format!("<binary {} bytes>", b.len()),

@@ -750,7 +750,8 @@ impl ServerConnection {
         let core = settings.core();
         let reqctx = RequestContext::from_headers(&request.headers);
         let wbuf = &mut self.wbuf;
-        match Router::new(prefix, true).route(request.method, request.target) {
+        match Router::new(prefix, settings.websocket_enabled).route(request.method, request.target)
+        {
             Route::Greeting => {
                 let _ = write_into(wbuf, write_greeting);
             }

@@ -40,6 +40,9 @@ pub struct SockJsSettings {
     pub cookie_needed: bool,
     /// The sockjs-client script the iframe page loads.
     pub client_library_url: String,
+    /// Whether the `websocket` transport is offered (behind proxies that break
+    /// WebSocket, turning it off sends clients straight to the HTTP transports).
+    pub websocket_enabled: bool,
 }
 
 impl Default for SockJsSettings {
@@ -51,6 +54,7 @@ impl Default for SockJsSettings {
             response_limit: core.response_limit,
             cookie_needed: core.cookie_needed,
             client_library_url: core.client_library_url.to_string(),
+            websocket_enabled: core.websocket_enabled,
         }
     }
 }
@@ -63,7 +67,7 @@ impl SockJsSettings {
             disconnect_delay_ms: self.disconnect_delay_ms,
             response_limit: self.response_limit,
             cookie_needed: self.cookie_needed,
-            websocket_enabled: true,
+            websocket_enabled: self.websocket_enabled,
             client_library_url: &self.client_library_url,
         }
     }

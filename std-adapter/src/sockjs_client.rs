@@ -1,0 +1,382 @@
+//! A SockJS client, like Spring's `SockJsClient`: it asks `/info`, then tries the
+//! `websocket` transport, then `xhr_streaming`, then `xhr` polling, and offers the same
+//! message API as [`WsClient`] whichever transport carries the session.
+
+use std::io;
+use std::time::Duration;
+
+use sockwire_core::sockjs::{BodyEncoding, Frame, SendBody};
+
+use crate::client::WsClient;
+use crate::http_client::{request, HttpResponse};
+use crate::message::Message;
+use crate::outbound::write_into;
+
+/// A SockJS transport the client can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockJsTransport {
+    /// `websocket`: SockJS frames over a WebSocket.
+    WebSocket,
+    /// `xhr_streaming`: one long response carries frames; sends are separate requests.
+    XhrStreaming,
+    /// `xhr`: each response carries one frame.
+    XhrPolling,
+}
+
+impl SockJsTransport {
+    /// The order Spring's SockJsClient tries them in.
+    pub const ALL: [SockJsTransport; 3] = [
+        SockJsTransport::WebSocket,
+        SockJsTransport::XhrStreaming,
+        SockJsTransport::XhrPolling,
+    ];
+
+    fn path(self) -> &'static str {
+        match self {
+            SockJsTransport::WebSocket => "websocket",
+            SockJsTransport::XhrStreaming => "xhr_streaming",
+            SockJsTransport::XhrPolling => "xhr",
+        }
+    }
+}
+
+enum Link {
+    WebSocket(Box<WsClient>),
+    Streaming(Box<HttpResponse>),
+    Polling,
+}
+
+/// An open SockJS session.
+pub struct SockJsClient {
+    addr: String,
+    base: String,
+    link: Link,
+    transport: SockJsTransport,
+    inbox: std::collections::VecDeque<Message>,
+    closed: bool,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn invalid(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+fn random_id(len: usize) -> io::Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
+/// Splits `http://host:port/prefix` into the address and the prefix.
+fn split_url(url: &str) -> io::Result<(String, String)> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "expected http://host:port/prefix",
+        )
+    })?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Ok((addr, path.trim_end_matches('/').to_string()))
+}
+
+/// The messages and events of one SockJS frame.
+fn parse_frame(frame: &[u8], out: &mut std::collections::VecDeque<Message>) -> io::Result<()> {
+    match frame.first() {
+        Some(b'o') | Some(b'h') => Ok(()),
+        Some(b'a') => {
+            let body = SendBody::parse(&frame[1..], BodyEncoding::Json)
+                .map_err(|e| invalid(e.message()))?;
+            let mut buf = vec![0u8; body.max_message_len().max(16)];
+            let mut messages = body.messages();
+            while let Some(m) = messages.next_into(&mut buf) {
+                out.push_back(Message::Text(m.map_err(invalid)?.to_string()));
+            }
+            Ok(())
+        }
+        Some(b'c') => {
+            // c[3000,"Go away!"]
+            let inner = frame
+                .get(2..frame.len().saturating_sub(1))
+                .unwrap_or_default();
+            let comma = inner
+                .iter()
+                .position(|&b| b == b',')
+                .ok_or_else(|| invalid("bad close frame"))?;
+            let code = std::str::from_utf8(&inner[..comma])
+                .ok()
+                .and_then(|c| c.parse().ok());
+            let mut reason_array = b"[".to_vec();
+            reason_array.extend_from_slice(&inner[comma + 1..]);
+            reason_array.push(b']');
+            let mut reason = String::new();
+            if let Ok(body) = SendBody::parse(&reason_array, BodyEncoding::Json) {
+                let mut buf = vec![0u8; body.max_message_len().max(16)];
+                if let Some(Ok(r)) = body.messages().next_into(&mut buf) {
+                    reason = r.to_string();
+                }
+            }
+            out.push_back(Message::Close { code, reason });
+            Ok(())
+        }
+        _ => Err(invalid(format!(
+            "unknown SockJS frame {:?}",
+            String::from_utf8_lossy(frame)
+        ))),
+    }
+}
+
+impl SockJsClient {
+    /// Connects to the SockJS endpoint at `url` (`http://host:port/prefix`), trying each
+    /// transport in [`SockJsTransport::ALL`] order.
+    pub fn connect(url: &str) -> io::Result<SockJsClient> {
+        SockJsClient::connect_with(url, &SockJsTransport::ALL)
+    }
+
+    /// Connects with the first of `transports` that works.
+    pub fn connect_with(url: &str, transports: &[SockJsTransport]) -> io::Result<SockJsClient> {
+        let (addr, prefix) = split_url(url)?;
+        let info = request(&addr, "GET", &format!("{prefix}/info"), b"", TIMEOUT)?;
+        if info.status != 200 {
+            return Err(invalid(format!("{prefix}/info answered {}", info.status)));
+        }
+        let info = String::from_utf8_lossy(&info.into_body()?).into_owned();
+        let websocket_allowed = !info.contains("\"websocket\":false");
+        let mut last = invalid("no transport to try");
+        for &transport in transports {
+            if transport == SockJsTransport::WebSocket && !websocket_allowed {
+                continue;
+            }
+            let base = format!("{prefix}/{}/{}", random_id(3)?, random_id(8)?);
+            match SockJsClient::open(&addr, base, transport) {
+                Ok(client) => return Ok(client),
+                Err(e) => {
+                    log::debug!("SockJS {}: {e}", transport.path());
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn open(addr: &str, base: String, transport: SockJsTransport) -> io::Result<SockJsClient> {
+        let link = match transport {
+            SockJsTransport::WebSocket => {
+                let ws = WsClient::connect(&format!("ws://{addr}{base}/websocket"))?;
+                Link::WebSocket(Box::new(ws))
+            }
+            SockJsTransport::XhrStreaming => {
+                let response =
+                    request(addr, "POST", &format!("{base}/xhr_streaming"), b"", TIMEOUT)?;
+                if response.status != 200 {
+                    return Err(invalid(format!(
+                        "xhr_streaming answered {}",
+                        response.status
+                    )));
+                }
+                Link::Streaming(Box::new(response))
+            }
+            SockJsTransport::XhrPolling => Link::Polling,
+        };
+        let mut client = SockJsClient {
+            addr: addr.to_string(),
+            base,
+            link,
+            transport,
+            inbox: Default::default(),
+            closed: false,
+        };
+        // The first frame must be the open frame.
+        let first = client.next_frame()?;
+        if first.as_slice() != b"o" {
+            return Err(invalid(format!(
+                "expected the open frame, got {:?}",
+                String::from_utf8_lossy(&first)
+            )));
+        }
+        Ok(client)
+    }
+
+    /// The transport carrying the session.
+    pub fn transport(&self) -> SockJsTransport {
+        self.transport
+    }
+
+    /// Reads the next SockJS frame from whichever transport carries the session.
+    fn next_frame(&mut self) -> io::Result<Vec<u8>> {
+        match &mut self.link {
+            Link::WebSocket(ws) => loop {
+                match ws.read()? {
+                    Message::Text(t) => return Ok(t.into_bytes()),
+                    Message::Close { code, reason } => {
+                        return Ok(format!("c[{},{:?}]", code.unwrap_or(1006), reason).into_bytes())
+                    }
+                    _ => {}
+                }
+            },
+            Link::Streaming(response) => loop {
+                let buf = response.buffered();
+                if let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=end).take(end).collect();
+                    // The 2 KiB prelude of h's is a heart-beat like any other.
+                    if line.iter().all(|&b| b == b'h') && line.len() > 1 {
+                        continue;
+                    }
+                    return Ok(line);
+                }
+                if !response.fill()? {
+                    // The server ended the response at its byte limit: reconnect.
+                    let again = request(
+                        &self.addr,
+                        "POST",
+                        &format!("{}/xhr_streaming", self.base),
+                        b"",
+                        TIMEOUT,
+                    )?;
+                    **response = again;
+                }
+            },
+            Link::Polling => {
+                let response = request(
+                    &self.addr,
+                    "POST",
+                    &format!("{}/xhr", self.base),
+                    b"",
+                    TIMEOUT,
+                )?;
+                if response.status != 200 {
+                    return Err(invalid(format!("xhr answered {}", response.status)));
+                }
+                let mut body = response.into_body()?;
+                if body.last() == Some(&b'\n') {
+                    body.pop();
+                }
+                Ok(body)
+            }
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> io::Result<()> {
+        let mut frame = Vec::new();
+        write_into(&mut frame, |out| Frame::Messages(&[text]).write(out)).map_err(invalid)?;
+        // `a["..."]` without the `a` is the JSON array a client sends.
+        let array = frame.get(1..).unwrap_or_default();
+        match &mut self.link {
+            Link::WebSocket(ws) => ws.send_text(&String::from_utf8_lossy(array)),
+            _ => {
+                let r = request(
+                    &self.addr,
+                    "POST",
+                    &format!("{}/xhr_send", self.base),
+                    array,
+                    TIMEOUT,
+                )?;
+                match r.status {
+                    200 | 204 => Ok(()),
+                    status => Err(invalid(format!("xhr_send answered {status}"))),
+                }
+            }
+        }
+    }
+
+    /// Like [`SockJsClient::read`], but returns `None` after about `wait` with nothing to
+    /// report (or after a heart-beat). Over `xhr` polling a poll is not interrupted: it
+    /// returns by the server's heart-beat at the latest.
+    pub fn read_for(&mut self, wait: Duration) -> io::Result<Option<Message>> {
+        if let Some(m) = self.pop() {
+            return Ok(Some(m));
+        }
+        if self.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "SockJS session closed",
+            ));
+        }
+        let frame = match &mut self.link {
+            Link::WebSocket(ws) => match ws.read_for(Some(wait))? {
+                Some(Message::Text(t)) => t.into_bytes(),
+                Some(Message::Close { code, reason }) => {
+                    format!("c[{},{:?}]", code.unwrap_or(1006), reason).into_bytes()
+                }
+                _ => return Ok(None),
+            },
+            Link::Streaming(response) => {
+                if !response.buffered().contains(&b'\n') {
+                    response.set_timeout(Some(wait))?;
+                    let filled = response.fill();
+                    response.set_timeout(Some(TIMEOUT))?;
+                    match filled {
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                            ) =>
+                        {
+                            return Ok(None)
+                        }
+                        Err(e) => return Err(e),
+                        // More bytes, or the end of the response (next_frame reconnects).
+                        Ok(more) => {
+                            if more && !response.buffered().contains(&b'\n') {
+                                return Ok(None);
+                            }
+                        }
+                    }
+                }
+                self.next_frame()?
+            }
+            Link::Polling => self.next_frame()?,
+        };
+        parse_frame(&frame, &mut self.inbox)?;
+        Ok(self.pop())
+    }
+
+    fn pop(&mut self) -> Option<Message> {
+        let m = self.inbox.pop_front()?;
+        if matches!(m, Message::Close { .. }) {
+            self.closed = true;
+        }
+        Some(m)
+    }
+
+    /// Reads until a message or the close arrives (heart-beats are skipped).
+    pub fn read(&mut self) -> io::Result<Message> {
+        loop {
+            if let Some(m) = self.pop() {
+                return Ok(m);
+            }
+            if self.closed {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "SockJS session closed",
+                ));
+            }
+            let frame = self.next_frame()?;
+            parse_frame(&frame, &mut self.inbox)?;
+        }
+    }
+
+    /// Closes the session (over WebSocket with a close handshake; over HTTP by leaving).
+    pub fn close(&mut self) -> io::Result<()> {
+        self.closed = true;
+        if let Link::WebSocket(ws) = &mut self.link {
+            ws.close(1000, "")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
