@@ -108,7 +108,12 @@ const UNICODE: &str = "ünï ☃ 😀 \u{2028} \u{200c} \u{fff0} \\ \" \n";
 
 #[test]
 fn greeting_info_iframe_preflight_and_errors() {
-    let server = start(SockJsSettings::default());
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        allowed_origins: vec!["*".into()],
+        ..ServerConfig::default()
+    })
+    .unwrap();
     let a = server.local_addr();
     let (status, _, body) = request(a, "GET", "/sockjs", &[], b"");
     assert_eq!(
@@ -213,6 +218,7 @@ fn serde_like_array(items: &[&str]) -> String {
                     '"' => o.push_str("\\\""),
                     '\\' => o.push_str("\\\\"),
                     '\n' => o.push_str("\\n"),
+                    c if u32::from(c) < 0x20 => o.push_str(&format!("\\u{:04x}", u32::from(c))),
                     c => o.push(c),
                 }
             }
@@ -356,6 +362,90 @@ fn streaming_response_ends_at_the_byte_limit() {
     // The session lives on: a new streaming request resumes it.
     let mut again = open_stream(a, "/sockjs/1/lim/xhr_streaming");
     read_until(&mut again, b"\n");
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn origins_are_checked_for_sockjs_requests_too() {
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        allowed_origins: vec!["http://good.example".into()],
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    let a = server.local_addr();
+    assert_eq!(
+        request(
+            a,
+            "POST",
+            "/sockjs/1/o/xhr",
+            &[("Origin", "http://evil.example")],
+            b""
+        )
+        .0,
+        403
+    );
+    let (status, head, body) = request(
+        a,
+        "POST",
+        "/sockjs/1/o/xhr",
+        &[("Origin", "http://good.example")],
+        b"",
+    );
+    assert_eq!((status, body.as_slice()), (200, &b"o\n"[..]));
+    assert!(
+        head.contains("Access-Control-Allow-Origin: http://good.example"),
+        "{head}"
+    );
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn stomp_over_sockjs_xhr_and_go_away_after_disconnect() {
+    let server = start(SockJsSettings::default());
+    let a = server.local_addr();
+    assert_eq!(request(a, "POST", "/stomp/1/t/xhr", &[], b"").2, b"o\n");
+    let connect = serde_like_array(&["CONNECT\naccept-version:1.2\nhost:x\n\n\0"]);
+    assert_eq!(
+        request(a, "POST", "/stomp/1/t/xhr_send", &[], connect.as_bytes()).0,
+        204
+    );
+    let (_, _, polled) = request(a, "POST", "/stomp/1/t/xhr", &[], b"");
+    let polled = String::from_utf8(polled).unwrap();
+    assert!(
+        polled.starts_with("a[\"CONNECTED\\nversion:1.2\\n"),
+        "{polled}"
+    );
+    let frames = serde_like_array(&[
+        "SUBSCRIBE\nid:0\ndestination:/topic/t\n\n\0",
+        "SEND\ndestination:/topic/t\n\nthrough sockjs\0",
+    ]);
+    assert_eq!(
+        request(a, "POST", "/stomp/1/t/xhr_send", &[], frames.as_bytes()).0,
+        204
+    );
+    let (_, _, polled) = request(a, "POST", "/stomp/1/t/xhr", &[], b"");
+    let polled = String::from_utf8(polled).unwrap();
+    assert!(
+        polled.contains("MESSAGE\\n") && polled.contains("through sockjs"),
+        "{polled}"
+    );
+    let bye = serde_like_array(&["DISCONNECT\nreceipt:bye\n\n\0"]);
+    assert_eq!(
+        request(a, "POST", "/stomp/1/t/xhr_send", &[], bye.as_bytes()).0,
+        204
+    );
+    // Poll until the RECEIPT and the close frame have come.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !seen.contains("c[3000,\"Go away!\"]") {
+        assert!(Instant::now() < deadline, "{seen}");
+        let (_, _, polled) = request(a, "POST", "/stomp/1/t/xhr", &[], b"");
+        seen.push_str(&String::from_utf8(polled).unwrap());
+    }
+    assert!(seen.contains("RECEIPT\\nreceipt-id:bye"), "{seen}");
     server.stop();
     server.join();
 }

@@ -672,13 +672,7 @@ impl ServerConnection {
         let origins: Vec<&str> = config.allowed_origins.iter().map(String::as_str).collect();
         let handshake = HandshakeConfig {
             subprotocols: protocols,
-            origins: if origins.contains(&"*") {
-                AllowedOrigins::Any
-            } else if origins.is_empty() {
-                AllowedOrigins::SameOrigin
-            } else {
-                AllowedOrigins::List(&origins)
-            },
+            origins: allowed_origins(&origins),
             limits: Default::default(),
         };
         let accepted = match accept(request, &handshake) {
@@ -749,6 +743,18 @@ impl ServerConnection {
         let settings = &ctx.config.sockjs;
         let core = settings.core();
         let reqctx = RequestContext::from_headers(&request.headers);
+        // The same Origin rule as for WebSocket handshakes, for every SockJS request.
+        let origins: Vec<&str> = ctx
+            .config
+            .allowed_origins
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let host = request.headers.get("host").unwrap_or_default();
+        if !allowed_origins(&origins).allows(request.headers.get("origin"), host) {
+            log::debug!("{}: SockJS request from a refused origin", self.peer);
+            return self.answer_error(403);
+        }
         let wbuf = &mut self.wbuf;
         match Router::new(prefix, settings.websocket_enabled).route(request.method, request.target)
         {
@@ -1107,6 +1113,18 @@ fn stomp_over_websocket(
         }
     }
     pos
+}
+
+/// The server's `--origin` list as the handshake's rule: empty means same origin only,
+/// `*` allows any.
+fn allowed_origins<'a>(origins: &'a [&'a str]) -> AllowedOrigins<'a> {
+    if origins.contains(&"*") {
+        AllowedOrigins::Any
+    } else if origins.is_empty() {
+        AllowedOrigins::SameOrigin
+    } else {
+        AllowedOrigins::List(origins)
+    }
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
