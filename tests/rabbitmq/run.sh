@@ -41,16 +41,9 @@ rabbitmq-server -detached
 stop_broker() { rabbitmqctl -q stop >/dev/null 2>&1 || true; rm -rf "$conf"; }
 trap stop_broker EXIT
 
-wait_port() {
-    for _ in $(seq 1 120); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.5
-    done
-    echo "port $1 did not open" >&2
-    return 1
-}
-wait_port 61613
-wait_port 15674
+source tests/wait_port.sh
+wait_port 61613 60
+wait_port 15674 60
 echo "broker up: $(( $(date +%s) - start )) s"
 
 status=0

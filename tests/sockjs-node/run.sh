@@ -14,10 +14,8 @@ cargo build --release --quiet -p sockwire-std --bin sockwire
 target/release/sockwire serve --http 127.0.0.1:9003 --no-stomp-tcp >/tmp/sockwire-sockjs.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if (exec 3<>/dev/tcp/127.0.0.1/9003) 2>/dev/null; then break; fi
-  sleep 0.1
-done
+source tests/wait_port.sh
+wait_port 9003 || true  # the clients below report a server that is not there
 status=0
 timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs || status=1
 timeout 120 node tests/sockjs-node/stomp.js http://127.0.0.1:9003 || status=1
