@@ -225,6 +225,22 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         }
     }
 
+    /// The headers of a frame of the connected session: `fields`, then `transaction` when
+    /// given. `NotConnected` unless the session is connected.
+    fn connected_headers<'x>(
+        &self,
+        fields: &[(&'x str, &'x str)],
+        transaction: Option<&'x str>,
+    ) -> Result<Headers<'x>, ClientError> {
+        self.require_connected()?;
+        let mut headers = Headers::new();
+        extend(&mut headers, fields)?;
+        if let Some(t) = transaction {
+            push(&mut headers, "transaction", t)?;
+        }
+        Ok(headers)
+    }
+
     /// Encodes a frame of the connected session and, once written, tracks its receipt.
     fn emit<'x>(
         &mut self,
@@ -345,12 +361,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.require_connected()?;
-        let mut headers = Headers::new();
-        push(&mut headers, "destination", destination)?;
-        if let Some(t) = transaction {
-            push(&mut headers, "transaction", t)?;
-        }
+        let mut headers = self.connected_headers(&[("destination", destination)], transaction)?;
         extend(&mut headers, extra_headers)?;
         self.emit(Command::Send, headers, body, receipt, out)
     }
@@ -364,19 +375,12 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.require_connected()?;
-        let mut headers = Headers::new();
-        match self.version {
-            Version::V1_2 => push(&mut headers, "id", ack_id)?,
-            Version::V1_1 => {
-                push(&mut headers, "message-id", ack_id)?;
-                push(&mut headers, "subscription", subscription)?;
-            }
-            Version::V1_0 => push(&mut headers, "message-id", ack_id)?,
-        }
-        if let Some(t) = transaction {
-            push(&mut headers, "transaction", t)?;
-        }
+        let fields: &[(&str, &str)] = match self.version {
+            Version::V1_2 => &[("id", ack_id)],
+            Version::V1_1 => &[("message-id", ack_id), ("subscription", subscription)],
+            Version::V1_0 => &[("message-id", ack_id)],
+        };
+        let headers = self.connected_headers(fields, transaction)?;
         self.emit(command, headers, b"", receipt, out)
     }
 
@@ -426,9 +430,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.require_connected()?;
-        let mut headers = Headers::new();
-        push(&mut headers, "transaction", transaction)?;
+        let headers = self.connected_headers(&[("transaction", transaction)], None)?;
         self.emit(command, headers, b"", receipt, out)
     }
 
