@@ -15,6 +15,16 @@ use crate::clock::Clock;
 /// The session type the adapter drives: generous capacities.
 type Session = ClientSession<256, 256, 256>;
 
+/// [`Session::ack`] or [`Session::nack`].
+type AckBuilder = fn(
+    &mut Session,
+    &str,
+    &str,
+    Option<&str>,
+    Option<&str>,
+    &mut [u8],
+) -> Result<usize, ClientError>;
+
 /// Header lines accepted per server frame.
 const MAX_HEADERS: usize = 64;
 
@@ -344,10 +354,7 @@ impl StompClient {
         transaction: Option<&str>,
         receipt: bool,
     ) -> io::Result<()> {
-        let sub = message.subscription.clone().unwrap_or_default();
-        self.request(receipt, |s, r, out| {
-            s.ack(&message.ack_id, &sub, transaction, r, out)
-        })
+        self.answer(message, transaction, receipt, Session::ack)
     }
 
     /// Rejects `message`.
@@ -357,9 +364,20 @@ impl StompClient {
         transaction: Option<&str>,
         receipt: bool,
     ) -> io::Result<()> {
+        self.answer(message, transaction, receipt, Session::nack)
+    }
+
+    /// Sends `ACK` or `NACK` (`build`) for `message`.
+    fn answer(
+        &mut self,
+        message: &StompMessage,
+        transaction: Option<&str>,
+        receipt: bool,
+        build: AckBuilder,
+    ) -> io::Result<()> {
         let sub = message.subscription.clone().unwrap_or_default();
         self.request(receipt, |s, r, out| {
-            s.nack(&message.ack_id, &sub, transaction, r, out)
+            build(s, &message.ack_id, &sub, transaction, r, out)
         })
     }
 
