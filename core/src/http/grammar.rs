@@ -4,7 +4,8 @@
 use nom::bytes::complete::{tag, take_while1, take_while_m_n};
 use nom::{IResult, Parser};
 
-use super::header::Header;
+use super::header::{Header, Headers};
+use super::scanner::head_len;
 use super::HeadError;
 
 /// `tchar` of RFC 7230 §3.2.6: the characters of a token (method, field name, ...).
@@ -79,6 +80,27 @@ impl<'a> Iterator for Lines<'a> {
         self.rest = rest.get(1..).unwrap_or(&[]);
         Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
+}
+
+/// Parses the head at the start of `buf`: its start line with `start_line` (`bad_start`
+/// when there is none), then its fields into `storage`. Returns what `start_line` gave,
+/// the fields and the length of the head, or `Ok(None)` when the head is not complete yet.
+pub(crate) fn parse_head<'h, 'a, S>(
+    buf: &'a [u8],
+    storage: &'h mut [Header<'a>],
+    bad_start: HeadError,
+    start_line: impl FnOnce(&'a [u8]) -> Result<S, HeadError>,
+) -> Result<Option<(S, Headers<'h, 'a>, usize)>, HeadError> {
+    let Some(len) = head_len(buf) else {
+        return Ok(None);
+    };
+    let head = buf.get(..len).unwrap_or(&[]);
+    let mut lines = Lines::new(head);
+    let start = start_line(lines.next().ok_or(bad_start)?)?;
+    let count = header_lines(&mut lines, storage)?;
+    let storage: &'h [Header<'a>] = storage;
+    let headers = Headers::new(storage.get(..count).unwrap_or(&[]));
+    Ok(Some((start, headers, len)))
 }
 
 /// Parses the field lines after the start line, up to the blank line, into `storage`;

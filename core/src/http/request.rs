@@ -4,9 +4,8 @@ use nom::bytes::complete::{tag, take_while1};
 use nom::combinator::all_consuming;
 use nom::Parser;
 
-use super::grammar::{header_lines, is_vchar, token, version, Lines};
+use super::grammar::{is_vchar, parse_head, token, version};
 use super::header::{Header, Headers};
-use super::scanner::head_len;
 use super::HeadError;
 
 /// A parsed request head, borrowing the input (`'a`) and the caller's header array (`'h`).
@@ -42,28 +41,28 @@ impl<'h, 'a> Request<'h, 'a> {
         buf: &'a [u8],
         headers: &'h mut [Header<'a>],
     ) -> Result<Option<(Self, usize)>, HeadError> {
-        let Some(len) = head_len(buf) else {
+        let start_line = |start: &'a [u8]| {
+            let (_, (method, _, target, _, (major, minor))) =
+                all_consuming((token, tag(" "), take_while1(is_vchar), tag(" "), version))
+                    .parse(start)
+                    .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| HeadError::BadRequestLine)?;
+            if major != 1 {
+                return Err(HeadError::UnsupportedVersion);
+            }
+            let method = core::str::from_utf8(method).map_err(|_| HeadError::BadRequestLine)?;
+            let target = core::str::from_utf8(target).map_err(|_| HeadError::BadRequestLine)?;
+            Ok((method, target, minor))
+        };
+        let Some(((method, target, minor_version), headers, len)) =
+            parse_head(buf, headers, HeadError::BadRequestLine, start_line)?
+        else {
             return Ok(None);
         };
-        let head = buf.get(..len).unwrap_or(&[]);
-        let mut lines = Lines::new(head);
-        let start = lines.next().ok_or(HeadError::BadRequestLine)?;
-        let (_, (method, _, target, _, (major, minor))) =
-            all_consuming((token, tag(" "), take_while1(is_vchar), tag(" "), version))
-                .parse(start)
-                .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| HeadError::BadRequestLine)?;
-        if major != 1 {
-            return Err(HeadError::UnsupportedVersion);
-        }
-        let method = core::str::from_utf8(method).map_err(|_| HeadError::BadRequestLine)?;
-        let target = core::str::from_utf8(target).map_err(|_| HeadError::BadRequestLine)?;
-        let count = header_lines(&mut lines, headers)?;
-        let headers: &'h [Header<'a>] = headers;
         let request = Request {
             method,
             target,
-            minor_version: minor,
-            headers: Headers::new(headers.get(..count).unwrap_or(&[])),
+            minor_version,
+            headers,
         };
         Ok(Some((request, len)))
     }

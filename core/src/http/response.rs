@@ -4,9 +4,8 @@ use nom::bytes::complete::{tag, take_while, take_while_m_n};
 use nom::combinator::{all_consuming, opt};
 use nom::Parser;
 
-use super::grammar::{header_lines, is_field_byte, version, Lines};
+use super::grammar::{is_field_byte, parse_head, version};
 use super::header::{Header, Headers};
-use super::scanner::head_len;
 use super::HeadError;
 
 /// A parsed response head, borrowing the input (`'a`) and the caller's header array (`'h`).
@@ -40,35 +39,35 @@ impl<'h, 'a> Response<'h, 'a> {
         buf: &'a [u8],
         headers: &'h mut [Header<'a>],
     ) -> Result<Option<(Self, usize)>, HeadError> {
-        let Some(len) = head_len(buf) else {
+        let start_line = |start: &'a [u8]| {
+            let (_, ((major, minor), _, code, reason)) = all_consuming((
+                version,
+                tag(" "),
+                take_while_m_n(3, 3, |b: u8| b.is_ascii_digit()),
+                opt((tag(" "), take_while(is_field_byte)).map(|(_, reason)| reason)),
+            ))
+            .parse(start)
+            .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| HeadError::BadStatusLine)?;
+            if major != 1 {
+                return Err(HeadError::UnsupportedVersion);
+            }
+            let status = code
+                .iter()
+                .fold(0u16, |n, d| n * 10 + u16::from(d.wrapping_sub(b'0') % 10));
+            let reason = core::str::from_utf8(reason.unwrap_or(&[]))
+                .map_err(|_| HeadError::BadStatusLine)?;
+            Ok((minor, status, reason))
+        };
+        let Some(((minor_version, status, reason), headers, len)) =
+            parse_head(buf, headers, HeadError::BadStatusLine, start_line)?
+        else {
             return Ok(None);
         };
-        let head = buf.get(..len).unwrap_or(&[]);
-        let mut lines = Lines::new(head);
-        let start = lines.next().ok_or(HeadError::BadStatusLine)?;
-        let (_, ((major, minor), _, code, reason)) = all_consuming((
-            version,
-            tag(" "),
-            take_while_m_n(3, 3, |b: u8| b.is_ascii_digit()),
-            opt((tag(" "), take_while(is_field_byte)).map(|(_, reason)| reason)),
-        ))
-        .parse(start)
-        .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| HeadError::BadStatusLine)?;
-        if major != 1 {
-            return Err(HeadError::UnsupportedVersion);
-        }
-        let status = code
-            .iter()
-            .fold(0u16, |n, d| n * 10 + u16::from(d.wrapping_sub(b'0') % 10));
-        let reason =
-            core::str::from_utf8(reason.unwrap_or(&[])).map_err(|_| HeadError::BadStatusLine)?;
-        let count = header_lines(&mut lines, headers)?;
-        let headers: &'h [Header<'a>] = headers;
         let response = Response {
-            minor_version: minor,
+            minor_version,
             status,
             reason,
-            headers: Headers::new(headers.get(..count).unwrap_or(&[])),
+            headers,
         };
         Ok(Some((response, len)))
     }
