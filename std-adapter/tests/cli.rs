@@ -1,31 +1,34 @@
 //! The `sockwire` command as a user runs it.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use sockwire_std::server::{Server, ServerConfig};
 
-#[test]
-fn connect_sends_lines_and_prints_messages() {
-    let server = Server::start(ServerConfig {
+/// A server on a free loopback port with the default configuration.
+fn start_server() -> Server {
+    Server::start(ServerConfig {
         http: "127.0.0.1:0".parse().unwrap(),
         ..ServerConfig::default()
     })
-    .unwrap();
-    let url = format!("ws://{}/echo", server.local_addr());
+    .unwrap()
+}
+
+/// Runs `sockwire args`, writes `input` to its stdin and closes it, waits for the exit
+/// and checks it succeeded.
+fn run_with_input(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args(["connect", &url])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // End of input closes the connection; the echoes sent before must still be printed.
     child
         .stdin
         .take()
         .unwrap()
-        .write_all("hello\nwörld ✓\n".as_bytes())
+        .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -33,6 +36,15 @@ fn connect_sends_lines_and_prints_messages() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+#[test]
+fn connect_sends_lines_and_prints_messages() {
+    let server = start_server();
+    let url = format!("ws://{}/echo", server.local_addr());
+    // End of input closes the connection; the echoes sent before must still be printed.
+    let out = run_with_input(&["connect", &url], "hello\nwörld ✓\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\nwörld ✓\n");
     server.stop();
     server.join();
@@ -107,31 +119,9 @@ fn serve_reads_a_config_file_and_stops_on_sigterm() {
 
 #[test]
 fn connect_through_sockjs() {
-    let server = Server::start(ServerConfig {
-        http: "127.0.0.1:0".parse().unwrap(),
-        ..ServerConfig::default()
-    })
-    .unwrap();
+    let server = start_server();
     let url = format!("http://{}/sockjs", server.local_addr());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args(["connect", "--sockjs", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("via sockjs ✓\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_with_input(&["connect", "--sockjs", &url], "via sockjs ✓\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "via sockjs ✓\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("SockJS over WebSocket"));
     server.stop();

@@ -231,36 +231,18 @@ fn client_ack_is_cumulative() {
 #[test]
 fn user_destinations_across_sessions() {
     let mut b = broker();
-    sub_full(
-        &mut b,
-        1,
-        "s",
-        "/user/queue/x",
-        AckMode::Auto,
-        None,
-        Some("ann"),
-    )
-    .unwrap();
-    sub_full(
-        &mut b,
-        2,
-        "s",
-        "/user/queue/x",
-        AckMode::Auto,
-        None,
-        Some("ann"),
-    )
-    .unwrap();
-    sub_full(
-        &mut b,
-        3,
-        "s",
-        "/user/queue/x",
-        AckMode::Auto,
-        None,
-        Some("bob"),
-    )
-    .unwrap();
+    for (session, user) in [(1, "ann"), (2, "ann"), (3, "bob")] {
+        sub_full(
+            &mut b,
+            session,
+            "s",
+            "/user/queue/x",
+            AckMode::Auto,
+            None,
+            Some(user),
+        )
+        .unwrap();
+    }
     assert_eq!(
         sub_full(&mut b, 4, "s", "/user/queue/x", AckMode::Auto, None, None),
         Err(BrokerError::NoUser)

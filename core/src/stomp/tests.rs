@@ -125,6 +125,14 @@ fn err_with(dec: &mut Decoder, input: &[u8]) -> DecodeError {
     }
 }
 
+/// `dec` waits on `waiting`, then rejects `rejected` (the same input, further along) with
+/// `error`: the verdict comes before the frame ends.
+fn rejected_early(mut dec: Decoder, waiting: &[u8], rejected: &[u8], error: DecodeError) {
+    let mut h = [RawHeader::EMPTY; 8];
+    assert_eq!(dec.decode(waiting, &mut h), Ok(Decoded::Incomplete));
+    assert_eq!(dec.decode(rejected, &mut h), Err(error));
+}
+
 fn hs(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
     pairs
         .iter()
@@ -537,15 +545,11 @@ fn unknown_commands() {
     assert_eq!(err(b"GET / HTTP/1.1\r\n\r\n"), DecodeError::UnknownCommand);
     assert_eq!(err(b"send\n\n\0"), DecodeError::UnknownCommand);
     // Detected before the line ends once no command can be that long.
-    let mut dec = Decoder::default();
-    let mut h = [RawHeader::EMPTY; 4];
-    assert_eq!(
-        dec.decode(b"UNSUBSCRIBE\r", &mut h),
-        Ok(Decoded::Incomplete)
-    );
-    assert_eq!(
-        dec.decode(b"UNSUBSCRIBEXX", &mut h),
-        Err(DecodeError::UnknownCommand)
+    rejected_early(
+        Decoder::default(),
+        b"UNSUBSCRIBE\r",
+        b"UNSUBSCRIBEXX",
+        DecodeError::UnknownCommand,
     );
 }
 
@@ -662,15 +666,11 @@ fn limit_header_line() {
         DecodeError::HeaderLineTooLong
     );
     // Detected before the line ends.
-    let mut dec = limits(8, 8, 100);
-    let mut h = [RawHeader::EMPTY; 8];
-    assert_eq!(
-        dec.decode(b"SEND\nabc:1234\r", &mut h),
-        Ok(Decoded::Incomplete)
-    );
-    assert_eq!(
-        dec.decode(b"SEND\nabc:1234\r5", &mut h),
-        Err(DecodeError::HeaderLineTooLong)
+    rejected_early(
+        limits(8, 8, 100),
+        b"SEND\nabc:1234\r",
+        b"SEND\nabc:1234\r5",
+        DecodeError::HeaderLineTooLong,
     );
 }
 
@@ -694,15 +694,15 @@ fn limit_body() {
         DecodeError::BodyTooLarge
     );
     // Without a NUL in sight: as soon as the body passes the limit.
-    let mut dec = limits(8, 100, 2);
-    let mut h = [RawHeader::EMPTY; 8];
-    assert_eq!(dec.decode(b"SEND\n\nab", &mut h), Ok(Decoded::Incomplete));
-    assert_eq!(
-        dec.decode(b"SEND\n\nabc", &mut h),
-        Err(DecodeError::BodyTooLarge)
+    rejected_early(
+        limits(8, 100, 2),
+        b"SEND\n\nab",
+        b"SEND\n\nabc",
+        DecodeError::BodyTooLarge,
     );
     // content-length: as soon as the header line is complete, before any body.
     let mut dec = limits(8, 100, 2);
+    let mut h = [RawHeader::EMPTY; 8];
     assert_eq!(
         dec.decode(b"SEND\ncontent-length:3\n", &mut h),
         Err(DecodeError::BodyTooLarge)
