@@ -5,6 +5,10 @@ use libfuzzer_sys::fuzz_target;
 use sockwire_core::http::{HeadLimits, Header, Response};
 use sockwire_core::ws::handshake::{ClientHandshake, ClientRequest};
 
+#[path = "../common/chunked_feed.rs"]
+mod chunked_feed;
+use chunked_feed::feed_in_chunks;
+
 fuzz_target!(|data: &[u8]| {
     let Some((&[chunk_seed, limit_seed], wire)) = data.split_first_chunk::<2>() else {
         return;
@@ -29,17 +33,8 @@ fuzz_target!(|data: &[u8]| {
     let mut out = [0u8; 512];
     handshake.write_request(&request, &mut out).unwrap();
 
-    let mut end = 0;
-    let mut step = 0usize;
-    let head_len = loop {
-        let size = usize::from((chunk_seed >> (step % 8)) & 0x1f) + 1;
-        step += 1;
-        end = (end + size).min(wire.len());
-        match handshake.feed(&wire[..end]) {
-            Ok(Some(len)) => break len,
-            Ok(None) if end < wire.len() => continue,
-            Ok(None) | Err(_) => return,
-        }
+    let Ok(Some(head_len)) = feed_in_chunks(wire, chunk_seed, |input| handshake.feed(input)) else {
+        return;
     };
     let mut headers = [Header::EMPTY; 40];
     if let Ok(Some((response, len))) = Response::parse(&wire[..head_len], &mut headers) {

@@ -7,6 +7,10 @@ use sockwire_core::ws::handshake::{
     accept, AllowedOrigins, Rejection, ServerConfig, ServerHandshake,
 };
 
+#[path = "../common/chunked_feed.rs"]
+mod chunked_feed;
+use chunked_feed::feed_in_chunks;
+
 fuzz_target!(|data: &[u8]| {
     let Some((&[chunk_seed, config_seed], wire)) = data.split_first_chunk::<2>() else {
         return;
@@ -26,21 +30,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut out = [0u8; 512];
     let mut handshake = ServerHandshake::new(config.limits);
-    let mut end = 0;
-    let mut step = 0usize;
-    let head_len = loop {
-        let size = usize::from((chunk_seed >> (step % 8)) & 0x1f) + 1;
-        step += 1;
-        end = (end + size).min(wire.len());
-        match handshake.feed(&wire[..end]) {
-            Ok(Some(len)) => break len,
-            Ok(None) if end < wire.len() => continue,
-            Ok(None) => return,
-            Err(e) => {
-                let len = Rejection::from(e).write_response(&mut out).unwrap();
-                assert!(len <= out.len());
-                return;
-            }
+    let head_len = match feed_in_chunks(wire, chunk_seed, |input| handshake.feed(input)) {
+        Ok(Some(len)) => len,
+        Ok(None) => return,
+        Err(e) => {
+            let len = Rejection::from(e).write_response(&mut out).unwrap();
+            assert!(len <= out.len());
+            return;
         }
     };
     let mut headers = [Header::EMPTY; 80];
