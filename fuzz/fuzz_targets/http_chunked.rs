@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use sockwire_core::http::ChunkedDecoder;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&step, input)) = data.split_first() else { return };
+    let Some((&step, input)) = data.split_first() else {
+        return;
+    };
     let step = usize::from(step).max(1);
 
     let mut whole = ChunkedDecoder::new();

@@ -79,7 +79,9 @@ impl Harness {
         match dec.decode(bytes, &mut headers) {
             Ok(Decoded::Frame { frame, consumed }) => {
                 assert_eq!(consumed, bytes.len());
-                let receipt = frame.header("receipt-id").map(|r| r.bytes().collect::<Vec<u8>>());
+                let receipt = frame
+                    .header("receipt-id")
+                    .map(|r| r.bytes().collect::<Vec<u8>>());
                 match frame.command() {
                     Command::Connected | Command::Receipt => {}
                     Command::Error => {
@@ -220,9 +222,8 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let id = format!("m{}", h.next_message);
                 let mut out = vec![0u8; usize::from(arg)];
-                let r = h
-                    .s
-                    .write_message(sub, id.as_bytes(), b"/a", &[("k", "v")], b"x", &mut out);
+                let r =
+                    h.s.write_message(sub, id.as_bytes(), b"/a", &[("k", "v")], b"x", &mut out);
                 if r.is_ok() {
                     assert!(h.subscribed.contains(sub), "MESSAGE for an unsubscribed id");
                     assert!(!h.error_sent && !h.s.is_closed());
