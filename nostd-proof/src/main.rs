@@ -43,7 +43,8 @@ fn handshake_works() -> bool {
         return false;
     };
     let mut out = [0u8; 256];
-    accepted.accept_key() == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" && accepted.write_response(&[], &mut out).is_ok()
+    accepted.accept_key() == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        && accepted.write_response(&[], &mut out).is_ok()
 }
 
 fn stomp_over_websocket_works() -> bool {
