@@ -543,3 +543,34 @@ fn stats_count_sessions_and_messages() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn a_client_that_never_sends_connect_is_dropped() {
+    use std::io::Read;
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        handshake_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    let mut silent = std::net::TcpStream::connect(server.stomp_addr().unwrap()).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    // The server closes the connection: EOF (or a reset), well before the read timeout.
+    let _ = silent.read(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // A client that connects in time is not affected.
+    let mut c = client(&tcp(&server), None);
+    std::thread::sleep(Duration::from_millis(600));
+    c.send("/topic/x", &[], b"still here", None, true).unwrap();
+    server.stop();
+    server.join();
+}

@@ -238,7 +238,8 @@ impl ServerConnection {
         let number = ctx
             .next_session
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = StompSession::new(ctx.config.stomp, u64::from(number), Carrier::Tcp);
+        let session = StompSession::new(ctx.config.stomp, u64::from(number), Carrier::Tcp)
+            .connect_by(ctx.now.add_millis(millis(ctx.config.handshake_timeout)));
         let mut conn = ServerConnection::with_phase(stream, peer, Phase::Stomp(Box::new(session)));
         conn.session_id = Some(SessionId(number));
         conn
@@ -282,7 +283,7 @@ impl ServerConnection {
                     Carrier::WebSocket { conn, .. } => conn.poll_timeout(),
                     Carrier::Tcp | Carrier::SockJs(_) => None,
                 };
-                earliest(s.session.poll_timeout(), ws)
+                earliest(earliest(s.session.poll_timeout(), ws), s.connect_deadline())
             }
             Phase::SockJsReceiver(r) => r.wake,
             Phase::SockJsBody(_) => None,
@@ -423,6 +424,13 @@ impl ServerConnection {
                     s.handler.on_close(None);
                     self.finish(now);
                 }
+            }
+            Phase::Stomp(s) if s.connect_deadline().is_some_and(|d| d <= now) => {
+                log::debug!("{}: no STOMP CONNECT in time", self.peer);
+                if let Some(actions) = ctx.actions.as_deref_mut() {
+                    s.gone(actions);
+                }
+                return Next::Drop;
             }
             Phase::Stomp(s) if stalled => {
                 log::warn!(
@@ -727,7 +735,8 @@ impl ServerConnection {
                 conn: Box::new(conn),
                 sockjs,
             },
-        );
+        )
+        .connect_by(ctx.now.add_millis(millis(config.handshake_timeout)));
         self.session_id = Some(SessionId(number));
         self.phase = Phase::Stomp(Box::new(session));
     }
@@ -1125,6 +1134,10 @@ fn allowed_origins<'a>(origins: &'a [&'a str]) -> AllowedOrigins<'a> {
     } else {
         AllowedOrigins::List(origins)
     }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

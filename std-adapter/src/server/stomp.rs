@@ -92,6 +92,8 @@ pub struct StompSession {
     scratch: Vec<u8>,
     /// A SockJS WebSocket message being assembled from its chunks.
     pub(crate) message: MessageBuffer,
+    /// When a client that has not sent CONNECT yet is dropped.
+    connect_by: Option<Instant>,
 }
 
 /// Headers the broker sets itself or that only concern the sender's frame.
@@ -137,7 +139,21 @@ impl StompSession {
             gone: false,
             scratch: Vec::new(),
             message: MessageBuffer::default(),
+            connect_by: None,
         }
+    }
+
+    /// Drops the client at `deadline` unless it has connected by then (slowloris on the
+    /// STOMP port).
+    pub fn connect_by(mut self, deadline: Instant) -> Self {
+        self.connect_by = Some(deadline);
+        self
+    }
+
+    /// The CONNECT deadline, while it still applies.
+    pub fn connect_deadline(&self) -> Option<Instant> {
+        self.connect_by
+            .filter(|_| !self.session.is_connected() && !self.session.is_closed())
     }
 
     /// Reports [`Action::Gone`] once.
