@@ -160,6 +160,10 @@ fn serve(args: &[String]) -> Result<(), String> {
         "serving STOMP over WebSocket at ws://{}/ws",
         server.local_addr()
     );
+    let addr = server.local_addr();
+    log::info!("serving STOMP over SockJS at http://{addr}/stomp");
+    log::info!("serving SockJS echo at http://{addr}/sockjs");
+    log::info!("serving statistics at http://{addr}/stats");
     if let Some(addr) = server.stomp_addr() {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }
