@@ -4,28 +4,38 @@
 //! the caller owns, reports events that borrow it, and writes what it owes the peer into a
 //! buffer the caller provides. Time comes in as [`time::Instant`].
 //!
+//! Every machine follows one [contract](machine): input from the caller's buffer with
+//! `now`, a [`Read`](machine::Read) that says what was consumed and whether an event
+//! happened, more bytes are needed or the machine is paused; owed output drained with
+//! [`poll_transmit`](machine::Machine::poll_transmit); timers through
+//! [`poll_timeout`](machine::Machine::poll_timeout) and
+//! [`handle_timeout`](machine::Machine::handle_timeout).
+//!
 //! A server-side WebSocket connection, from the bytes of a client frame to the echo:
 //!
 //! ```
+//! use sockwire_core::machine::{Machine, Status};
 //! use sockwire_core::time::Instant;
-//! use sockwire_core::ws::{Config, Connection, DataKind, Event, Role};
+//! use sockwire_core::ws::{Config, Connection, DataKind, Event, Fragment, Role};
 //!
+//! let now = Instant(0);
 //! let mut conn = Connection::new(Role::Server, Config::default(), 0);
 //! // A masked text frame "Hello" as a browser sends it (RFC 6455 §5.7).
 //! let mut input = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
 //! let mut out = [0u8; 64];
-//! let (used, event) = conn.read(&mut input, Instant(0));
-//! assert_eq!(used, 11);
-//! if let Some(Event::Data { kind: DataKind::Text, payload, first: true, fin: true, .. }) = event {
+//! let read = conn.read(&mut input, now);
+//! assert_eq!(read.consumed, 11);
+//! if let Status::Event(Event::Data { kind: DataKind::Text, payload, first: true, fin: true, .. }) = read.status {
 //!     assert_eq!(payload, b"Hello"); // unmasked in place, UTF-8 checked
-//!     let n = conn.send(DataKind::Text, payload, true, true, &mut out)?; // the echo
+//!     let n = conn.send(now, Fragment::Whole(DataKind::Text), payload, &mut out)?; // the echo
 //!     assert_eq!(&out[..n], b"\x81\x05Hello");
 //! }
 //! // Owed control frames (pongs, close echoes) come out here after every read.
-//! assert_eq!(conn.poll_transmit(&mut out)?, None);
+//! assert_eq!(conn.poll_transmit(now, &mut out)?, None);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! - [`machine`]: the contract every machine follows.
 //! - [`http`]: HTTP/1.1 heads, parsed in linear time under byte-at-a-time input.
 //! - [`ws`]: the opening handshake, the frame codec and the connection machine.
 //! - [`stomp`]: the STOMP 1.0/1.1/1.2 frame codec and the client and server sessions.
@@ -47,6 +57,7 @@
 pub mod broker;
 pub mod buf;
 pub mod http;
+pub mod machine;
 pub mod sockjs;
 pub mod stomp;
 pub mod time;

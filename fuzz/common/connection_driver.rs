@@ -1,8 +1,11 @@
 //! Drives a `Connection` of either role with chunked peer input and local calls chosen by
 //! the fuzzer's bytes, and checks its invariants.
+use sockwire_core::machine::{Machine, Status};
 use sockwire_core::time::Instant;
 use sockwire_core::ws::frame::RSV1;
-use sockwire_core::ws::{CloseCode, Config, Connection, DataKind, Event, Role, SendError, State};
+use sockwire_core::ws::{
+    CloseCode, Config, Connection, DataKind, Event, Fragment, Role, SendError, State,
+};
 
 struct Bytes<'a>(&'a [u8]);
 
@@ -58,7 +61,7 @@ pub fn drive(role: Role, data: &[u8]) {
             }
             4 => {
                 let size = usize::from(input.byte().unwrap_or(0));
-                match conn.poll_transmit(&mut out[..size]) {
+                match conn.poll_transmit(Instant(now), &mut out[..size]) {
                     Ok(Some(n)) => assert!(n <= size),
                     Ok(None) => {}
                     Err(e) => assert!(e.needed > size),
@@ -74,13 +77,8 @@ pub fn drive(role: Role, data: &[u8]) {
                 } else {
                     DataKind::Binary
                 };
-                match conn.send(
-                    kind,
-                    payload,
-                    flags & 2 != 0,
-                    flags & 4 != 0,
-                    &mut out[..size],
-                ) {
+                let fragment = Fragment::new(kind, flags & 2 != 0, flags & 4 != 0);
+                match conn.send(Instant(now), fragment, payload, &mut out[..size]) {
                     Ok(n) => assert!(n <= size && n >= payload.len() + 2),
                     Err(SendError::BufferTooSmall(e)) => assert!(e.needed > size),
                     Err(_) => {}
@@ -90,13 +88,13 @@ pub fn drive(role: Role, data: &[u8]) {
                 let sel = input.byte().unwrap_or(0);
                 if sel & 1 == 0 {
                     let n = usize::from(input.byte().unwrap_or(0));
-                    let _ = conn.ping(input.take(n));
+                    let _ = conn.ping(Instant(now), input.take(n));
                 } else {
                     let code = u16::from_be_bytes([
                         input.byte().unwrap_or(3),
                         input.byte().unwrap_or(0xE8),
                     ]);
-                    let r = conn.close(CloseCode(code), "fuzz");
+                    let r = conn.close(Instant(now), CloseCode(code), "fuzz");
                     if r.is_ok() {
                         assert!(CloseCode(code).is_valid_on_wire());
                         assert_ne!(conn.state(), State::Open);
@@ -107,12 +105,15 @@ pub fn drive(role: Role, data: &[u8]) {
                 let sel = input.byte().unwrap_or(0);
                 if sel & 1 == 0 {
                     now += u64::from(sel) * 20;
-                    conn.handle_timeout(Instant(now));
+                    if let Some(ev) = conn.handle_timeout(Instant(now)) {
+                        assert_eq!(ev, Event::TimedOut);
+                        assert!(conn.is_closed());
+                        check.finished = true;
+                    }
                 } else {
                     let len = u64::from(input.byte().unwrap_or(0));
-                    if let Ok(head) =
-                        conn.frame_head(DataKind::Binary, len, sel & 2 != 0, sel & 4 != 0)
-                    {
+                    let fragment = Fragment::new(DataKind::Binary, sel & 2 != 0, sel & 4 != 0);
+                    if let Ok(head) = conn.frame_head(Instant(now), fragment, len) {
                         assert!(head.as_bytes().len() >= 2 && head.as_bytes().len() <= 14);
                         assert_eq!(head.mask.is_some(), role == Role::Client);
                     }
@@ -138,14 +139,30 @@ fn drain(
 ) {
     for _ in 0..10_000 {
         let len = pending.len();
-        let (n, ev) = conn.read(pending, now);
+        let read = conn.read(pending, now);
+        let n = read.consumed;
         assert!(n <= len);
-        let got_event = ev.is_some();
-        if let Some(ev) = ev {
-            observe(check, ev, config);
-        }
+        let settled = match read.status {
+            Status::Event(ev) => {
+                observe(check, ev, config);
+                false
+            }
+            Status::NeedMore => {
+                assert!(!check.finished && !check.close_seen);
+                true
+            }
+            Status::Paused(p) => panic!("a WebSocket connection never pauses: {p:?}"),
+            Status::Closed => {
+                assert!(
+                    check.finished || check.close_seen,
+                    "closed without a terminal event"
+                );
+                assert_eq!(n, len, "closed consumes everything");
+                true
+            }
+        };
         pending.drain(..n);
-        if n == 0 && !got_event {
+        if settled {
             return;
         }
     }
@@ -206,5 +223,6 @@ fn observe(check: &mut Checker, ev: Event<'_>, config: &Config) {
             check.finished = true;
             check.in_msg = false;
         }
+        Event::TimedOut => panic!("a timeout is reported by handle_timeout only"),
     }
 }

@@ -3,8 +3,10 @@
 //! bounds, and every receipt is reported at most once.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use sockwire_core::machine::{Machine, Status};
 use sockwire_core::stomp::{
-    AckMode, ClientEvent, ClientSession, ConnectOptions, HeartBeat, Limits, RawHeader,
+    AckFrame, AckMode, ClientEvent, ClientSession, ConnectOptions, HeartBeat, Limits, SendFrame,
+    SubscribeFrame,
 };
 use sockwire_core::time::Instant;
 
@@ -28,7 +30,7 @@ fuzz_target!(|input: &[u8]| {
         },
         ..ConnectOptions::default()
     };
-    let _ = s.connect(&options, &mut out);
+    let _ = s.connect(Instant(0), &options, &mut out);
     let mut buf: Vec<u8> = Vec::new();
     let mut seen_receipts: Vec<Vec<u8>> = Vec::new();
     let mut now = 0u64;
@@ -36,43 +38,76 @@ fuzz_target!(|input: &[u8]| {
     for (i, piece) in data.chunks(step).enumerate() {
         buf.extend_from_slice(piece);
         now += u64::from(piece[0] % 8);
-        let _ = s.handle_timeout(Instant(now));
-        let _ = s.poll_transmit(&mut out);
+        let t = Instant(now);
+        let timed_out = s.handle_timeout(t);
+        if timed_out.is_some() {
+            assert!(s.is_closed());
+        }
+        let _ = s.poll_transmit(t, &mut out);
         // Client operations chosen by the data, with receipts r0..r3.
         let rid = ["r0", "r1", "r2", "r3"][i % 4];
         match (ops.wrapping_add(piece[0])) % 6 {
-            0 => drop(s.subscribe(
-                "/q",
-                ["a", "b", "c"][i % 3],
-                AckMode::Client,
-                &[],
-                Some(rid),
-                &mut out,
-            )),
-            1 => drop(s.unsubscribe(["a", "b", "c"][i % 3], None, &mut out)),
-            2 => drop(s.send("/q", &[("k", "v\n:")], piece, None, Some(rid), &mut out)),
-            3 => drop(s.ack("m", "a", None, None, &mut out)),
-            4 if i % 16 == 15 => drop(s.disconnect(Some(rid), &mut out)),
+            0 => {
+                let frame = SubscribeFrame {
+                    destination: "/q",
+                    id: ["a", "b", "c"][i % 3],
+                    ack: AckMode::Client,
+                    headers: &[],
+                    receipt: Some(rid),
+                };
+                let _ = s.subscribe(t, &frame, &mut out);
+            }
+            1 => drop(s.unsubscribe(t, ["a", "b", "c"][i % 3], None, &mut out)),
+            2 => {
+                let frame = SendFrame {
+                    destination: "/q",
+                    headers: &[("k", "v\n:")],
+                    body: piece,
+                    transaction: None,
+                    receipt: Some(rid),
+                };
+                let _ = s.send(t, &frame, &mut out);
+            }
+            3 => {
+                let frame = AckFrame {
+                    ack_id: "m",
+                    subscription: "a",
+                    transaction: None,
+                    receipt: None,
+                };
+                let _ = s.ack(t, &frame, &mut out);
+            }
+            4 if i % 16 == 15 => drop(s.disconnect(t, Some(rid), &mut out)),
             _ => {}
         }
         loop {
-            let mut headers = [RawHeader::EMPTY; 16];
-            match s.read(&buf, &mut headers, Instant(now)) {
-                Ok((used, event)) => {
-                    assert!(used <= buf.len());
-                    if let Some(ClientEvent::Receipt { id }) = event {
-                        let id: Vec<u8> = id.bytes().collect();
-                        // A receipt id can be asked for again once answered; each
-                        // answer must match an outstanding request, so at most one
-                        // report per request.
-                        seen_receipts.push(id);
-                    }
-                    buf.drain(..used);
-                    if used == 0 {
-                        break;
-                    }
+            let read = s.read(&buf, t);
+            let used = read.consumed;
+            assert!(used <= buf.len());
+            let more = match read.status {
+                Status::Event(ClientEvent::Receipt { id }) => {
+                    // A receipt id can be asked for again once answered; each answer
+                    // must match an outstanding request, so at most one report per
+                    // request.
+                    seen_receipts.push(id.bytes().collect::<Vec<u8>>());
+                    true
                 }
-                Err(_) => return,
+                Status::Event(ClientEvent::Failed(_) | ClientEvent::Error { .. }) => {
+                    assert!(s.is_closed());
+                    true
+                }
+                Status::Event(_) => true,
+                Status::NeedMore => false,
+                Status::Paused(p) => panic!("a client session never pauses: {p:?}"),
+                Status::Closed => {
+                    assert!(s.is_closed());
+                    assert_eq!(used, buf.len());
+                    false
+                }
+            };
+            buf.drain(..used);
+            if !more {
+                break;
             }
         }
         assert!(s.outstanding_receipts().count() <= 2);

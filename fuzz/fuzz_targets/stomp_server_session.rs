@@ -4,9 +4,10 @@
 //! client does not hold, every receipt answered at most once, nothing after ERROR.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use sockwire_core::machine::{Machine, Pause, Status};
 use sockwire_core::stomp::{
-    Command, Decoded, Decoder, Id, Limits, RawHeader, ServerEvent, ServerSession,
-    ServerSessionConfig, Version, VersionSet,
+    Command, Decoded, Decoder, HeaderLines, Id, Limits, OutgoingMessage, ServerEvent,
+    ServerSession, ServerSessionConfig, Version, VersionSet,
 };
 use sockwire_core::time::Instant;
 use std::collections::HashMap;
@@ -58,7 +59,7 @@ impl Harness {
     fn drain(&mut self, cap: usize) {
         let mut out = vec![0u8; cap];
         loop {
-            match self.s.poll_transmit(&mut out) {
+            match self.s.poll_transmit(self.now, &mut out) {
                 Ok(Some(n)) => {
                     assert!(!self.error_sent, "output after ERROR");
                     self.check_out(&out[..n]);
@@ -75,8 +76,7 @@ impl Harness {
     fn check_out(&mut self, bytes: &[u8]) {
         let mut dec = Decoder::new(Limits::default());
         dec.set_version(self.s.version());
-        let mut headers = [RawHeader::EMPTY; 16];
-        match dec.decode(bytes, &mut headers) {
+        match dec.decode(bytes) {
             Ok(Decoded::Frame { frame, consumed }) => {
                 assert_eq!(consumed, bytes.len());
                 let receipt = frame
@@ -103,50 +103,59 @@ impl Harness {
     fn feed(&mut self, bytes: &[u8], out_cap: usize) {
         self.pending.extend_from_slice(bytes);
         loop {
-            let mut headers = [RawHeader::EMPTY; 32];
             let input = self.pending.clone();
-            let (used, ev) = self.s.read(&input, &mut headers, self.now);
+            let ended = self.error_sent || self.s.is_closed();
+            let read = self.s.read(&input, self.now);
+            let used = read.consumed;
             assert!(used <= input.len());
-            let got = ev.is_some();
-            if self.error_sent || self.s.is_closed() {
-                assert!(ev.is_none(), "event after close");
+            if ended {
+                assert_eq!(read.status, Status::Closed, "event after close");
             }
-            match ev {
-                Some(ServerEvent::Connect { .. }) => {
-                    if input.len() % 7 == 3 {
-                        self.s.reject_connect("no");
-                    } else {
-                        self.s.accept_connect(self.now);
-                    }
-                }
-                Some(ServerEvent::Subscribe { id, .. }) => {
-                    self.subscribed.insert(id.bytes().collect());
-                }
-                Some(ServerEvent::Unsubscribe { id, .. }) => {
-                    self.subscribed.remove(id.as_bytes());
-                }
-                Some(ServerEvent::Send { frame, .. }) => {
-                    assert!(frame.header("transaction").is_none());
-                }
-                Some(ServerEvent::Commit { .. }) => loop {
-                    let mut headers = [RawHeader::EMPTY; 32];
-                    match self.s.poll_committed(&mut headers) {
-                        Some(ServerEvent::Send { frame, .. }) => {
-                            // Only frames of the committed transaction are replayed.
-                            assert!(frame.header("transaction").is_some());
+            let mut decide = false;
+            let go_on = match read.status {
+                Status::Event(ev) => {
+                    match ev {
+                        ServerEvent::Connect { .. } => decide = true,
+                        ServerEvent::Subscribe { id, .. } => {
+                            self.subscribed.insert(id.bytes().collect());
                         }
-                        Some(other) => panic!("replayed {other:?}"),
-                        None => break,
+                        ServerEvent::Unsubscribe { id, .. } => {
+                            self.subscribed.remove(id.as_bytes());
+                        }
+                        ServerEvent::Send {
+                            frame, transaction, ..
+                        } => {
+                            // Transactional SENDs come only from a COMMIT's replay.
+                            assert_eq!(
+                                frame.header("transaction").is_some(),
+                                transaction.is_some()
+                            );
+                            if transaction.is_some() {
+                                assert_eq!(used, 0, "a replayed SEND consumes no input");
+                            }
+                        }
+                        ServerEvent::ProtocolError(_) | ServerEvent::Disconnect { .. } => {
+                            self.subscribed.clear();
+                        }
+                        _ => {}
                     }
-                },
-                Some(ServerEvent::ProtocolError(_)) | Some(ServerEvent::Disconnect { .. }) => {
-                    self.subscribed.clear();
+                    true
                 }
-                _ => {}
+                Status::NeedMore => false,
+                Status::Paused(Pause::Transmit) => true,
+                Status::Paused(Pause::Decision) => panic!("CONNECT left unanswered"),
+                Status::Closed => false,
+            };
+            if decide {
+                if input.len() % 7 == 3 {
+                    self.s.reject_connect(self.now, "no").unwrap();
+                } else {
+                    self.s.accept_connect(self.now).unwrap();
+                }
             }
             self.pending.drain(..used);
             self.drain(out_cap);
-            if used == 0 && !got {
+            if !go_on {
                 break;
             }
         }
@@ -172,7 +181,7 @@ fuzz_target!(|data: &[u8]| {
         ..ServerSessionConfig::default()
     };
     let mut h = Harness {
-        s: Session::new(config, Id::from_decimal(u64::from(cfg))),
+        s: Session::new(config, Id::from_decimal(u64::from(cfg)), Instant(0)),
         pending: Vec::new(),
         now: Instant(0),
         subscribed: HashSet::new(),
@@ -222,8 +231,14 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let id = format!("m{}", h.next_message);
                 let mut out = vec![0u8; usize::from(arg)];
-                let r =
-                    h.s.write_message(sub, id.as_bytes(), b"/a", &[("k", "v")], b"x", &mut out);
+                let message = OutgoingMessage {
+                    subscription: sub,
+                    message_id: id.as_bytes(),
+                    destination: b"/a".iter().copied(),
+                    headers: HeaderLines::new(b"k:v\n"),
+                    body: b"x",
+                };
+                let r = h.s.write_message(h.now, message, &mut out);
                 if r.is_ok() {
                     assert!(h.subscribed.contains(sub), "MESSAGE for an unsubscribed id");
                     assert!(!h.error_sent && !h.s.is_closed());
@@ -241,7 +256,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if h.error_sent {
         let mut out = [0u8; 256];
-        assert_eq!(h.s.poll_transmit(&mut out), Ok(None));
+        assert_eq!(h.s.poll_transmit(h.now, &mut out), Ok(None));
         assert!(h.s.is_closed());
     }
 });

@@ -11,7 +11,8 @@
 use core::panic::PanicInfo;
 
 use sockwire_core::http::{Header, Request};
-use sockwire_core::stomp::{Command, Decoded, Decoder, Limits, RawHeader};
+use sockwire_core::machine::Status;
+use sockwire_core::stomp::{Command, Decoded, Decoder, Limits};
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{accept, AllowedOrigins, ServerConfig};
 use sockwire_core::ws::{Config, Connection, Event, Role};
@@ -60,14 +61,13 @@ fn stomp_over_websocket_works() -> bool {
     }
     let len = 6 + stomp.len();
     let mut conn = Connection::new(Role::Server, Config::default(), 0);
-    let (_, event) = conn.read(&mut frame[..len], Instant(0));
-    let Some(Event::Data { payload, .. }) = event else {
+    let read = conn.read(&mut frame[..len], Instant(0));
+    let Status::Event(Event::Data { payload, .. }) = read.status else {
         return false;
     };
     let mut decoder = Decoder::new(Limits::default());
-    let mut headers = [RawHeader::EMPTY; 8];
     matches!(
-        decoder.decode(payload, &mut headers),
+        decoder.decode(payload),
         Ok(Decoded::Frame { frame, .. }) if frame.command() == Command::Send && frame.body() == b"hi"
     )
 }

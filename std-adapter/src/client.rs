@@ -5,6 +5,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use sockwire_core::http::{Header, Response, WriteError};
+use sockwire_core::machine::{Machine, Status};
 use sockwire_core::ws::handshake::{ClientHandshake, ClientRequest};
 use sockwire_core::ws::{CloseCode, Config, Connection, DataKind, Event, Role};
 
@@ -159,20 +160,23 @@ impl WsClient {
 
     /// Sends a message of the given kind as one frame.
     pub fn send(&mut self, kind: DataKind, data: &[u8]) -> io::Result<()> {
-        push_frame(&mut self.conn, kind, data, &mut self.wbuf).map_err(invalid)?;
+        let now = self.clock.now();
+        push_frame(&mut self.conn, now, kind, data, &mut self.wbuf).map_err(invalid)?;
         self.flush()
     }
 
     /// Sends a ping.
     pub fn ping(&mut self, payload: &[u8]) -> io::Result<()> {
-        self.conn.ping(payload).map_err(invalid)?;
+        self.conn.ping(self.clock.now(), payload).map_err(invalid)?;
         self.flush()
     }
 
     /// Starts the closing handshake; keep calling [`WsClient::read`] until it reports the close.
     pub fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
         let code = CloseCode(code);
-        self.conn.close(code, reason).map_err(invalid)?;
+        self.conn
+            .close(self.clock.now(), code, reason)
+            .map_err(invalid)?;
         self.flush()
     }
 
@@ -209,7 +213,7 @@ impl WsClient {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        drain_transmit(&mut self.conn, &mut self.wbuf);
+        drain_transmit(&mut self.conn, self.clock.now(), &mut self.wbuf);
         if !self.wbuf.is_empty() {
             self.stream.write_all(&self.wbuf)?;
             self.wbuf.clear();
@@ -287,7 +291,12 @@ impl WsClient {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                self.conn.handle_timeout(self.clock.now());
+                if self.conn.handle_timeout(self.clock.now()).is_some() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no close from the server in time",
+                    ));
+                }
                 Ok(())
             }
             Err(e) => Err(e),
@@ -298,35 +307,40 @@ impl WsClient {
     fn next_event(&mut self) -> io::Result<Option<Message>> {
         let now = self.clock.now();
         loop {
-            let (used, event) = self.conn.read(&mut self.rbuf[self.rstart..self.rend], now);
-            self.rstart += used;
+            let read = self.conn.read(&mut self.rbuf[self.rstart..self.rend], now);
+            self.rstart += read.consumed;
+            let event = match read.status {
+                Status::Event(event) => event,
+                Status::NeedMore | Status::Paused(_) | Status::Closed => return Ok(None),
+            };
             match event {
-                None if used == 0 || self.rstart == self.rend => return Ok(None),
-                None => {}
-                Some(Event::Data {
+                Event::Data {
                     kind,
                     payload,
                     first,
                     fin,
                     ..
-                }) => {
+                } => {
                     if let Some((kind, whole)) = self.message.push(kind, payload, first, fin) {
                         let message = owned_message(kind, whole);
                         self.message.recycle();
                         return Ok(Some(message));
                     }
                 }
-                Some(Event::Ping(p)) => return Ok(Some(Message::Ping(p.as_bytes().to_vec()))),
-                Some(Event::Pong(p)) => return Ok(Some(Message::Pong(p.as_bytes().to_vec()))),
-                Some(Event::Closed { code, reason }) => {
+                Event::Ping(p) => return Ok(Some(Message::Ping(p.as_bytes().to_vec()))),
+                Event::Pong(p) => return Ok(Some(Message::Pong(p.as_bytes().to_vec()))),
+                Event::Closed { code, reason } => {
                     return Ok(Some(Message::Close {
                         code: code.map(|c| c.as_u16()),
                         reason: String::from_utf8_lossy(reason.as_bytes()).into_owned(),
                     }))
                 }
-                Some(Event::Failed(e)) => {
+                Event::Failed(e) => {
                     self.flush()?;
                     return Err(invalid(e));
+                }
+                Event::TimedOut => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out"))
                 }
             }
         }

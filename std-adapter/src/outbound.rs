@@ -2,7 +2,9 @@
 
 use sockwire_core::buf::BufferTooSmall;
 use sockwire_core::http::WriteError;
-use sockwire_core::ws::{Connection, DataKind, SendError};
+use sockwire_core::machine::Machine;
+use sockwire_core::time::Instant;
+use sockwire_core::ws::{Connection, DataKind, Fragment, SendError};
 
 /// The largest control frame on the wire: 2 header bytes, a 4-byte mask, 125 payload bytes.
 const MAX_CONTROL_FRAME: usize = 2 + 4 + 125;
@@ -10,26 +12,26 @@ const MAX_CONTROL_FRAME: usize = 2 + 4 + 125;
 /// Appends one complete data frame carrying `payload` to `out`.
 pub fn push_frame(
     conn: &mut Connection,
+    now: Instant,
     kind: DataKind,
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), SendError> {
-    push_fragment(conn, kind, payload, true, true, out)
+    push_fragment(conn, now, Fragment::Whole(kind), payload, out)
 }
 
 /// Appends one data frame, a fragment of a message, to `out`.
 pub fn push_fragment(
     conn: &mut Connection,
-    kind: DataKind,
+    now: Instant,
+    fragment: Fragment,
     payload: &[u8],
-    first: bool,
-    fin: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), SendError> {
     let start = out.len();
     // A frame header is at most 14 bytes (2 + 8 length + 4 mask).
     out.resize(start + payload.len() + 14, 0);
-    match conn.send(kind, payload, first, fin, &mut out[start..]) {
+    match conn.send(now, fragment, payload, &mut out[start..]) {
         Ok(n) => {
             out.truncate(start + n);
             Ok(())
@@ -42,11 +44,11 @@ pub fn push_fragment(
 }
 
 /// Appends every control frame the connection owes (pongs, close) to `out`.
-pub fn drain_transmit(conn: &mut Connection, out: &mut Vec<u8>) {
+pub fn drain_transmit(conn: &mut Connection, now: Instant, out: &mut Vec<u8>) {
     loop {
         let start = out.len();
         out.resize(start + MAX_CONTROL_FRAME, 0);
-        match conn.poll_transmit(&mut out[start..]) {
+        match conn.poll_transmit(now, &mut out[start..]) {
             Ok(Some(n)) => out.truncate(start + n),
             Ok(None) | Err(_) => {
                 out.truncate(start);

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant as StdInstant};
 
 use criterion::{Criterion, Throughput};
+use sockwire_core::machine::Status;
 use sockwire_core::time::Instant;
 use sockwire_core::ws::frame::{FrameHeader, OpCode};
 use sockwire_core::ws::mask::apply_mask;
@@ -107,12 +108,12 @@ fn sockwire_decode(wire: &[u8], buf: &mut [u8]) -> usize {
     let mut pos = 0;
     let mut total = 0;
     loop {
-        let (n, ev) = conn.read(&mut buf[pos..], Instant(0));
-        match ev {
-            Some(Event::Data { payload, .. }) => total += black_box(payload).len(),
-            Some(other) => panic!("unexpected {other:?}"),
-            None if n == 0 => break,
-            None => {}
+        let read = conn.read(&mut buf[pos..], Instant(0));
+        let n = read.consumed;
+        match read.status {
+            Status::Event(Event::Data { payload, .. }) => total += black_box(payload).len(),
+            Status::Event(other) => panic!("unexpected {other:?}"),
+            _ => break,
         }
         pos += n;
     }

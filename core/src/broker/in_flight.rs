@@ -2,6 +2,7 @@
 //! for a subscriber. The [`InFlightStore`] trait and [`FixedInFlight`], a fixed table.
 
 use super::{AckMode, HeaderLines, Message, SessionId, StoreError};
+use crate::stomp::Escaping;
 use heapless::{String, Vec};
 
 /// Who holds an in-flight message: the subscription it was delivered to.
@@ -62,6 +63,7 @@ struct Slot<const TEXT: usize, const BYTES: usize> {
     /// Header lines, then the body.
     data: Vec<u8, BYTES>,
     headers_len: usize,
+    escaping: Escaping,
     owner: Option<(SessionId, String<TEXT>, AckMode)>,
 }
 
@@ -130,6 +132,7 @@ impl<const N: usize, const TEXT: usize, const BYTES: usize> InFlightStore
             destination: String::try_from(message.destination).map_err(|_| StoreError::TooLong)?,
             data,
             headers_len: message.headers.as_bytes().len(),
+            escaping: message.headers.escaping(),
             owner: owned(owner)?,
         };
         if let Some(s) = self.slots.get_mut(free) {
@@ -146,7 +149,7 @@ impl<const N: usize, const TEXT: usize, const BYTES: usize> InFlightStore
             seq,
             message: Message {
                 destination: &s.destination,
-                headers: HeaderLines::new(headers),
+                headers: HeaderLines::with_escaping(headers, s.escaping),
                 body,
             },
             owner: s.owner.as_ref().map(|(session, id, ack)| Owner {

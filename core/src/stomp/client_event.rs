@@ -1,14 +1,14 @@
 //! What a STOMP client session reports about its server.
 
-use super::{Frame, HeaderText, HeartBeatIntervals, Version};
+use super::{Frame, HeaderText, HeartBeatIntervals, ServerViolation, Version};
 
 /// Something the server did, as seen by a [`ClientSession`](super::ClientSession).
 ///
-/// Borrowed events point into the caller's input and header slice; copy out what must
-/// outlive the next read.
+/// Borrowed events point into the caller's input; copy out what must outlive the next
+/// read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum ClientEvent<'a, 'h> {
+pub enum ClientEvent<'a> {
     /// The server accepted the session (`CONNECTED`).
     Connected {
         /// The version agreed on.
@@ -31,7 +31,7 @@ pub enum ClientEvent<'a, 'h> {
         /// The `ack` header (STOMP 1.2, when the subscription needs acknowledgement).
         ack: Option<HeaderText<'a>>,
         /// The whole frame, for every other header.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         /// The body.
         body: &'a [u8],
     },
@@ -41,7 +41,7 @@ pub enum ClientEvent<'a, 'h> {
         /// The `receipt-id` header.
         id: HeaderText<'a>,
     },
-    /// The server reported an error (`ERROR`) and will close the connection.
+    /// The server reported an error (`ERROR`, terminal) and will close the connection.
     Error {
         /// The `message` header: a short description.
         message: Option<HeaderText<'a>>,
@@ -50,11 +50,14 @@ pub enum ClientEvent<'a, 'h> {
         /// The body: details.
         body: &'a [u8],
     },
-    /// The server was silent for longer than the agreed heart-beat interval allows.
+    /// The server was silent for longer than the agreed heart-beat interval allows
+    /// (terminal).
     HeartbeatLost,
+    /// The server broke the protocol (terminal): close the transport.
+    Failed(ServerViolation),
 }
 
-impl<'a> ClientEvent<'a, '_> {
+impl<'a> ClientEvent<'a> {
     /// For a [`ClientEvent::Message`]: the id to acknowledge it with (the `ack` header,
     /// else the `message-id`), as [`ClientSession::ack`](super::ClientSession::ack) takes it.
     pub fn ack_id(&self) -> Option<HeaderText<'a>> {

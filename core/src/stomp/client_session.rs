@@ -5,10 +5,13 @@ use heapless::{String, Vec};
 
 use super::{
     encode, Command, Decoded, Decoder, Frame, HeaderText, HeartBeat, HeartBeatIntervals, Limits,
-    RawHeader, Version, VersionSet,
+    Version, VersionSet,
 };
-use super::{AckMode, ClientError, ClientEvent, ServerViolation};
+use super::{
+    AckFrame, AckMode, ClientError, ClientEvent, SendFrame, ServerViolation, SubscribeFrame,
+};
 use crate::buf::{BufferTooSmall, Writer};
+use crate::machine::{Machine, Read};
 use crate::time::Instant;
 
 /// The most header lines one frame built by a [`ClientSession`] may carry, the
@@ -67,32 +70,33 @@ struct Subscription<const ID_LEN: usize> {
     ack: AckMode,
 }
 
-/// The client half of a STOMP session, sans IO.
+/// The client half of a STOMP session, sans IO, following the
+/// [machine contract](crate::machine).
 ///
 /// Builder methods ([`connect`](Self::connect), [`subscribe`](Self::subscribe),
 /// [`send`](Self::send), ...) write one frame into the caller's buffer and return its
 /// length; when the buffer is too small they fail with the size needed and change
 /// nothing. [`read`](Self::read) decodes the server's bytes into [`ClientEvent`]s.
-/// [`poll_timeout`](Self::poll_timeout), [`handle_timeout`](Self::handle_timeout) and
-/// [`poll_transmit`](Self::poll_transmit) keep the heart-beats.
+/// [`Machine::poll_timeout`], [`Machine::handle_timeout`] and
+/// [`Machine::poll_transmit`] keep the heart-beats.
 ///
 /// Capacities: `SUBSCRIPTIONS` tracked subscriptions, `RECEIPTS` outstanding receipts,
 /// ids of up to `ID_LEN` bytes.
 ///
 /// ```
-/// use sockwire_core::stomp::{ClientEvent, ClientSession, ConnectOptions, Limits, RawHeader};
+/// use sockwire_core::machine::Status;
+/// use sockwire_core::stomp::{ClientEvent, ClientSession, ConnectOptions, Limits};
 /// use sockwire_core::time::Instant;
 ///
 /// let mut s: ClientSession = ClientSession::new(Limits::default());
 /// let mut out = [0u8; 512];
-/// let n = s.connect(&ConnectOptions::default(), &mut out)?;
+/// let n = s.connect(Instant(0), &ConnectOptions::default(), &mut out)?;
 /// assert!(out[..n].starts_with(b"CONNECT\n"));
 ///
 /// let input = b"CONNECTED\nversion:1.2\n\n\0";
-/// let mut headers = [RawHeader::EMPTY; 32];
-/// let (used, event) = s.read(input, &mut headers, Instant(0))?;
-/// assert_eq!(used, input.len());
-/// assert!(matches!(event, Some(ClientEvent::Connected { .. })));
+/// let read = s.read(input, Instant(0));
+/// assert_eq!(read.consumed, input.len());
+/// assert!(matches!(read.status, Status::Event(ClientEvent::Connected { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -110,7 +114,6 @@ pub struct ClientSession<
     subscriptions: Vec<Subscription<ID_LEN>, SUBSCRIPTIONS>,
     receipts: Vec<String<ID_LEN>, RECEIPTS>,
     disconnect_receipt: Option<String<ID_LEN>>,
-    now: Instant,
     last_sent: Instant,
     last_received: Instant,
     /// Length of the input the last `Incomplete` read saw: more means new bytes.
@@ -150,7 +153,6 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             subscriptions: Vec::new(),
             receipts: Vec::new(),
             disconnect_receipt: None,
-            now: Instant(0),
             last_sent: Instant(0),
             last_received: Instant(0),
             pending_len: 0,
@@ -244,6 +246,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
     /// Encodes a frame of the connected session and, once written, tracks its receipt.
     fn emit<'x>(
         &mut self,
+        now: Instant,
         command: Command,
         mut headers: Headers<'x>,
         body: &[u8],
@@ -259,13 +262,14 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             // Capacity was checked above.
             let _ = self.receipts.push(id);
         }
-        self.last_sent = self.now;
+        self.last_sent = self.last_sent.max(now);
         Ok(n)
     }
 
     /// Builds the `CONNECT` frame.
     pub fn connect(
         &mut self,
+        now: Instant,
         options: &ConnectOptions<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
@@ -298,22 +302,20 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         self.state = SessionState::Connecting;
         self.offered = options.accept_version;
         self.heart_beat = options.heart_beat;
-        self.last_sent = self.now;
+        self.last_sent = now;
+        self.last_received = now;
         Ok(n)
     }
 
-    /// Builds `SUBSCRIBE` and tracks the subscription `id`.
+    /// Builds `SUBSCRIBE` and tracks the subscription `frame.id`.
     pub fn subscribe(
         &mut self,
-        destination: &str,
-        id: &str,
-        ack: AckMode,
-        extra_headers: &[(&str, &str)],
-        receipt: Option<&str>,
+        now: Instant,
+        frame: &SubscribeFrame<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
         self.require_connected()?;
-        let sub = Self::id(id)?;
+        let sub = Self::id(frame.id)?;
         if self.subscriptions.iter().any(|s| s.id == sub) {
             return Err(ClientError::DuplicateSubscription);
         }
@@ -321,18 +323,22 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             return Err(ClientError::TooManySubscriptions);
         }
         let mut headers = Headers::new();
-        push(&mut headers, "destination", destination)?;
-        push(&mut headers, "id", id)?;
-        push(&mut headers, "ack", ack.as_str())?;
-        extend(&mut headers, extra_headers)?;
-        let n = self.emit(Command::Subscribe, headers, b"", receipt, out)?;
-        let _ = self.subscriptions.push(Subscription { id: sub, ack });
+        push(&mut headers, "destination", frame.destination)?;
+        push(&mut headers, "id", frame.id)?;
+        push(&mut headers, "ack", frame.ack.as_str())?;
+        extend(&mut headers, frame.headers)?;
+        let n = self.emit(now, Command::Subscribe, headers, b"", frame.receipt, out)?;
+        let _ = self.subscriptions.push(Subscription {
+            id: sub,
+            ack: frame.ack,
+        });
         Ok(n)
     }
 
     /// Builds `UNSUBSCRIBE` and forgets the subscription `id`.
     pub fn unsubscribe(
         &mut self,
+        now: Instant,
         id: &str,
         receipt: Option<&str>,
         out: &mut [u8],
@@ -345,123 +351,107 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             .ok_or(ClientError::UnknownSubscription)?;
         let mut headers = Headers::new();
         push(&mut headers, "id", id)?;
-        let n = self.emit(Command::Unsubscribe, headers, b"", receipt, out)?;
+        let n = self.emit(now, Command::Unsubscribe, headers, b"", receipt, out)?;
         self.subscriptions.remove(index);
         Ok(n)
     }
 
-    /// Builds `SEND` to `destination`; a `content-length` header is added for a
+    /// Builds `SEND` to `frame.destination`; a `content-length` header is added for a
     /// non-empty body, so bodies may contain NUL octets.
     pub fn send(
         &mut self,
-        destination: &str,
-        extra_headers: &[(&str, &str)],
-        body: &[u8],
-        transaction: Option<&str>,
-        receipt: Option<&str>,
+        now: Instant,
+        frame: &SendFrame<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        let mut headers = self.connected_headers(&[("destination", destination)], transaction)?;
-        extend(&mut headers, extra_headers)?;
-        self.emit(Command::Send, headers, body, receipt, out)
+        let mut headers =
+            self.connected_headers(&[("destination", frame.destination)], frame.transaction)?;
+        extend(&mut headers, frame.headers)?;
+        self.emit(now, Command::Send, headers, frame.body, frame.receipt, out)
     }
 
     fn ack_frame(
         &mut self,
+        now: Instant,
         command: Command,
-        ack_id: &str,
-        subscription: &str,
-        transaction: Option<&str>,
-        receipt: Option<&str>,
+        frame: &AckFrame<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
         let fields: &[(&str, &str)] = match self.version {
-            Version::V1_2 => &[("id", ack_id)],
-            Version::V1_1 => &[("message-id", ack_id), ("subscription", subscription)],
-            Version::V1_0 => &[("message-id", ack_id)],
+            Version::V1_2 => &[("id", frame.ack_id)],
+            Version::V1_1 => &[
+                ("message-id", frame.ack_id),
+                ("subscription", frame.subscription),
+            ],
+            Version::V1_0 => &[("message-id", frame.ack_id)],
         };
-        let headers = self.connected_headers(fields, transaction)?;
-        self.emit(command, headers, b"", receipt, out)
+        let headers = self.connected_headers(fields, frame.transaction)?;
+        self.emit(now, command, headers, b"", frame.receipt, out)
     }
 
-    /// Builds `ACK` for a message. `ack_id` is what [`ClientEvent::ack_id`] gives (the
-    /// 1.2 `ack` header, else the `message-id`); `subscription` is used by STOMP 1.1.
+    /// Builds `ACK` for a message.
     pub fn ack(
         &mut self,
-        ack_id: &str,
-        subscription: &str,
-        transaction: Option<&str>,
-        receipt: Option<&str>,
+        now: Instant,
+        frame: &AckFrame<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.ack_frame(
-            Command::Ack,
-            ack_id,
-            subscription,
-            transaction,
-            receipt,
-            out,
-        )
+        self.ack_frame(now, Command::Ack, frame, out)
     }
 
-    /// Builds `NACK` (STOMP 1.1 and 1.2), with the same arguments as [`Self::ack`].
+    /// Builds `NACK` (STOMP 1.1 and 1.2) for a message.
     pub fn nack(
         &mut self,
-        ack_id: &str,
-        subscription: &str,
-        transaction: Option<&str>,
-        receipt: Option<&str>,
+        now: Instant,
+        frame: &AckFrame<'_>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.ack_frame(
-            Command::Nack,
-            ack_id,
-            subscription,
-            transaction,
-            receipt,
-            out,
-        )
+        self.ack_frame(now, Command::Nack, frame, out)
     }
 
     fn transaction_frame(
         &mut self,
+        now: Instant,
         command: Command,
         transaction: &str,
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
         let headers = self.connected_headers(&[("transaction", transaction)], None)?;
-        self.emit(command, headers, b"", receipt, out)
+        self.emit(now, command, headers, b"", receipt, out)
     }
 
     /// Builds `BEGIN` of `transaction`.
     pub fn begin(
         &mut self,
+        now: Instant,
         transaction: &str,
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.transaction_frame(Command::Begin, transaction, receipt, out)
+        self.transaction_frame(now, Command::Begin, transaction, receipt, out)
     }
 
     /// Builds `COMMIT` of `transaction`.
     pub fn commit(
         &mut self,
+        now: Instant,
         transaction: &str,
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.transaction_frame(Command::Commit, transaction, receipt, out)
+        self.transaction_frame(now, Command::Commit, transaction, receipt, out)
     }
 
     /// Builds `ABORT` of `transaction`.
     pub fn abort(
         &mut self,
+        now: Instant,
         transaction: &str,
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
-        self.transaction_frame(Command::Abort, transaction, receipt, out)
+        self.transaction_frame(now, Command::Abort, transaction, receipt, out)
     }
 
     /// Builds `DISCONNECT`. With a receipt the session waits for it (state
@@ -469,6 +459,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
     /// once.
     pub fn disconnect(
         &mut self,
+        now: Instant,
         receipt: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ClientError> {
@@ -477,7 +468,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             Some(r) => Some(Self::id(r)?),
             None => None,
         };
-        let n = self.emit(Command::Disconnect, Headers::new(), b"", receipt, out)?;
+        let n = self.emit(now, Command::Disconnect, Headers::new(), b"", receipt, out)?;
         self.state = if tracked.is_some() {
             SessionState::Disconnecting
         } else {
@@ -487,51 +478,49 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         Ok(n)
     }
 
-    /// Reads what starts at `input[0]`: returns how many octets were consumed (drop them
-    /// before the next call) and the event, if any. `(0, None)` means more input is
-    /// needed. `headers` receives the frame's header lines, as with
-    /// [`Decoder::decode`].
-    ///
-    /// After an `Err` the session is `Closed`: close the transport.
-    pub fn read<'a, 'h>(
-        &mut self,
-        input: &'a [u8],
-        headers: &'h mut [RawHeader<'a>],
-        now: Instant,
-    ) -> Result<(usize, Option<ClientEvent<'a, 'h>>), ServerViolation> {
-        self.now = self.now.max(now);
-        let decoded = match self.decoder.decode(input, headers) {
-            Ok(d) => d,
-            Err(e) => {
-                self.state = SessionState::Closed;
-                return Err(e.into());
+    /// Reads the server's bytes from the start of `input` and reports at most one event,
+    /// following the [machine contract](crate::machine): heart-beats and receipts
+    /// nobody awaits are consumed without an event. A server that breaks the protocol
+    /// ends the session with [`ClientEvent::Failed`]; an `ERROR` frame ends it with
+    /// [`ClientEvent::Error`]. Afterwards the session is closed: close the transport.
+    pub fn read<'a>(&mut self, input: &'a [u8], now: Instant) -> Read<ClientEvent<'a>> {
+        let mut pos = 0;
+        loop {
+            if self.state == SessionState::Closed {
+                return Read::closed(input.len());
             }
-        };
-        match decoded {
-            Decoded::Incomplete => {
-                if input.len() > self.pending_len {
-                    self.heard(now);
+            let rest = input.get(pos..).unwrap_or_default();
+            match self.decoder.decode(rest) {
+                Ok(Decoded::Incomplete) => {
+                    if rest.len() > self.pending_len {
+                        self.heard(now);
+                    }
+                    self.pending_len = rest.len();
+                    return Read::need_more(pos);
                 }
-                self.pending_len = input.len();
-                Ok((0, None))
-            }
-            Decoded::HeartBeat { consumed } => {
-                self.pending_len = 0;
-                self.heard(now);
-                Ok((consumed, None))
-            }
-            Decoded::Frame { frame, consumed } => {
-                self.pending_len = 0;
-                self.heard(now);
-                match self.on_frame(frame, now) {
-                    Ok(event) => Ok((consumed, event)),
-                    Err(e) => {
-                        self.state = SessionState::Closed;
-                        Err(e)
+                Ok(Decoded::HeartBeat { consumed }) => {
+                    self.pending_len = 0;
+                    self.heard(now);
+                    pos += consumed;
+                }
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    self.pending_len = 0;
+                    self.heard(now);
+                    pos += consumed;
+                    match self.on_frame(frame, now) {
+                        Ok(Some(event)) => return Read::event(pos, event),
+                        Ok(None) => {}
+                        Err(e) => return Read::event(input.len(), self.fail(e)),
                     }
                 }
+                Err(e) => return Read::event(input.len(), self.fail(e.into())),
             }
         }
+    }
+
+    fn fail(&mut self, violation: ServerViolation) -> ClientEvent<'static> {
+        self.state = SessionState::Closed;
+        ClientEvent::Failed(violation)
     }
 
     fn heard(&mut self, now: Instant) {
@@ -539,11 +528,11 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         self.lost = false;
     }
 
-    fn on_frame<'a, 'h>(
+    fn on_frame<'a>(
         &mut self,
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         now: Instant,
-    ) -> Result<Option<ClientEvent<'a, 'h>>, ServerViolation> {
+    ) -> Result<Option<ClientEvent<'a>>, ServerViolation> {
         let command = frame.command();
         let unexpected = ServerViolation::UnexpectedFrame(command);
         match (self.state, command) {
@@ -605,11 +594,11 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
         true
     }
 
-    fn on_connected<'a, 'h>(
+    fn on_connected<'a>(
         &mut self,
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         now: Instant,
-    ) -> Result<Option<ClientEvent<'a, 'h>>, ServerViolation> {
+    ) -> Result<Option<ClientEvent<'a>>, ServerViolation> {
         let version = match frame.header("version") {
             None => Version::V1_0,
             Some(v) => {
@@ -657,49 +646,61 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             .expect_every_ms
             .map(|ms| self.last_received.add_millis(ms.saturating_add(ms / 2)))
     }
+}
 
-    /// When [`Self::handle_timeout`] must next be called, if ever.
-    ///
-    /// Frames built count as sent at the latest instant the session was given (by
-    /// [`Self::read`] or [`Self::handle_timeout`]), which errs toward heart-beating early.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize> Machine
+    for ClientSession<SUBSCRIPTIONS, RECEIPTS, ID_LEN>
+{
+    type TimeoutEvent = ClientEvent<'static>;
+
+    /// Writes an owed heart-beat (an end of line) into `out`.
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if !self.heart_beat_owed || self.state == SessionState::Closed {
+            return Ok(None);
+        }
+        let n = super::encode_heart_beat(out)?;
+        self.heart_beat_owed = false;
+        self.last_sent = self.last_sent.max(now);
+        Ok(Some(n))
+    }
+
+    /// The next heart-beat to send or the deadline for hearing from the server.
+    fn poll_timeout(&self) -> Option<Instant> {
         if !self.timers_running() {
             return None;
         }
-        match (self.send_deadline(), self.receive_deadline()) {
+        let send = self.send_deadline().filter(|_| !self.heart_beat_owed);
+        match (send, self.receive_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Runs the timers: queues a heart-beat when one is due (drain it with
-    /// [`Self::poll_transmit`]) and reports [`ClientEvent::HeartbeatLost`] once when the
-    /// server has been silent too long.
-    pub fn handle_timeout(&mut self, now: Instant) -> Option<ClientEvent<'static, 'static>> {
-        self.now = self.now.max(now);
+    /// Queues a heart-beat when one is due, and ends the session with
+    /// [`ClientEvent::HeartbeatLost`] when the server has been silent too long.
+    fn handle_timeout(&mut self, now: Instant) -> Option<ClientEvent<'static>> {
         if !self.timers_running() {
             return None;
         }
-        if self.send_deadline().is_some_and(|d| d <= now) {
-            self.heart_beat_owed = true;
-            self.last_sent = now;
-        }
         if self.receive_deadline().is_some_and(|d| d <= now) {
             self.lost = true;
+            self.state = SessionState::Closed;
             return Some(ClientEvent::HeartbeatLost);
+        }
+        if self.send_deadline().is_some_and(|d| d <= now) {
+            self.heart_beat_owed = true;
         }
         None
     }
 
-    /// Writes an owed heart-beat (an end of line) into `out`: `Ok(Some(len))` when one
-    /// was owed, `Ok(None)` when nothing is to be sent.
-    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
-        if !self.heart_beat_owed {
-            return Ok(None);
-        }
-        let n = super::encode_heart_beat(out)?;
-        self.heart_beat_owed = false;
-        Ok(Some(n))
+    /// Whether the session is over (disconnect receipt, `ERROR`, a broken server, or
+    /// a lost heart-beat): close the transport.
+    fn is_closed(&self) -> bool {
+        self.state == SessionState::Closed
     }
 }
 

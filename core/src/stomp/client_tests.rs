@@ -8,6 +8,7 @@ use std::vec::Vec as StdVec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::machine::{Machine, Status};
 use crate::time::Instant;
 
 type Session = ClientSession<4, 4, 16>;
@@ -18,8 +19,7 @@ fn decode_one(
 ) -> (Command, StdVec<(StdString, StdString)>, StdVec<u8>) {
     let mut dec = Decoder::new(Limits::default());
     dec.set_version(version);
-    let mut headers = [RawHeader::EMPTY; 64];
-    match dec.decode(bytes, &mut headers) {
+    match dec.decode(bytes) {
         Ok(Decoded::Frame { frame, consumed }) => {
             assert_eq!(consumed, bytes.len());
             let hs = frame
@@ -47,7 +47,7 @@ fn connected(server_hb: &str, client_hb: HeartBeat) -> Session {
         heart_beat: client_hb,
         ..ConnectOptions::default()
     };
-    let n = s.connect(&opts, &mut out).unwrap();
+    let n = s.connect(Instant(0), &opts, &mut out).unwrap();
     let (c, hs, _) = decode_one(&out[..n], Version::V1_2);
     assert_eq!(c, Command::Connect);
     assert!(hs.contains(&("accept-version".into(), "1.0,1.1,1.2".into())));
@@ -56,11 +56,10 @@ fn connected(server_hb: &str, client_hb: HeartBeat) -> Session {
     let input = std::format!(
         "CONNECTED\nversion:1.2\nserver:x/1\nsession:s1\nheart-beat:{server_hb}\n\n\0"
     );
-    let mut headers = [RawHeader::EMPTY; 8];
-    let (used, ev) = s.read(input.as_bytes(), &mut headers, Instant(0)).unwrap();
-    assert_eq!(used, input.len());
-    match ev {
-        Some(ClientEvent::Connected {
+    let read = s.read(input.as_bytes(), Instant(0));
+    assert_eq!(read.consumed, input.len());
+    match read.status {
+        Status::Event(ClientEvent::Connected {
             version,
             server,
             session,
@@ -80,12 +79,14 @@ fn feed(
     s: &mut Session,
     input: &[u8],
     now: u64,
-) -> Result<(usize, Option<ClientEvent<'static, 'static>>), ServerViolation> {
-    // Leak the input and a header array per call: fine in tests.
+) -> Result<(usize, Option<ClientEvent<'static>>), ServerViolation> {
+    // Leak the input per call: fine in tests.
     let input: &'static [u8] = std::boxed::Box::leak(input.to_vec().into_boxed_slice());
-    let headers: &'static mut [RawHeader<'static>; 16] =
-        std::boxed::Box::leak(std::boxed::Box::new([RawHeader::EMPTY; 16]));
-    s.read(input, headers, Instant(now))
+    let read = s.read(input, Instant(now));
+    match read.status {
+        Status::Event(ClientEvent::Failed(v)) => Err(v),
+        status => Ok((read.consumed, status.event())),
+    }
 }
 
 #[test]
@@ -93,16 +94,37 @@ fn builders_need_connected() {
     let mut s = Session::new(Limits::default());
     let mut out = [0u8; 256];
     assert_eq!(
-        s.send("/q", &[], b"x", None, None, &mut out),
+        s.send(
+            Instant(0),
+            &SendFrame {
+                destination: "/q",
+                headers: &[],
+                body: b"x",
+                transaction: None,
+                receipt: None
+            },
+            &mut out
+        ),
         Err(ClientError::NotConnected)
     );
-    s.connect(&ConnectOptions::default(), &mut out).unwrap();
+    s.connect(Instant(0), &ConnectOptions::default(), &mut out)
+        .unwrap();
     assert_eq!(
-        s.connect(&ConnectOptions::default(), &mut out),
+        s.connect(Instant(0), &ConnectOptions::default(), &mut out),
         Err(ClientError::AlreadyConnecting)
     );
     assert_eq!(
-        s.subscribe("/q", "1", AckMode::Auto, &[], None, &mut out),
+        s.subscribe(
+            Instant(0),
+            &SubscribeFrame {
+                destination: "/q",
+                id: "1",
+                ack: AckMode::Auto,
+                headers: &[],
+                receipt: None
+            },
+            &mut out
+        ),
         Err(ClientError::NotConnected)
     );
     // A MESSAGE before CONNECTED breaks the protocol.
@@ -121,11 +143,14 @@ fn subscribe_message_ack_receipt() {
     let mut out = [0u8; 256];
     let n = s
         .subscribe(
-            "/queue/a",
-            "sub-1",
-            AckMode::ClientIndividual,
-            &[("x-a", "b:c")],
-            Some("r1"),
+            Instant(0),
+            &SubscribeFrame {
+                destination: "/queue/a",
+                id: "sub-1",
+                ack: AckMode::ClientIndividual,
+                headers: &[("x-a", "b:c")],
+                receipt: Some("r1"),
+            },
             &mut out,
         )
         .unwrap();
@@ -138,11 +163,31 @@ fn subscribe_message_ack_receipt() {
     assert_eq!(s.ack_mode(b"sub-1"), Some(AckMode::ClientIndividual));
     assert!(s.is_receipt_outstanding("r1"));
     assert_eq!(
-        s.subscribe("/queue/b", "sub-1", AckMode::Auto, &[], None, &mut out),
+        s.subscribe(
+            Instant(0),
+            &SubscribeFrame {
+                destination: "/queue/b",
+                id: "sub-1",
+                ack: AckMode::Auto,
+                headers: &[],
+                receipt: None
+            },
+            &mut out
+        ),
         Err(ClientError::DuplicateSubscription)
     );
     assert_eq!(
-        s.send("/q", &[], b"", None, Some("r1"), &mut out),
+        s.send(
+            Instant(0),
+            &SendFrame {
+                destination: "/q",
+                headers: &[],
+                body: b"",
+                transaction: None,
+                receipt: Some("r1")
+            },
+            &mut out
+        ),
         Err(ClientError::DuplicateReceipt)
     );
 
@@ -176,7 +221,18 @@ fn subscribe_message_ack_receipt() {
         other => panic!("{other:?}"),
     }
     assert_eq!(feed(&mut s, b"\n", 3).unwrap(), (1, None));
-    let n = s.ack("A:1", "sub-1", Some("tx"), None, &mut out).unwrap();
+    let n = s
+        .ack(
+            Instant(0),
+            &AckFrame {
+                ack_id: "A:1",
+                subscription: "sub-1",
+                transaction: Some("tx"),
+                receipt: None,
+            },
+            &mut out,
+        )
+        .unwrap();
     let (c, hs, _) = decode_one(&out[..n], Version::V1_2);
     assert_eq!(c, Command::Ack);
     assert_eq!(
@@ -187,11 +243,11 @@ fn subscribe_message_ack_receipt() {
         ]
     );
 
-    let n = s.unsubscribe("sub-1", None, &mut out).unwrap();
+    let n = s.unsubscribe(Instant(0), "sub-1", None, &mut out).unwrap();
     assert_eq!(decode_one(&out[..n], Version::V1_2).0, Command::Unsubscribe);
     assert_eq!(s.subscriptions().count(), 0);
     assert_eq!(
-        s.unsubscribe("sub-1", None, &mut out),
+        s.unsubscribe(Instant(0), "sub-1", None, &mut out),
         Err(ClientError::UnknownSubscription)
     );
 }
@@ -200,7 +256,17 @@ fn subscribe_message_ack_receipt() {
 fn too_small_buffer_changes_nothing() {
     let mut s = connected("0,0", HeartBeat::NONE);
     let mut out = [0u8; 8];
-    match s.subscribe("/queue/a", "1", AckMode::Auto, &[], Some("r"), &mut out) {
+    match s.subscribe(
+        Instant(0),
+        &SubscribeFrame {
+            destination: "/queue/a",
+            id: "1",
+            ack: AckMode::Auto,
+            headers: &[],
+            receipt: Some("r"),
+        },
+        &mut out,
+    ) {
         Err(ClientError::Encode(EncodeError::BufferTooSmall(e))) => assert!(e.needed > 8),
         other => panic!("{other:?}"),
     }
@@ -214,19 +280,59 @@ fn capacity_is_bounded() {
     let mut out = [0u8; 256];
     for i in 0..4 {
         let id = std::format!("{i}");
-        s.subscribe("/q", &id, AckMode::Auto, &[], Some(&id), &mut out)
-            .unwrap();
+        s.subscribe(
+            Instant(0),
+            &SubscribeFrame {
+                destination: "/q",
+                id: &id,
+                ack: AckMode::Auto,
+                headers: &[],
+                receipt: Some(&id),
+            },
+            &mut out,
+        )
+        .unwrap();
     }
     assert_eq!(
-        s.subscribe("/q", "9", AckMode::Auto, &[], None, &mut out),
+        s.subscribe(
+            Instant(0),
+            &SubscribeFrame {
+                destination: "/q",
+                id: "9",
+                ack: AckMode::Auto,
+                headers: &[],
+                receipt: None
+            },
+            &mut out
+        ),
         Err(ClientError::TooManySubscriptions)
     );
     assert_eq!(
-        s.send("/q", &[], b"", None, Some("9"), &mut out),
+        s.send(
+            Instant(0),
+            &SendFrame {
+                destination: "/q",
+                headers: &[],
+                body: b"",
+                transaction: None,
+                receipt: Some("9")
+            },
+            &mut out
+        ),
         Err(ClientError::TooManyReceipts)
     );
     assert_eq!(
-        s.send("/q", &[], b"", None, Some("0123456789abcdefg"), &mut out),
+        s.send(
+            Instant(0),
+            &SendFrame {
+                destination: "/q",
+                headers: &[],
+                body: b"",
+                transaction: None,
+                receipt: Some("0123456789abcdefg")
+            },
+            &mut out
+        ),
         Err(ClientError::InvalidId)
     );
 }
@@ -250,7 +356,17 @@ fn error_ends_session() {
     assert_eq!(s.state(), SessionState::Closed);
     let mut out = [0u8; 64];
     assert_eq!(
-        s.send("/q", &[], b"", None, None, &mut out),
+        s.send(
+            Instant(0),
+            &SendFrame {
+                destination: "/q",
+                headers: &[],
+                body: b"",
+                transaction: None,
+                receipt: None
+            },
+            &mut out
+        ),
         Err(ClientError::NotConnected)
     );
 }
@@ -259,7 +375,7 @@ fn error_ends_session() {
 fn disconnect_waits_for_receipt() {
     let mut s = connected("0,0", HeartBeat::NONE);
     let mut out = [0u8; 64];
-    let n = s.disconnect(Some("bye"), &mut out).unwrap();
+    let n = s.disconnect(Instant(0), Some("bye"), &mut out).unwrap();
     assert_eq!(decode_one(&out[..n], Version::V1_2).0, Command::Disconnect);
     assert_eq!(s.state(), SessionState::Disconnecting);
     let (_, ev) = feed(&mut s, b"RECEIPT\nreceipt-id:bye\n\n\0", 0).unwrap();
@@ -275,7 +391,7 @@ fn version_must_be_offered() {
         accept_version: VersionSet::only(Version::V1_1),
         ..ConnectOptions::default()
     };
-    s.connect(&opts, &mut out).unwrap();
+    s.connect(Instant(0), &opts, &mut out).unwrap();
     assert_eq!(
         feed(&mut s, b"CONNECTED\nversion:1.2\n\n\0", 0),
         Err(ServerViolation::UnsupportedVersion)
@@ -286,10 +402,22 @@ fn version_must_be_offered() {
 fn stomp_1_1_acks_name_the_subscription() {
     let mut s = Session::new(Limits::default());
     let mut out = [0u8; 256];
-    s.connect(&ConnectOptions::default(), &mut out).unwrap();
+    s.connect(Instant(0), &ConnectOptions::default(), &mut out)
+        .unwrap();
     feed(&mut s, b"CONNECTED\nversion:1.1\n\n\0", 0).unwrap();
     assert_eq!(s.version(), Version::V1_1);
-    let n = s.nack("m1", "s1", None, None, &mut out).unwrap();
+    let n = s
+        .nack(
+            Instant(0),
+            &AckFrame {
+                ack_id: "m1",
+                subscription: "s1",
+                transaction: None,
+                receipt: None,
+            },
+            &mut out,
+        )
+        .unwrap();
     let (c, hs, _) = decode_one(&out[..n], Version::V1_1);
     assert_eq!(c, Command::Nack);
     assert_eq!(
@@ -316,11 +444,11 @@ fn heart_beats_sent_and_loss_reported() {
     assert_eq!(s.poll_timeout(), Some(Instant(500)));
     let mut out = [0u8; 4];
     assert_eq!(s.handle_timeout(Instant(499)), None);
-    assert_eq!(s.poll_transmit(&mut out), Ok(None));
+    assert_eq!(s.poll_transmit(Instant(0), &mut out), Ok(None));
     assert_eq!(s.handle_timeout(Instant(500)), None);
-    assert_eq!(s.poll_transmit(&mut out), Ok(Some(1)));
+    assert_eq!(s.poll_transmit(Instant(0), &mut out), Ok(Some(1)));
     assert_eq!(out[0], b'\n');
-    assert_eq!(s.poll_transmit(&mut out), Ok(None));
+    assert_eq!(s.poll_transmit(Instant(0), &mut out), Ok(None));
     // The server's heart-beat keeps the session alive.
     feed(&mut s, b"\n", 2500).unwrap();
     assert_eq!(s.handle_timeout(Instant(5499)), None);
@@ -333,6 +461,7 @@ fn heart_beats_sent_and_loss_reported() {
         None,
         "loss is reported once"
     );
+    assert!(s.is_closed());
 }
 
 #[derive(Debug, Clone)]
@@ -380,7 +509,7 @@ proptest! {
         let version = Version::ALL[v];
         let mut s = Session::new(Limits::default());
         let mut out = [0u8; 1024];
-        s.connect(&ConnectOptions::default(), &mut out).unwrap();
+        s.connect(Instant(0), &ConnectOptions::default(), &mut out).unwrap();
         let connected = std::format!("CONNECTED\nversion:{}\n\n\0", version.as_str());
         feed(&mut s, connected.as_bytes(), 0).unwrap();
         let mut receipt_no = 0u32;
@@ -393,17 +522,17 @@ proptest! {
                     let id = std::format!("s{i}");
                     let mut e = std::vec![("destination".into(), "/topic/t".into()), ("id".into(), id.clone()), ("ack".into(), a.as_str().into())];
                     if *r { e.push(("receipt".into(), rid.clone())); }
-                    (s.subscribe("/topic/t", &id, *a, &[], r.then_some(rid.as_str()), &mut out), Command::Subscribe, e)
+                    (s.subscribe(Instant(0), &SubscribeFrame { destination: "/topic/t", id: &id, ack: *a, headers: &[], receipt: r.then_some(rid.as_str()) }, &mut out), Command::Subscribe, e)
                 }
                 Op::Unsubscribe(i) => {
                     let id = std::format!("s{i}");
-                    (s.unsubscribe(&id, None, &mut out), Command::Unsubscribe, std::vec![("id".into(), id)])
+                    (s.unsubscribe(Instant(0), &id, None, &mut out), Command::Unsubscribe, std::vec![("id".into(), id)])
                 }
                 Op::Send(n, val, body, r) => {
                     let mut e = std::vec![("destination".into(), "/queue/q".into()), (n.clone(), val.clone())];
                     if *r { e.push(("receipt".into(), rid.clone())); }
                     if !body.is_empty() { e.push(("content-length".into(), std::format!("{}", body.len()))); }
-                    (s.send("/queue/q", &[(n, val)], body, None, r.then_some(rid.as_str()), &mut out), Command::Send, e)
+                    (s.send(Instant(0), &SendFrame { destination: "/queue/q", headers: &[(n, val)], body, transaction: None, receipt: r.then_some(rid.as_str()) }, &mut out), Command::Send, e)
                 }
                 Op::Ack(i) => {
                     let id = std::format!("m{i}");
@@ -412,14 +541,14 @@ proptest! {
                         Version::V1_1 => std::vec![("message-id".into(), id.clone()), ("subscription".into(), "s".into())],
                         Version::V1_0 => std::vec![("message-id".into(), id.clone())],
                     };
-                    (s.ack(&id, "s", None, None, &mut out), Command::Ack, e)
+                    (s.ack(Instant(0), &AckFrame { ack_id: &id, subscription: "s", transaction: None, receipt: None }, &mut out), Command::Ack, e)
                 }
                 Op::Begin(t) | Op::Commit(t) | Op::Abort(t) => {
                     let t = std::format!("t{t}");
                     let (r, c) = match &op {
-                        Op::Begin(_) => (s.begin(&t, None, &mut out), Command::Begin),
-                        Op::Commit(_) => (s.commit(&t, None, &mut out), Command::Commit),
-                        _ => (s.abort(&t, None, &mut out), Command::Abort),
+                        Op::Begin(_) => (s.begin(Instant(0), &t, None, &mut out), Command::Begin),
+                        Op::Commit(_) => (s.commit(Instant(0), &t, None, &mut out), Command::Commit),
+                        _ => (s.abort(Instant(0), &t, None, &mut out), Command::Abort),
                     };
                     (r, c, std::vec![("transaction".into(), t)])
                 }
@@ -461,7 +590,7 @@ proptest! {
     fn arbitrary_server_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512), chunk in 1usize..64) {
         let mut s = Session::new(Limits::default());
         let mut out = [0u8; 256];
-        s.connect(&ConnectOptions { heart_beat: HeartBeat { send_ms: 10, receive_ms: 10 }, ..ConnectOptions::default() }, &mut out).unwrap();
+        s.connect(Instant(0), &ConnectOptions { heart_beat: HeartBeat { send_ms: 10, receive_ms: 10 }, ..ConnectOptions::default() }, &mut out).unwrap();
         let mut input = b"CONNECTED\nversion:1.2\nheart-beat:5,5\n\n\0".to_vec();
         input.extend_from_slice(&data);
         let mut buf = StdVec::new();
@@ -470,13 +599,15 @@ proptest! {
             buf.extend_from_slice(piece);
             now += 3;
             let _ = s.handle_timeout(Instant(now));
-            let _ = s.poll_transmit(&mut out);
+            let _ = s.poll_transmit(Instant(now), &mut out);
             loop {
-                let mut headers = [RawHeader::EMPTY; 16];
-                match s.read(&buf, &mut headers, Instant(now)) {
-                    Ok((0, _)) => break,
-                    Ok((n, _)) => { buf.drain(..n); }
-                    Err(_) => return Ok(()),
+                let read = s.read(&buf, Instant(now));
+                let n = read.consumed;
+                prop_assert!(n <= buf.len());
+                let more = matches!(read.status, Status::Event(_));
+                buf.drain(..n);
+                if !more {
+                    break;
                 }
             }
         }

@@ -1,16 +1,16 @@
 //! The streaming frame decoder.
 
 use super::escape::validate;
-use super::{Command, DecodeError, Escaping, Frame, Limits, RawHeader, Version};
+use super::{Command, DecodeError, Escaping, Frame, Limits, Version};
 
 /// What [`Decoder::decode`] found at the start of its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Decoded<'a, 'h> {
+pub enum Decoded<'a> {
     /// A whole frame; the next one begins `consumed` octets into the input.
     Frame {
-        /// The frame, borrowed from the input and the caller's header slice.
-        frame: Frame<'a, 'h>,
+        /// The frame, borrowed from the input.
+        frame: Frame<'a>,
         /// Octets of input the frame took, its NUL included.
         consumed: usize,
     },
@@ -30,6 +30,8 @@ pub enum Decoded<'a, 'h> {
 struct Scan {
     /// The command, once its line is complete.
     command: Option<Command>,
+    /// Where the header lines begin (after the command line).
+    head_start: usize,
     /// Start of the line being read.
     line_start: usize,
     /// No line feed in `line_start..searched`.
@@ -98,15 +100,9 @@ impl Decoder {
 
     /// Decodes what starts at `input[0]`: a frame, a heart-beat, or nothing yet.
     ///
-    /// `headers` receives the frame's header lines; the effective header limit is the
-    /// smaller of [`Limits::max_headers`] and `headers.len()`. `input` must start where
-    /// the previous call's `consumed` ended (or, after `Incomplete`, with the same octets
-    /// as before).
-    pub fn decode<'a, 'h>(
-        &mut self,
-        input: &'a [u8],
-        headers: &'h mut [RawHeader<'a>],
-    ) -> Result<Decoded<'a, 'h>, DecodeError> {
+    /// `input` must start where the previous call's `consumed` ended (or, after
+    /// `Incomplete`, with the same octets as before).
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
         if self.scan.searched > input.len() || self.scan.nul_searched > input.len() {
             // The caller did not keep its bytes; start over rather than misread.
             self.scan = Scan::default();
@@ -119,19 +115,15 @@ impl Decoder {
                 _ => {}
             }
         }
-        let result = self.decode_frame(input, headers);
+        let result = self.decode_frame(input);
         if !matches!(result, Ok(Decoded::Incomplete)) {
             self.scan = Scan::default();
         }
         result
     }
 
-    fn decode_frame<'a, 'h>(
-        &mut self,
-        input: &'a [u8],
-        headers: &'h mut [RawHeader<'a>],
-    ) -> Result<Decoded<'a, 'h>, DecodeError> {
-        let max_headers = self.limits.max_headers.min(headers.len());
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+        let max_headers = self.limits.max_headers;
         let body_start = match self.scan.body_start {
             Some(start) => start,
             None => loop {
@@ -146,7 +138,14 @@ impl Decoder {
                                     return Err(DecodeError::MalformedHeader);
                                 }
                                 let end = s.line_start;
-                                return finish(command, self.version, input, end, end, headers);
+                                return Ok(finish(
+                                    command,
+                                    self.version,
+                                    input,
+                                    s.head_start,
+                                    end,
+                                    end,
+                                ));
                             }
                             Some(_) => {}
                         }
@@ -177,6 +176,7 @@ impl Decoder {
                 match s.command {
                     None => {
                         s.command = Some(Command::parse(line).ok_or(DecodeError::UnknownCommand)?);
+                        s.head_start = lf + 1;
                     }
                     Some(_) if line.is_empty() => {
                         s.body_start = Some(lf + 1);
@@ -191,12 +191,12 @@ impl Decoder {
                         if line.len() > self.limits.max_header_line {
                             return Err(DecodeError::HeaderLineTooLong);
                         }
-                        let h = split_header(line)?;
+                        let (name, value) = split_header(line)?;
                         let escaping = Escaping::for_frame(self.version, command);
-                        validate(h.name, escaping).map_err(|_| DecodeError::InvalidEscape)?;
-                        validate(h.value, escaping).map_err(|_| DecodeError::InvalidEscape)?;
-                        if h.name == b"content-length" && s.content_length.is_none() {
-                            let n = parse_content_length(h.value)?;
+                        validate(name, escaping).map_err(|_| DecodeError::InvalidEscape)?;
+                        validate(value, escaping).map_err(|_| DecodeError::InvalidEscape)?;
+                        if name == b"content-length" && s.content_length.is_none() {
+                            let n = parse_content_length(value)?;
                             if n > self.limits.max_body {
                                 return Err(DecodeError::BodyTooLarge);
                             }
@@ -213,7 +213,14 @@ impl Decoder {
                 let end = body_start.saturating_add(n);
                 match input.get(end) {
                     None => Ok(Decoded::Incomplete),
-                    Some(0) => finish(command, self.version, input, body_start, end, headers),
+                    Some(0) => Ok(finish(
+                        command,
+                        self.version,
+                        input,
+                        s.head_start,
+                        body_start,
+                        end,
+                    )),
                     Some(_) => Err(DecodeError::MissingNul),
                 }
             }
@@ -226,7 +233,14 @@ impl Decoder {
                         if end - body_start > self.limits.max_body {
                             return Err(DecodeError::BodyTooLarge);
                         }
-                        finish(command, self.version, input, body_start, end, headers)
+                        Ok(finish(
+                            command,
+                            self.version,
+                            input,
+                            s.head_start,
+                            body_start,
+                            end,
+                        ))
                     }
                     None => {
                         s.nul_searched = input.len();
@@ -247,48 +261,29 @@ impl Default for Decoder {
     }
 }
 
-/// Builds the frame once its extent is known: the head (already validated) is split into
-/// header lines again, into the caller's slice. `body_start` is where the head ends.
-fn finish<'a, 'h>(
+/// Builds the frame once its extent is known. The header lines in
+/// `head_start..body_start` (the blank line included) were checked while scanning.
+fn finish(
     command: Command,
     version: Version,
-    input: &'a [u8],
+    input: &[u8],
+    head_start: usize,
     body_start: usize,
     body_end: usize,
-    headers: &'h mut [RawHeader<'a>],
-) -> Result<Decoded<'a, 'h>, DecodeError> {
-    let head = input.get(..body_start).unwrap_or_default();
-    let mut count = 0;
-    // Skip the command line; stop at the blank line (or the end of the head).
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let line = strip_cr(line);
-        if line.is_empty() {
-            break;
-        }
-        let slot = headers.get_mut(count).ok_or(DecodeError::TooManyHeaders)?;
-        *slot = split_header(line)?;
-        count += 1;
-    }
-    let headers: &'h [RawHeader<'a>] = headers;
-    let headers = headers.get(..count).unwrap_or_default();
+) -> Decoded<'_> {
+    let head = input.get(head_start..body_start).unwrap_or_default();
     let body = input.get(body_start..body_end).unwrap_or_default();
-    let consumed = body_end.saturating_add(1);
-    Ok(Decoded::Frame {
-        frame: Frame::new(
-            command,
-            headers,
-            body,
-            Escaping::for_frame(version, command),
-        ),
-        consumed,
-    })
+    Decoded::Frame {
+        frame: Frame::new(command, head, body, Escaping::for_frame(version, command)),
+        consumed: body_end.saturating_add(1),
+    }
 }
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn split_header(line: &[u8]) -> Result<RawHeader<'_>, DecodeError> {
+fn split_header(line: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
     if line.contains(&0) {
         return Err(DecodeError::MalformedHeader);
     }
@@ -303,7 +298,7 @@ fn split_header(line: &[u8]) -> Result<RawHeader<'_>, DecodeError> {
     if name.is_empty() {
         return Err(DecodeError::MalformedHeader);
     }
-    Ok(RawHeader { name, value })
+    Ok((name, value))
 }
 
 /// Decimal octet count; spaces around it are tolerated (STOMP 1.0 peers pad headers).

@@ -59,7 +59,7 @@ where
 /// Encodes a decoded frame again, for a session speaking `version`: its headers are
 /// unescaped under the frame's own rules and escaped under the target's.
 pub fn encode_frame(
-    frame: &Frame<'_, '_>,
+    frame: &Frame<'_>,
     version: Version,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
@@ -67,7 +67,7 @@ pub fn encode_frame(
     let escaping = Escaping::for_frame(version, frame.command());
     encode_with(
         frame.command(),
-        frame.raw_headers().iter().map(|h| {
+        frame.raw_headers().map(|h| {
             (
                 Unescape::new(h.name, from).map_while(Result::ok),
                 Unescape::new(h.value, from).map_while(Result::ok),

@@ -120,26 +120,27 @@ impl PartialEq<&str> for HeaderText<'_> {
 
 /// A STOMP frame borrowed from the decoder's input: command, escaped headers in wire
 /// order, and body.
+///
+/// Headers are not copied out when the frame is decoded: the frame keeps the header
+/// section as it arrived (already checked by the decoder) and reads it on demand, so a
+/// frame needs no header array and borrows only the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Frame<'a, 'h> {
+pub struct Frame<'a> {
     command: Command,
-    headers: &'h [RawHeader<'a>],
+    head: &'a [u8],
     body: &'a [u8],
     escaping: Escaping,
 }
 
-impl<'a, 'h> Frame<'a, 'h> {
-    /// A frame view over headers escaped under `escaping`.
-    pub const fn new(
-        command: Command,
-        headers: &'h [RawHeader<'a>],
-        body: &'a [u8],
-        escaping: Escaping,
-    ) -> Self {
+impl<'a> Frame<'a> {
+    /// A frame view over `head`, the header lines as on the wire (each `name:value`
+    /// ending in `\n` or `\r\n`, escaped under `escaping`). Lines without a `:` or with an
+    /// empty name are not headers and are skipped (the decoder never lets one through).
+    pub const fn new(command: Command, head: &'a [u8], body: &'a [u8], escaping: Escaping) -> Self {
         Frame {
             command,
-            headers,
+            head,
             body,
             escaping,
         }
@@ -160,15 +161,21 @@ impl<'a, 'h> Frame<'a, 'h> {
         self.escaping
     }
 
+    /// The header section as on the wire: every line after the command line, up to the
+    /// blank line.
+    pub const fn head(&self) -> &'a [u8] {
+        self.head
+    }
+
     /// Every header line in wire order, repeated names included, still escaped.
-    pub const fn raw_headers(&self) -> &'h [RawHeader<'a>] {
-        self.headers
+    pub fn raw_headers(&self) -> impl Iterator<Item = RawHeader<'a>> + 'a {
+        header_lines(self.head)
     }
 
     /// Every header in wire order as (name, value), repeated names included.
-    pub fn headers(&self) -> impl Iterator<Item = (HeaderText<'a>, HeaderText<'a>)> + 'h {
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderText<'a>, HeaderText<'a>)> + 'a {
         let escaping = self.escaping;
-        self.headers.iter().map(move |h| {
+        self.raw_headers().map(move |h| {
             (
                 HeaderText::new(h.name, escaping),
                 HeaderText::new(h.value, escaping),
@@ -180,11 +187,10 @@ impl<'a, 'h> Frame<'a, 'h> {
     /// specification says), compared unescaped.
     ///
     /// ```
-    /// use sockwire_core::stomp::{Decoded, Decoder, Limits, RawHeader};
+    /// use sockwire_core::stomp::{Decoded, Decoder, Limits};
     /// let mut dec = Decoder::new(Limits::default());
-    /// let mut headers = [RawHeader::EMPTY; 8];
     /// let input = b"MESSAGE\nfoo:World\nfoo:Hello\n\n\0";
-    /// let Ok(Decoded::Frame { frame, .. }) = dec.decode(input, &mut headers) else { panic!() };
+    /// let Ok(Decoded::Frame { frame, .. }) = dec.decode(input) else { panic!() };
     /// assert!(frame.header("foo").unwrap() == "World");
     /// ```
     pub fn header(&self, name: &str) -> Option<HeaderText<'a>> {
@@ -193,11 +199,22 @@ impl<'a, 'h> Frame<'a, 'h> {
 
     /// [`Frame::header`] for a name given as octets.
     pub fn header_bytes(&self, name: &[u8]) -> Option<HeaderText<'a>> {
-        self.headers
-            .iter()
-            .find(|h| unescaped_eq(h.name, self.escaping, name))
-            .map(|h| HeaderText::new(h.value, self.escaping))
+        let escaping = self.escaping;
+        self.raw_headers()
+            .find(|h| unescaped_eq(h.name, escaping, name))
+            .map(|h| HeaderText::new(h.value, escaping))
     }
+}
+
+/// The header lines of a header section, split at their first `:`.
+pub(crate) fn header_lines(head: &[u8]) -> impl Iterator<Item = RawHeader<'_>> + '_ {
+    head.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let colon = line.iter().position(|&b| b == b':')?;
+        let name = line.get(..colon)?;
+        let value = line.get(colon.saturating_add(1)..)?;
+        (!name.is_empty()).then_some(RawHeader { name, value })
+    })
 }
 
 #[cfg(test)]
@@ -206,17 +223,8 @@ mod tests {
 
     #[test]
     fn lookup_unescapes_names_and_values() {
-        let headers = [
-            RawHeader {
-                name: br"a\cb",
-                value: br"x\ny",
-            },
-            RawHeader {
-                name: b"a:b",
-                value: b"second",
-            },
-        ];
-        let f = Frame::new(Command::Send, &headers, b"", Escaping::V1_2);
+        let head = b"a\\cb:x\\ny\r\nnot a header\na:b:second\n";
+        let f = Frame::new(Command::Send, head, b"", Escaping::V1_2);
         let v = f.header("a:b").unwrap();
         assert!(v == "x\ny");
         assert_eq!(v.borrowed(), None);
@@ -226,8 +234,8 @@ mod tests {
         assert!(f.header(r"a\cb").is_none());
         assert_eq!(f.headers().count(), 2);
 
-        let f = Frame::new(Command::Connect, &headers, b"", Escaping::None);
+        let f = Frame::new(Command::Connect, head, b"", Escaping::None);
         assert!(f.header(r"a\cb").unwrap() == r"x\ny");
-        assert_eq!(f.header("a:b").unwrap().as_str(), Some("second"));
+        assert_eq!(f.header("a").unwrap().as_str(), Some("b:second"));
     }
 }

@@ -1,18 +1,17 @@
 //! STOMP 1.0, 1.1 and 1.2 frames: a streaming decoder and an encoder, both without
 //! allocation.
 //!
-//! Decoding borrows: a [`Frame`] points into the caller's input and a header slice the
-//! caller provides; header names and values stay escaped and are unescaped on demand.
+//! Decoding borrows: a [`Frame`] points into the caller's input; header names and values
+//! stay escaped and are unescaped on demand.
 //!
 //! ```
-//! use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, RawHeader, Version};
+//! use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, Version};
 //!
 //! let mut out = [0u8; 256];
 //! let n = encode(Command::Send, &[("destination", "/queue/a")], b"hi", Version::V1_2, &mut out)?;
 //!
 //! let mut decoder = Decoder::new(Limits::default());
-//! let mut headers = [RawHeader::EMPTY; 32];
-//! match decoder.decode(&out[..n], &mut headers)? {
+//! match decoder.decode(&out[..n])? {
 //!     Decoded::Frame { frame, consumed } => {
 //!         assert_eq!(frame.command(), Command::Send);
 //!         assert!(frame.header("destination").unwrap() == "/queue/a");
@@ -24,9 +23,6 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! Declare the header array inside the read loop (as with `httparse`): the headers borrow
-//! the input, which the caller then drains and refills.
 
 mod command;
 mod decoder;
@@ -34,6 +30,7 @@ mod encoder;
 mod error;
 mod escape;
 mod frame;
+mod header_lines;
 mod heartbeat;
 mod limits;
 mod version;
@@ -54,6 +51,7 @@ pub use escape::{
     InvalidEscape, Unescape, UnescapeError, Unrepresentable,
 };
 pub use frame::{Frame, HeaderText, RawHeader};
+pub use header_lines::{HeaderLines, FRAME_HEADERS};
 pub use heartbeat::{HeartBeat, HeartBeatIntervals, InvalidHeartBeat};
 pub use limits::Limits;
 pub use version::{negotiate_version, Version, VersionSet};
@@ -61,7 +59,8 @@ pub use version::{negotiate_version, Version, VersionSet};
 pub use ack::AckMode;
 pub use id::{Id, MAX_ID_LEN};
 pub use server_session::{
-    MessageError, ServerEvent, ServerSession, ServerSessionConfig, MAX_ERROR_MESSAGE, RECEIPT_QUEUE,
+    ActionError, MessageError, OutgoingMessage, ServerEvent, ServerSession, ServerSessionConfig,
+    MAX_ERROR_MESSAGE, RECEIPT_QUEUE,
 };
 pub use session_error::SessionError;
 
@@ -70,9 +69,11 @@ mod tests;
 
 mod client_error;
 mod client_event;
+mod client_frames;
 mod client_session;
 pub use client_error::{ClientError, ServerViolation};
 pub use client_event::ClientEvent;
+pub use client_frames::{AckFrame, SendFrame, SubscribeFrame};
 pub use client_session::{ClientSession, ConnectOptions, SessionState, MAX_FRAME_HEADERS};
 #[cfg(test)]
 mod client_tests;

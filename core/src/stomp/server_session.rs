@@ -5,15 +5,16 @@ use super::ack::Unacked;
 use super::subscription::Subscriptions;
 use super::transaction::Transactions;
 use super::{
-    encode, encode_heart_beat, escape_into, negotiate_version, AckMode, Command, DecodeError,
-    Decoded, Decoder, EncodeError, Escaping, Frame, HeaderPart, HeaderText, HeartBeat,
-    HeartBeatIntervals, Id, Limits, RawHeader, SessionError, Version, VersionSet,
+    encode, encode_heart_beat, escape_into, negotiate_version, validate, AckMode, Command,
+    DecodeError, Decoded, Decoder, EncodeError, Escaping, Frame, HeaderLines, HeaderPart,
+    HeaderText, HeartBeat, HeartBeatIntervals, Id, Limits, SessionError, Version, VersionSet,
 };
 use crate::buf::{BufferTooSmall, Writer};
+use crate::machine::{Machine, Pause, Read};
 use crate::time::Instant;
 
-/// Receipts that may wait in the session before [`ServerSession::read`] stops consuming
-/// input until [`ServerSession::poll_transmit`] drains them.
+/// Receipts that may wait in the session before [`ServerSession::read`] pauses
+/// ([`Pause::Transmit`]) until [`ServerSession::poll_transmit`] drains them.
 pub const RECEIPT_QUEUE: usize = 4;
 
 /// The longest `message` header of an `ERROR` frame the session writes, in octets; a
@@ -32,6 +33,10 @@ pub struct ServerSessionConfig {
     /// How long a client may stay silent, in percent of the agreed receive interval,
     /// before the session gives up on it. Default 200 (twice the interval).
     pub heart_beat_tolerance_percent: u64,
+    /// How long a client may take, from the session's creation, to have its `CONNECT`
+    /// accepted, in milliseconds; after that it is dropped without an answer (a client
+    /// that opens the connection and says nothing). `None`: no limit. Default 10 000.
+    pub connect_timeout_ms: Option<u64>,
     /// The `CONNECTED` frame's `server` header. Default `"sockwire"`.
     pub server: &'static str,
     /// Limits on client frames.
@@ -47,21 +52,23 @@ impl Default for ServerSessionConfig {
                 receive_ms: 10_000,
             },
             heart_beat_tolerance_percent: 200,
+            connect_timeout_ms: Some(10_000),
             server: "sockwire",
             limits: Limits::DEFAULT,
         }
     }
 }
 
-/// What the client did, as reported by [`ServerSession::read`],
-/// [`ServerSession::poll_committed`] and [`ServerSession::handle_timeout`].
+/// What the client did, as reported by [`ServerSession::read`] and
+/// [`ServerSession::handle_timeout`].
 ///
-/// Borrowed parts point into the caller's input (`'a`) and header slice (`'h`).
+/// Borrowed parts point into the caller's input, or into the session for the `SEND`s of
+/// a committed transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerEvent<'a, 'h> {
-    /// `CONNECT` or `STOMP`: a supported version was found. The session waits (reading
-    /// nothing more) until the application calls [`ServerSession::accept_connect`] or
-    /// [`ServerSession::reject_connect`].
+pub enum ServerEvent<'a> {
+    /// `CONNECT` or `STOMP`: a supported version was found. The session takes no input
+    /// ([`Pause::Decision`]) until the application calls
+    /// [`ServerSession::accept_connect`] or [`ServerSession::reject_connect`].
     Connect {
         /// The version agreed on.
         version: Version,
@@ -74,7 +81,7 @@ pub enum ServerEvent<'a, 'h> {
         /// The client's `heart-beat` header ([`HeartBeat::NONE`] when absent or in 1.0).
         heart_beat: HeartBeat,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// `SUBSCRIBE`.
     Subscribe {
@@ -87,24 +94,25 @@ pub enum ServerEvent<'a, 'h> {
         /// The `selector` header, when present.
         selector: Option<HeaderText<'a>>,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// `UNSUBSCRIBE` of a current subscription.
     Unsubscribe {
         /// The subscription id.
         id: Id,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
-    /// `SEND` outside a transaction, or (from [`ServerSession::poll_committed`]) one of
-    /// a committed transaction.
+    /// `SEND` outside a transaction, or one of a committed transaction (reported by the
+    /// calls to `read` that follow [`ServerEvent::Commit`], consuming no input).
     Send {
         /// The `destination` header.
         destination: HeaderText<'a>,
         /// The `transaction` header, for a committed `SEND`.
         transaction: Option<HeaderText<'a>>,
-        /// The whole frame; the message is its body.
-        frame: Frame<'a, 'h>,
+        /// The whole frame; the message is its body, its headers
+        /// [`HeaderLines::of_frame`].
+        frame: Frame<'a>,
     },
     /// `ACK` of a message awaiting acknowledgement.
     Ack {
@@ -118,7 +126,7 @@ pub enum ServerEvent<'a, 'h> {
         /// The `transaction` header (an open transaction), when present.
         transaction: Option<HeaderText<'a>>,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// `NACK` of a message awaiting acknowledgement (cumulative in `client` mode).
     Nack {
@@ -131,24 +139,24 @@ pub enum ServerEvent<'a, 'h> {
         /// The `transaction` header (an open transaction), when present.
         transaction: Option<HeaderText<'a>>,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// `BEGIN`.
     Begin {
         /// The transaction name.
         transaction: HeaderText<'a>,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
-    /// `COMMIT`: call [`ServerSession::poll_committed`] until it returns `None` to
-    /// receive the transaction's `held` `SEND`s; `read` consumes nothing meanwhile.
+    /// `COMMIT`: the next `held` calls to [`ServerSession::read`] report the
+    /// transaction's `SEND`s, consuming no input, before reading resumes.
     Commit {
         /// The transaction name.
         transaction: HeaderText<'a>,
         /// Number of `SEND` frames held for it.
         held: usize,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// `ABORT`: the transaction's held frames were dropped unreported.
     Abort {
@@ -157,19 +165,23 @@ pub enum ServerEvent<'a, 'h> {
         /// Number of `SEND` frames dropped.
         discarded: usize,
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
-    /// `DISCONNECT`: open transactions are aborted; the session closes once the receipt
-    /// (if one was asked for) is transmitted.
+    /// `DISCONNECT` (terminal): open transactions are aborted; the session closes once
+    /// the receipt (if one was asked for) is transmitted.
     Disconnect {
         /// The whole frame.
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
     },
     /// Nothing came from the client for longer than the agreed interval times the
-    /// tolerance: the session is closed, without an `ERROR` frame.
+    /// tolerance (terminal): the session is closed, without an `ERROR` frame.
     HeartbeatTimeout,
-    /// The client broke a rule: an `ERROR` frame is queued and the session closes once it
-    /// is transmitted.
+    /// The client's `CONNECT` was not accepted within
+    /// [`ServerSessionConfig::connect_timeout_ms`] (terminal): the session is closed
+    /// without an answer.
+    ConnectTimeout,
+    /// The client broke a rule (terminal): an `ERROR` frame is queued and the session
+    /// closes once it is transmitted.
     ProtocolError(SessionError),
 }
 
@@ -188,13 +200,29 @@ pub enum MessageError {
     /// where it must be remembered for an acknowledgement).
     MessageIdTooLong,
     /// Encoding failed. In `InvalidHeader { index }`, 0 is `subscription`, 1
-    /// `message-id`, 2 `destination` and `3 + i` the caller's header `i`.
+    /// `message-id`, 2 `destination` and `3 + i` the message's header `i`.
     Encode(EncodeError),
 }
 
 impl From<EncodeError> for MessageError {
     fn from(e: EncodeError) -> Self {
         MessageError::Encode(e)
+    }
+}
+
+impl From<BufferTooSmall> for MessageError {
+    fn from(e: BufferTooSmall) -> Self {
+        MessageError::Encode(EncodeError::BufferTooSmall(e))
+    }
+}
+
+impl MessageError {
+    /// The buffer size needed, when that is all that went wrong.
+    pub const fn needed(&self) -> Option<usize> {
+        match self {
+            MessageError::Encode(EncodeError::BufferTooSmall(e)) => Some(e.needed),
+            _ => None,
+        }
     }
 }
 
@@ -211,6 +239,43 @@ impl core::fmt::Display for MessageError {
 }
 
 impl core::error::Error for MessageError {}
+
+/// Why the session refused a local action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ActionError {
+    /// No `CONNECT` awaits an answer.
+    NoPendingConnect,
+    /// The session is closing or closed.
+    Closed,
+}
+
+impl core::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ActionError::NoPendingConnect => "no CONNECT awaits an answer",
+            ActionError::Closed => "session closing or closed",
+        })
+    }
+}
+
+impl core::error::Error for ActionError {}
+
+/// A `MESSAGE` for [`ServerSession::write_message`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMessage<'m, D> {
+    /// The subscription it is for (the `subscription` header).
+    pub subscription: &'m [u8],
+    /// The `message-id` header (and what an `ACK` names, for acknowledging
+    /// subscriptions).
+    pub message_id: &'m [u8],
+    /// The `destination` header's octets, plain.
+    pub destination: D,
+    /// The message's headers, as the publisher wrote them.
+    pub headers: HeaderLines<'m>,
+    /// The body.
+    pub body: &'m [u8],
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -234,14 +299,15 @@ struct Replay {
     from: usize,
 }
 
-/// The server side of one STOMP connection (STOMP 1.0, 1.1, 1.2), sans-IO.
+/// The server side of one STOMP connection (STOMP 1.0, 1.1, 1.2), sans-IO, following
+/// the [machine contract](crate::machine).
 ///
-/// Feed client bytes to [`ServerSession::read`] (the session owns the frame decoder and
-/// reports at most one [`ServerEvent`] per call), answer a [`ServerEvent::Connect`] with
-/// [`ServerSession::accept_connect`] or [`ServerSession::reject_connect`], drain owed
-/// frames with [`ServerSession::poll_transmit`] after every call, encode messages with
+/// Feed client bytes to [`ServerSession::read`] (one [`ServerEvent`] per call), answer a
+/// [`ServerEvent::Connect`] with [`ServerSession::accept_connect`] or
+/// [`ServerSession::reject_connect`], drain owed frames with
+/// [`Machine::poll_transmit`] after every call, encode messages with
 /// [`ServerSession::write_message`], and drive heart-beats with
-/// [`ServerSession::poll_timeout`] / [`ServerSession::handle_timeout`].
+/// [`Machine::poll_timeout`] / [`Machine::handle_timeout`].
 ///
 /// Capacities: `SUBS` subscriptions, `TXS` open transactions (at most 255), `UNACKED`
 /// messages awaiting `ACK`/`NACK`, and `HELD` octets for `SEND` frames held until their
@@ -249,33 +315,42 @@ struct Replay {
 /// is answered with an `ERROR` frame.
 ///
 /// ```
-/// use sockwire_core::stomp::{Id, RawHeader, ServerEvent, ServerSession, ServerSessionConfig};
+/// use sockwire_core::machine::{Machine, Status};
+/// use sockwire_core::stomp::{HeaderLines, Id, OutgoingMessage, ServerEvent, ServerSession, ServerSessionConfig};
 /// use sockwire_core::time::Instant;
 ///
-/// let mut session: ServerSession = ServerSession::new(ServerSessionConfig::default(), Id::from_decimal(1));
+/// let mut session: ServerSession = ServerSession::new(ServerSessionConfig::default(), Id::from_decimal(1), Instant(0));
 /// let input = b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SUBSCRIBE\nid:0\ndestination:/topic/a\n\n\0";
 /// let mut at = 0;
 /// let mut out = [0u8; 256];
+/// let now = Instant(0);
 /// loop {
-///     let mut headers = [RawHeader::EMPTY; 32];
-///     let (used, event) = session.read(&input[at..], &mut headers, Instant(0));
-///     at += used;
-///     match event {
-///         Some(ServerEvent::Connect { login, passcode, .. }) => {
-///             // check login and passcode, then:
-///             session.accept_connect(Instant(0));
-///         }
-///         Some(ServerEvent::Subscribe { destination, .. }) => assert!(destination == "/topic/a"),
-///         Some(_) => {}
-///         None if used == 0 => break,
-///         None => {}
+///     let read = session.read(&input[at..], now);
+///     at += read.consumed;
+///     let mut connect = false;
+///     match read.status {
+///         Status::Event(ServerEvent::Connect { login, passcode, .. }) => connect = true, // check them
+///         Status::Event(ServerEvent::Subscribe { destination, .. }) => assert!(destination == "/topic/a"),
+///         Status::Event(_) => {}
+///         _ => break,
 ///     }
-///     while let Some(n) = session.poll_transmit(&mut out).unwrap() {
+///     if connect {
+///         session.accept_connect(now)?;
+///     }
+///     while let Some(n) = session.poll_transmit(now, &mut out)? {
 ///         assert!(out[..n].starts_with(b"CONNECTED\nversion:1.2\n"));
 ///     }
 /// }
-/// let n = session.write_message(b"0", b"m-1", b"/topic/a", &[("content-type", "text/plain")], b"hi", &mut out).unwrap();
+/// let message = OutgoingMessage {
+///     subscription: b"0",
+///     message_id: b"m-1",
+///     destination: b"/topic/a".iter().copied(),
+///     headers: HeaderLines::new(b"content-type:text/plain\n"),
+///     body: b"hi",
+/// };
+/// let n = session.write_message(now, message, &mut out)?;
 /// assert!(out[..n].starts_with(b"MESSAGE\nsubscription:0\nmessage-id:m-1\ndestination:/topic/a\n"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerSession<
@@ -300,7 +375,7 @@ pub struct ServerSession<
     owed_error: Option<OwedError>,
     closing: bool,
     timed_out: bool,
-    last_now: Instant,
+    connect_deadline: Option<Instant>,
     last_received: Instant,
     last_sent: Instant,
 }
@@ -308,9 +383,9 @@ pub struct ServerSession<
 impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize>
     ServerSession<SUBS, TXS, UNACKED, HELD>
 {
-    /// A session waiting for the client's `CONNECT`; `session_id` becomes the
-    /// `CONNECTED` frame's `session` header.
-    pub fn new(config: ServerSessionConfig, session_id: Id) -> Self {
+    /// A session created at `now`, waiting for the client's `CONNECT`; `session_id`
+    /// becomes the `CONNECTED` frame's `session` header.
+    pub fn new(config: ServerSessionConfig, session_id: Id, now: Instant) -> Self {
         ServerSession {
             config,
             session_id,
@@ -328,15 +403,20 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             owed_error: None,
             closing: false,
             timed_out: false,
-            last_now: Instant(0),
-            last_received: Instant(0),
-            last_sent: Instant(0),
+            connect_deadline: config.connect_timeout_ms.map(|ms| now.add_millis(ms)),
+            last_received: now,
+            last_sent: now,
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &ServerSessionConfig {
         &self.config
+    }
+
+    /// The `session` header of the `CONNECTED` frame.
+    pub fn session_id(&self) -> &Id {
+        &self.session_id
     }
 
     /// The version agreed on (1.2 until a `CONNECT` was read).
@@ -354,11 +434,9 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         self.phase == Phase::Open && !self.closing
     }
 
-    /// Whether the session is over: after an `ERROR` frame or a `DISCONNECT` (and its
-    /// receipt) were transmitted, or a heart-beat timeout. The caller closes the
-    /// transport.
-    pub fn is_closed(&self) -> bool {
-        self.timed_out || (self.closing && !self.owes_frames())
+    /// Whether the session ended (its last frames may still be owed).
+    pub fn is_ending(&self) -> bool {
+        self.closing || self.timed_out
     }
 
     /// Current subscriptions.
@@ -385,53 +463,57 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         self.owed_connected || !self.owed_receipts.is_empty() || self.owed_error.is_some()
     }
 
-    /// Consumes client bytes from the start of `input` and reports at most one event.
+    /// Consumes client bytes from the start of `input` and reports at most one event,
+    /// following the [machine contract](crate::machine).
     ///
-    /// Returns how many octets were consumed; the caller drops them and calls again with
-    /// the rest (appending newly received bytes) until it gets `(0, None)`. `headers`
-    /// receives the frame's headers (as for [`Decoder::decode`]): give it
-    /// [`Limits::max_headers`] entries. Heart-beat end-of-lines are consumed silently.
-    ///
-    /// Consumes nothing (`(0, None)`) while a [`ServerEvent::Connect`] awaits an answer,
-    /// while a [`ServerEvent::Commit`] is being replayed by
-    /// [`ServerSession::poll_committed`], and while [`RECEIPT_QUEUE`] receipts wait for
-    /// [`ServerSession::poll_transmit`]. Once the session is closing, all input is
-    /// consumed and ignored.
-    pub fn read<'a, 'h>(
-        &mut self,
-        input: &'a [u8],
-        headers: &'h mut [RawHeader<'a>],
-        now: Instant,
-    ) -> (usize, Option<ServerEvent<'a, 'h>>) {
-        self.last_now = self.last_now.max(now);
+    /// Heart-beat end-of-lines and `SEND`s held for a transaction are consumed without an
+    /// event. The session pauses for [`Pause::Decision`] while a
+    /// [`ServerEvent::Connect`] awaits an answer, and for [`Pause::Transmit`] while
+    /// [`RECEIPT_QUEUE`] receipts wait for [`Machine::poll_transmit`]. After a
+    /// [`ServerEvent::Commit`], the next calls report the committed `SEND`s, consuming
+    /// nothing. Once the session ended, input is consumed and ignored.
+    pub fn read<'a>(&'a mut self, input: &'a [u8], now: Instant) -> Read<ServerEvent<'a>> {
         if self.closing || self.timed_out {
-            return (input.len(), None);
+            return Read::closed(input.len());
         }
-        if matches!(self.phase, Phase::Authenticating { .. })
-            || self.replay.is_some()
-            || self.owed_receipts.is_full()
-        {
-            return (0, None);
+        if matches!(self.phase, Phase::Authenticating { .. }) {
+            return Read::paused(0, Pause::Decision);
         }
-        if !input.is_empty() {
-            self.last_received = self.last_now;
+        if self.has_committed_frame() {
+            return Read::event(0, self.next_committed());
         }
-        match self.decoder.decode(input, headers) {
-            Ok(Decoded::Incomplete) => (0, None),
-            Ok(Decoded::HeartBeat { consumed }) => (consumed, None),
-            Ok(Decoded::Frame { frame, consumed }) => {
-                let raw = input.get(..consumed).unwrap_or_default();
-                (consumed, self.handle_frame(frame, raw))
+        let mut pos = 0;
+        loop {
+            if self.owed_receipts.is_full() {
+                return Read::paused(pos, Pause::Transmit);
             }
-            Err(e) => (input.len(), Some(self.fail(SessionError::Decode(e), None))),
+            let rest = input.get(pos..).unwrap_or_default();
+            if !rest.is_empty() {
+                self.last_received = self.last_received.max(now);
+            }
+            match self.decoder.decode(rest) {
+                Ok(Decoded::Incomplete) => return Read::need_more(pos),
+                Ok(Decoded::HeartBeat { consumed }) => pos += consumed,
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    let raw = rest.get(..consumed).unwrap_or_default();
+                    pos += consumed;
+                    if let Some(event) = self.handle_frame(frame, raw, now) {
+                        return Read::event(pos, event);
+                    }
+                }
+                Err(e) => {
+                    return Read::event(input.len(), self.fail(SessionError::Decode(e), None))
+                }
+            }
         }
     }
 
-    fn handle_frame<'a, 'h>(
+    fn handle_frame<'a>(
         &mut self,
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         raw: &'a [u8],
-    ) -> Option<ServerEvent<'a, 'h>> {
+        now: Instant,
+    ) -> Option<ServerEvent<'a>> {
         let command = frame.command();
         let receipt = if command.is_handshake() {
             None
@@ -442,10 +524,10 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
                 Some(Err(e)) => return Some(self.fail(e, None)),
             }
         };
-        match self.dispatch(frame, raw) {
+        match self.dispatch(frame, raw, now) {
             Ok(event) => {
                 if let Some(id) = receipt {
-                    // `read` refuses input while the queue is full, so this fits.
+                    // `read` pauses while the queue is full, so this fits.
                     let _ = self.owed_receipts.push_back(id);
                 }
                 event
@@ -454,11 +536,12 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         }
     }
 
-    fn dispatch<'a, 'h>(
+    fn dispatch<'a>(
         &mut self,
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         raw: &'a [u8],
-    ) -> Result<Option<ServerEvent<'a, 'h>>, SessionError> {
+        now: Instant,
+    ) -> Result<Option<ServerEvent<'a>>, SessionError> {
         let command = frame.command();
         if command.is_server() {
             return Err(SessionError::UnexpectedCommand);
@@ -508,6 +591,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
                 self.transactions.clear();
                 self.closing = true;
                 self.owed_heart_beat = false;
+                self.last_received = now;
                 ServerEvent::Disconnect { frame }
             }
             _ => return Err(SessionError::UnexpectedCommand),
@@ -515,10 +599,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         Ok(Some(event))
     }
 
-    fn on_connect<'a, 'h>(
-        &mut self,
-        frame: Frame<'a, 'h>,
-    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+    fn on_connect<'a>(&mut self, frame: Frame<'a>) -> Result<ServerEvent<'a>, SessionError> {
         // CONNECT headers are never escaped: the raw octets are the text.
         let accept = frame.header("accept-version").map(|t| t.raw());
         let version = negotiate_version(accept, self.config.versions)
@@ -544,10 +625,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         })
     }
 
-    fn on_subscribe<'a, 'h>(
-        &mut self,
-        frame: Frame<'a, 'h>,
-    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+    fn on_subscribe<'a>(&mut self, frame: Frame<'a>) -> Result<ServerEvent<'a>, SessionError> {
         let destination = required(&frame, "destination")?;
         let id = match frame.header("id") {
             Some(id) => id,
@@ -566,10 +644,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         })
     }
 
-    fn on_unsubscribe<'a, 'h>(
-        &mut self,
-        frame: Frame<'a, 'h>,
-    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+    fn on_unsubscribe<'a>(&mut self, frame: Frame<'a>) -> Result<ServerEvent<'a>, SessionError> {
         let id = match frame.header("id") {
             Some(id) => id,
             None if self.version == Version::V1_0 => required(&frame, "destination")?,
@@ -584,11 +659,11 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         Ok(ServerEvent::Unsubscribe { id, frame })
     }
 
-    fn on_send<'a, 'h>(
+    fn on_send<'a>(
         &mut self,
-        frame: Frame<'a, 'h>,
+        frame: Frame<'a>,
         raw: &'a [u8],
-    ) -> Result<Option<ServerEvent<'a, 'h>>, SessionError> {
+    ) -> Result<Option<ServerEvent<'a>>, SessionError> {
         let destination = required(&frame, "destination")?;
         match frame.header("transaction") {
             None => Ok(Some(ServerEvent::Send {
@@ -604,10 +679,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         }
     }
 
-    fn on_ack<'a, 'h>(
-        &mut self,
-        frame: Frame<'a, 'h>,
-    ) -> Result<ServerEvent<'a, 'h>, SessionError> {
+    fn on_ack<'a>(&mut self, frame: Frame<'a>) -> Result<ServerEvent<'a>, SessionError> {
         let transaction = frame.header("transaction");
         if let Some(tx) = &transaction {
             self.slot_of(tx)?;
@@ -669,7 +741,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
 
     fn open_transaction<'a>(
         &self,
-        frame: &Frame<'a, '_>,
+        frame: &Frame<'a>,
     ) -> Result<(HeaderText<'a>, usize), SessionError> {
         let transaction = required(frame, "transaction")?;
         let slot = self.slot_of(&transaction)?;
@@ -698,7 +770,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         Ok(id)
     }
 
-    fn fail(&mut self, error: SessionError, receipt: Option<Id>) -> ServerEvent<'static, 'static> {
+    fn fail(&mut self, error: SessionError, receipt: Option<Id>) -> ServerEvent<'static> {
         let versions = match error {
             SessionError::UnsupportedVersion(v) => Some(v),
             _ => None,
@@ -731,153 +803,99 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     }
 
     /// Accepts the session after a [`ServerEvent::Connect`]: queues the `CONNECTED`
-    /// frame and starts the heart-beat timers at `now`. Returns `false` (doing nothing)
-    /// when no `CONNECT` awaits an answer.
-    pub fn accept_connect(&mut self, now: Instant) -> bool {
+    /// frame and starts the heart-beat timers at `now`.
+    pub fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
         let Phase::Authenticating { client_heart_beat } = self.phase else {
-            return false;
+            return Err(ActionError::NoPendingConnect);
         };
-        if self.closing {
-            return false;
+        if self.is_ending() {
+            return Err(ActionError::Closed);
         }
-        self.last_now = self.last_now.max(now);
         self.phase = Phase::Open;
         self.intervals = self.config.heart_beat.negotiate(client_heart_beat);
         self.owed_connected = true;
-        self.last_received = self.last_now;
-        self.last_sent = self.last_now;
-        true
+        self.connect_deadline = None;
+        self.last_received = now;
+        self.last_sent = now;
+        Ok(())
     }
 
     /// Refuses the session after a [`ServerEvent::Connect`] (bad credentials, unknown
     /// host, ...): queues an `ERROR` frame with `message` and closes once it is sent.
-    /// Returns `false` (doing nothing) when no `CONNECT` awaits an answer.
-    pub fn reject_connect(&mut self, message: &str) -> bool {
-        if !matches!(self.phase, Phase::Authenticating { .. }) || self.closing {
-            return false;
+    pub fn reject_connect(&mut self, now: Instant, message: &str) -> Result<(), ActionError> {
+        if !matches!(self.phase, Phase::Authenticating { .. }) {
+            return Err(ActionError::NoPendingConnect);
         }
+        if self.is_ending() {
+            return Err(ActionError::Closed);
+        }
+        self.last_sent = self.last_sent.max(now);
         self.queue_error(message, None, None);
-        true
+        Ok(())
     }
 
     /// Ends the session from the server's side: queues an `ERROR` frame with `message`
-    /// (for instance after the application refused a destination) and closes once it
-    /// is sent. Does nothing when the session is already closing.
-    pub fn close_with_error(&mut self, message: &str) {
-        if !self.closing && !self.timed_out {
-            self.queue_error(message, None, None);
+    /// (a refused destination, a slow consumer, a shutdown) and closes once it is sent.
+    pub fn close(&mut self, now: Instant, message: &str) -> Result<(), ActionError> {
+        if self.is_ending() {
+            return Err(ActionError::Closed);
         }
+        self.last_sent = self.last_sent.max(now);
+        self.queue_error(message, None, None);
+        Ok(())
     }
 
-    /// The next `SEND` of a committed transaction, after a [`ServerEvent::Commit`];
-    /// `None` once all are reported, when the transaction is closed and `read` resumes.
-    ///
-    /// `headers` receives the frame's headers; give it [`Limits::max_headers`] entries.
-    /// A frame whose headers do not fit (impossible with that size) is skipped and
-    /// reported as `ProtocolError(Decode(TooManyHeaders))`; the session stays open.
-    pub fn poll_committed<'s, 'h>(
-        &'s mut self,
-        headers: &'h mut [RawHeader<'s>],
-    ) -> Option<ServerEvent<'s, 'h>> {
-        let replay = self.replay?;
-        let Some((start, end)) = self.transactions.next_held(replay.slot, replay.from) else {
-            self.transactions.close(replay.slot);
-            self.replay = None;
-            return None;
+    fn has_committed_frame(&mut self) -> bool {
+        let Some(replay) = self.replay else {
+            return false;
         };
+        if self
+            .transactions
+            .next_held(replay.slot, replay.from)
+            .is_some()
+        {
+            return true;
+        }
+        self.transactions.close(replay.slot);
+        self.replay = None;
+        false
+    }
+
+    /// The next `SEND` of the committed transaction (one is there: see
+    /// `has_committed_frame`).
+    fn next_committed(&mut self) -> ServerEvent<'_> {
+        let Some(replay) = self.replay else {
+            return ServerEvent::ProtocolError(SessionError::Decode(DecodeError::TooManyHeaders));
+        };
+        let (start, end) = self
+            .transactions
+            .next_held(replay.slot, replay.from)
+            .unwrap_or((0, 0));
         self.replay = Some(Replay {
             slot: replay.slot,
             from: end,
         });
         let mut decoder = Decoder::new(self.config.limits);
         decoder.set_version(self.version);
-        let this: &'s Self = self;
-        let bytes = this
+        let bytes = self
             .transactions
             .stored()
             .get(start..end)
             .unwrap_or_default();
-        match decoder.decode(bytes, headers) {
+        match decoder.decode(bytes) {
             Ok(Decoded::Frame { frame, .. }) => {
                 let escaping = frame.escaping();
-                Some(ServerEvent::Send {
+                ServerEvent::Send {
                     destination: frame
                         .header("destination")
                         .unwrap_or(HeaderText::new(b"", escaping)),
                     transaction: frame.header("transaction"),
                     frame,
-                })
-            }
-            _ => Some(ServerEvent::ProtocolError(SessionError::Decode(
-                DecodeError::TooManyHeaders,
-            ))),
-        }
-    }
-
-    /// The next owed frame (`CONNECTED`, then `RECEIPT`s in order, then `ERROR`, or a
-    /// heart-beat end-of-line), one per call; `Ok(None)` when nothing is owed.
-    ///
-    /// On `Err(BufferTooSmall { needed })` nothing is written and the frame stays owed.
-    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
-        if self.timed_out {
-            return Ok(None);
-        }
-        let escaping_version = self.version;
-        if self.owed_connected {
-            let n = self.encode_connected(out)?;
-            self.owed_connected = false;
-            return Ok(Some(self.sent(n)));
-        }
-        if let Some(receipt) = self.owed_receipts.front() {
-            let headers: [(&[u8], &[u8]); 1] = [(b"receipt-id", receipt.as_bytes())];
-            let result = encode(Command::Receipt, &headers, b"", escaping_version, out);
-            let n = settle_encoding(result)?;
-            self.owed_receipts.pop_front();
-            if let Some(n) = n {
-                return Ok(Some(self.sent(n)));
-            }
-        }
-        if let Some(error) = &self.owed_error {
-            let mut headers: [(&[u8], &[u8]); 4] = [(b"", b""); 4];
-            let mut count = 0;
-            for h in [
-                Some((&b"message"[..], &error.message[..])),
-                error
-                    .receipt
-                    .as_ref()
-                    .map(|r| (&b"receipt-id"[..], r.as_bytes())),
-                error
-                    .versions
-                    .map(|v| (&b"version"[..], v.as_header_value().as_bytes())),
-                Some((&b"content-type"[..], &b"text/plain"[..])),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if let Some(slot) = headers.get_mut(count) {
-                    *slot = h;
-                    count += 1;
                 }
             }
-            let headers = headers.get(..count).unwrap_or_default();
-            let result = encode(Command::Error, headers, b"", escaping_version, out);
-            let n = settle_encoding(result)?;
-            self.owed_error = None;
-            if let Some(n) = n {
-                return Ok(Some(self.sent(n)));
-            }
+            // Held frames were decoded once already; they decode again.
+            _ => ServerEvent::ProtocolError(SessionError::Decode(DecodeError::TooManyHeaders)),
         }
-        if self.owed_heart_beat && !self.closing {
-            let n = encode_heart_beat(out)?;
-            self.owed_heart_beat = false;
-            return Ok(Some(self.sent(n)));
-        }
-        Ok(None)
-    }
-
-    fn sent(&mut self, n: usize) -> usize {
-        self.last_sent = self.last_now;
-        n
     }
 
     fn encode_connected(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
@@ -917,45 +935,87 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         }
     }
 
-    /// Records that the caller sent something to the client at `now` (other than through
-    /// this session), which postpones the next heart-beat.
-    pub fn note_sent(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
-        self.last_sent = self.last_sent.max(now);
+    fn encode_owed(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
+        let escaping_version = self.version;
+        if self.owed_connected {
+            let n = self.encode_connected(out)?;
+            self.owed_connected = false;
+            return Ok(Some(n));
+        }
+        if let Some(receipt) = self.owed_receipts.front() {
+            let headers: [(&[u8], &[u8]); 1] = [(b"receipt-id", receipt.as_bytes())];
+            let result = encode(Command::Receipt, &headers, b"", escaping_version, out);
+            let n = settle_encoding(result)?;
+            self.owed_receipts.pop_front();
+            if let Some(n) = n {
+                return Ok(Some(n));
+            }
+        }
+        if let Some(error) = &self.owed_error {
+            let mut headers: [(&[u8], &[u8]); 4] = [(b"", b""); 4];
+            let mut count = 0;
+            for h in [
+                Some((&b"message"[..], &error.message[..])),
+                error
+                    .receipt
+                    .as_ref()
+                    .map(|r| (&b"receipt-id"[..], r.as_bytes())),
+                error
+                    .versions
+                    .map(|v| (&b"version"[..], v.as_header_value().as_bytes())),
+                Some((&b"content-type"[..], &b"text/plain"[..])),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some(slot) = headers.get_mut(count) {
+                    *slot = h;
+                    count += 1;
+                }
+            }
+            let headers = headers.get(..count).unwrap_or_default();
+            let result = encode(Command::Error, headers, b"", escaping_version, out);
+            let n = settle_encoding(result)?;
+            self.owed_error = None;
+            if let Some(n) = n {
+                return Ok(Some(n));
+            }
+        }
+        if self.owed_heart_beat && !self.closing {
+            let n = encode_heart_beat(out)?;
+            self.owed_heart_beat = false;
+            return Ok(Some(n));
+        }
+        Ok(None)
     }
 
-    /// Encodes a `MESSAGE` for the subscription `subscription` into `out` and returns its
-    /// length.
+    /// Encodes a `MESSAGE` for the subscription `message.subscription` into `out` and
+    /// returns its length; `now` postpones the next heart-beat.
     ///
     /// Adds the `subscription`, `message-id` and `destination` headers, and for `client`
     /// and `client-individual` subscriptions an `ack` header (a number unique within the
     /// session, which a STOMP 1.2 `ACK` names in its `id` header) while recording the
-    /// message as awaiting acknowledgement. The caller's `headers` follow (any
-    /// `subscription`, `message-id`, `destination`, `ack` or `content-length` among them
-    /// is skipped), then a `content-length` for a non-empty body. Names and values are
-    /// given plain and escaped as the session's version requires.
+    /// message as awaiting acknowledgement. The message's headers follow, copied as they
+    /// are when the publisher escaped them as this session does and escaped again
+    /// otherwise, then a `content-length` for a non-empty body.
     ///
     /// Nothing is written or recorded on error; the message is refused for a subscription
     /// the client does not hold ([`MessageError::UnknownSubscription`]).
-    pub fn write_message<N, V>(
+    pub fn write_message<D>(
         &mut self,
-        subscription: &[u8],
-        message_id: &[u8],
-        destination: &[u8],
-        headers: &[(N, V)],
-        body: &[u8],
+        now: Instant,
+        message: OutgoingMessage<'_, D>,
         out: &mut [u8],
     ) -> Result<usize, MessageError>
     where
-        N: AsRef<[u8]>,
-        V: AsRef<[u8]>,
+        D: IntoIterator<Item = u8>,
     {
         if !self.is_connected() {
             return Err(MessageError::NotConnected);
         }
         let sub = self
             .subscriptions
-            .find(subscription)
+            .find(message.subscription)
             .ok_or(MessageError::UnknownSubscription)?;
         let needs_ack = sub.ack.needs_ack();
         let record = if needs_ack {
@@ -964,7 +1024,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             }
             Some((
                 sub.id.clone(),
-                Id::new(message_id).ok_or(MessageError::MessageIdTooLong)?,
+                Id::new(message.message_id).ok_or(MessageError::MessageIdTooLong)?,
             ))
         } else {
             None
@@ -972,59 +1032,58 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         let escaping = Escaping::for_frame(self.version, Command::Message);
         let mut w = Writer::new(out);
         w.put(b"MESSAGE\n");
-        let own: [(&[u8], &[u8]); 3] = [
-            (b"subscription", subscription),
-            (b"message-id", message_id),
-            (b"destination", destination),
-        ];
-        for (index, (name, value)) in own.into_iter().enumerate() {
-            put_header(&mut w, escaping, name, value, index)?;
-        }
+        put_header(&mut w, escaping, b"subscription", message.subscription, 0)?;
+        put_header(&mut w, escaping, b"message-id", message.message_id, 1)?;
+        let invalid = EncodeError::InvalidHeader { index: 2 };
+        w.put(b"destination:");
+        escape_into(message.destination, escaping, HeaderPart::Value, &mut w)
+            .map_err(|_| invalid)?;
+        w.put(b"\n");
         if needs_ack {
             w.put(b"ack:");
             w.put_decimal(self.unacked.next_ack());
             w.put(b"\n");
         }
-        for (i, (name, value)) in headers.iter().enumerate() {
-            let name = name.as_ref();
-            if matches!(
-                name,
-                b"subscription" | b"message-id" | b"destination" | b"ack" | b"content-length"
-            ) {
-                continue;
+        let from = message.headers.escaping();
+        for (i, h) in message.headers.raw_headers().enumerate() {
+            let index = i.saturating_add(3);
+            let verbatim = from == escaping
+                && validate(h.name, from).is_ok()
+                && validate(h.value, from).is_ok()
+                && !h.name.contains(&0)
+                && !h.value.contains(&0)
+                && !h.value.ends_with(b"\r");
+            if verbatim {
+                w.put(h.name);
+                w.put(b":");
+                w.put(h.value);
+                w.put(b"\n");
+            } else {
+                let invalid = EncodeError::InvalidHeader { index };
+                let name = HeaderText::new(h.name, from);
+                let value = HeaderText::new(h.value, from);
+                escape_into(name.bytes(), escaping, HeaderPart::Name, &mut w)
+                    .map_err(|_| invalid)?;
+                w.put(b":");
+                escape_into(value.bytes(), escaping, HeaderPart::Value, &mut w)
+                    .map_err(|_| invalid)?;
+                w.put(b"\n");
             }
-            put_header(&mut w, escaping, name, value.as_ref(), i.saturating_add(3))?;
         }
-        if !body.is_empty() {
+        if !message.body.is_empty() {
             w.put(b"content-length:");
-            w.put_decimal(body.len() as u64);
+            w.put_decimal(message.body.len() as u64);
             w.put(b"\n");
         }
         w.put(b"\n");
-        w.put(body);
+        w.put(message.body);
         w.put(b"\0");
         let n = w.finish().map_err(EncodeError::from)?;
         if let Some((sub, id)) = record {
             self.unacked.record(sub, id);
         }
-        Ok(self.sent(n))
-    }
-
-    /// When [`ServerSession::handle_timeout`] must next be called: the next heart-beat
-    /// to send or the deadline for hearing from the client; `None` without heart-beats.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase != Phase::Open || self.closing || self.timed_out {
-            return None;
-        }
-        let send = match (self.owed_heart_beat, self.intervals.send_every_ms) {
-            (false, Some(ms)) => Some(self.last_sent.add_millis(ms)),
-            _ => None,
-        };
-        let receive = self.receive_deadline();
-        match (send, receive) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.last_sent = self.last_sent.max(now);
+        Ok(n)
     }
 
     fn receive_deadline(&self) -> Option<Instant> {
@@ -1033,30 +1092,15 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         Some(self.last_received.add_millis(grace))
     }
 
-    /// Advances time: queues a heart-beat when nothing was sent for the agreed interval,
-    /// and closes the session ([`ServerEvent::HeartbeatTimeout`]) when the client was
-    /// silent for longer than the agreed interval times the tolerance.
-    pub fn handle_timeout(&mut self, now: Instant) -> Option<ServerEvent<'static, 'static>> {
-        self.last_now = self.last_now.max(now);
-        if self.phase != Phase::Open || self.closing || self.timed_out {
-            return None;
-        }
-        if self.receive_deadline().is_some_and(|d| self.last_now >= d) {
-            self.timed_out = true;
-            self.closing = true;
-            self.owed_connected = false;
-            self.owed_receipts.clear();
-            self.owed_heart_beat = false;
-            self.transactions.clear();
-            self.replay = None;
-            return Some(ServerEvent::HeartbeatTimeout);
-        }
-        if let Some(ms) = self.intervals.send_every_ms {
-            if self.last_now >= self.last_sent.add_millis(ms) {
-                self.owed_heart_beat = true;
-            }
-        }
-        None
+    fn end_by_time(&mut self) {
+        self.timed_out = true;
+        self.closing = true;
+        self.owed_connected = false;
+        self.owed_receipts.clear();
+        self.owed_heart_beat = false;
+        self.owed_error = None;
+        self.transactions.clear();
+        self.replay = None;
     }
 
     /// Whether a message of subscription `subscription` with id `message_id` awaits
@@ -1069,8 +1113,83 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     }
 }
 
+impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize> Machine
+    for ServerSession<SUBS, TXS, UNACKED, HELD>
+{
+    type TimeoutEvent = ServerEvent<'static>;
+
+    /// The next owed frame (`CONNECTED`, then `RECEIPT`s in order, then `ERROR`, or a
+    /// heart-beat end-of-line), one per call; sent at `now`.
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if self.timed_out {
+            return Ok(None);
+        }
+        let n = self.encode_owed(out)?;
+        if n.is_some() {
+            self.last_sent = self.last_sent.max(now);
+        }
+        Ok(n)
+    }
+
+    /// The next heart-beat to send, the deadline for hearing from the client, or the
+    /// deadline for its `CONNECT` to be accepted.
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.closing || self.timed_out {
+            return None;
+        }
+        if self.phase != Phase::Open {
+            return self.connect_deadline;
+        }
+        let send = match (self.owed_heart_beat, self.intervals.send_every_ms) {
+            (false, Some(ms)) => Some(self.last_sent.add_millis(ms)),
+            _ => None,
+        };
+        match (send, self.receive_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Queues a heart-beat when nothing was sent for the agreed interval; ends the
+    /// session with [`ServerEvent::HeartbeatTimeout`] when the client was silent for
+    /// longer than the agreed interval times the tolerance, or with
+    /// [`ServerEvent::ConnectTimeout`] when its `CONNECT` was not accepted in time.
+    fn handle_timeout(&mut self, now: Instant) -> Option<ServerEvent<'static>> {
+        if self.closing || self.timed_out {
+            return None;
+        }
+        if self.phase != Phase::Open {
+            if self.connect_deadline.is_some_and(|d| now >= d) {
+                self.end_by_time();
+                return Some(ServerEvent::ConnectTimeout);
+            }
+            return None;
+        }
+        if self.receive_deadline().is_some_and(|d| now >= d) {
+            self.end_by_time();
+            return Some(ServerEvent::HeartbeatTimeout);
+        }
+        if let Some(ms) = self.intervals.send_every_ms {
+            if now >= self.last_sent.add_millis(ms) {
+                self.owed_heart_beat = true;
+            }
+        }
+        None
+    }
+
+    /// Whether the session is over: after an `ERROR` frame or a `DISCONNECT` (and its
+    /// receipt) were transmitted, or a timeout. The caller closes the transport.
+    fn is_closed(&self) -> bool {
+        self.timed_out || (self.closing && !self.owes_frames())
+    }
+}
+
 /// A header the frame must have.
-fn required<'a>(frame: &Frame<'a, '_>, name: &'static str) -> Result<HeaderText<'a>, SessionError> {
+fn required<'a>(frame: &Frame<'a>, name: &'static str) -> Result<HeaderText<'a>, SessionError> {
     frame.header(name).ok_or(SessionError::MissingHeader(name))
 }
 

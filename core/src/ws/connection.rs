@@ -8,6 +8,7 @@ use super::frame::{FrameHeader, HeaderError, OpCode, MAX_HEADER_LEN, RSV1};
 use super::mask::apply_mask;
 use super::utf8::Utf8Validator;
 use crate::buf::{BufferTooSmall, Writer};
+use crate::machine::{Machine, Read};
 use crate::time::Instant;
 
 /// Text payloads are unmasked and validated in blocks of this size, so each block is
@@ -45,6 +46,52 @@ impl FrameHead {
     /// The header bytes to send before the payload.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// Which part of a message a data frame carries, for [`Connection::send`] and
+/// [`Connection::frame_head`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Fragment {
+    /// A whole message of this kind in one frame.
+    Whole(DataKind),
+    /// The first frame of a message of this kind; more follow.
+    First(DataKind),
+    /// A frame continuing the message in progress; more follow.
+    Middle,
+    /// The frame that ends the message in progress.
+    Last,
+}
+
+impl Fragment {
+    /// The fragment of a message of `kind` that starts (`first`) and/or ends (`fin`)
+    /// it, for callers that track the two flags.
+    pub const fn new(kind: DataKind, first: bool, fin: bool) -> Self {
+        match (first, fin) {
+            (true, true) => Fragment::Whole(kind),
+            (true, false) => Fragment::First(kind),
+            (false, false) => Fragment::Middle,
+            (false, true) => Fragment::Last,
+        }
+    }
+
+    /// Whether the frame starts a message.
+    pub const fn is_first(self) -> bool {
+        matches!(self, Fragment::Whole(_) | Fragment::First(_))
+    }
+
+    /// Whether the frame ends a message.
+    pub const fn is_fin(self) -> bool {
+        matches!(self, Fragment::Whole(_) | Fragment::Last)
+    }
+
+    const fn opcode(self) -> OpCode {
+        match self {
+            Fragment::Whole(DataKind::Text) | Fragment::First(DataKind::Text) => OpCode::Text,
+            Fragment::Whole(DataKind::Binary) | Fragment::First(DataKind::Binary) => OpCode::Binary,
+            Fragment::Middle | Fragment::Last => OpCode::Continuation,
+        }
     }
 }
 
@@ -90,25 +137,28 @@ enum Step {
     },
 }
 
-/// A WebSocket connection after the opening handshake (RFC 6455 §5-§7), sans-IO.
+/// A WebSocket connection after the opening handshake (RFC 6455 §5-§7), sans-IO,
+/// following the [machine contract](crate::machine).
 ///
 /// Feed received bytes to [`Connection::read`], drain owed control frames with
-/// [`Connection::poll_transmit`] after every call, encode data with
-/// [`Connection::send`] (or [`Connection::frame_head`]), and drive the close timer with
-/// [`Connection::poll_timeout`] / [`Connection::handle_timeout`].
+/// [`Machine::poll_transmit`] after every call, encode data with [`Connection::send`]
+/// (or [`Connection::frame_head`]), and drive the close timer with
+/// [`Machine::poll_timeout`] / [`Machine::handle_timeout`].
 ///
 /// ```
+/// use sockwire_core::machine::Status;
 /// use sockwire_core::time::Instant;
-/// use sockwire_core::ws::{Config, Connection, DataKind, Event, Role};
+/// use sockwire_core::ws::{Config, Connection, DataKind, Event, Fragment, Role};
 ///
+/// let now = Instant(0);
 /// let mut client = Connection::new(Role::Client, Config::default(), 0x1234_5678);
 /// let mut server = Connection::new(Role::Server, Config::default(), 0);
 /// let mut wire = [0u8; 64];
-/// let n = client.send(DataKind::Text, b"hello", true, true, &mut wire).unwrap();
-/// let (used, event) = server.read(&mut wire[..n], Instant(0));
-/// assert_eq!(used, n);
-/// match event {
-///     Some(Event::Data { kind: DataKind::Text, payload, first: true, fin: true, .. }) => {
+/// let n = client.send(now, Fragment::Whole(DataKind::Text), b"hello", &mut wire).unwrap();
+/// let read = server.read(&mut wire[..n], now);
+/// assert_eq!(read.consumed, n);
+/// match read.status {
+///     Status::Event(Event::Data { kind: DataKind::Text, payload, first: true, fin: true, .. }) => {
 ///         assert_eq!(payload, b"hello")
 ///     }
 ///     other => panic!("{other:?}"),
@@ -132,7 +182,6 @@ pub struct Connection {
     failed: bool,
     timed_out: bool,
     deadline: Option<Instant>,
-    last_now: Instant,
 }
 
 impl Connection {
@@ -160,7 +209,6 @@ impl Connection {
             failed: false,
             timed_out: false,
             deadline: None,
-            last_now: Instant(0),
         }
     }
 
@@ -191,13 +239,6 @@ impl Connection {
         }
     }
 
-    /// Whether the connection is over: the caller should close the transport (a server
-    /// after flushing [`Connection::poll_transmit`]; a client may first wait, until the
-    /// close timeout, for the server to close TCP).
-    pub fn is_closed(&self) -> bool {
-        self.state() == State::Closed
-    }
-
     fn input_finished(&self) -> bool {
         self.close_received || self.failed || self.timed_out
     }
@@ -213,16 +254,19 @@ impl Connection {
     }
 
     /// Consumes bytes from `input` (the caller's buffer; payloads are unmasked **in
-    /// place**) and reports at most one event.
+    /// place**) and reports at most one event, following the
+    /// [machine contract](crate::machine).
     ///
-    /// Returns how many bytes were consumed; the caller drops them and calls again with
-    /// the rest (and later with more bytes) until it gets `(0, None)` or needs more input.
     /// A partial frame header is not consumed; a partial payload is delivered as it is.
-    /// After the peer's close or a failure, all input is consumed and ignored.
-    pub fn read<'b>(&mut self, input: &'b mut [u8], now: Instant) -> (usize, Option<Event<'b>>) {
-        self.last_now = self.last_now.max(now);
+    /// After the peer's close or a failure (each reported once), all input is consumed
+    /// and ignored: [`Status::Closed`](crate::machine::Status::Closed).
+    pub fn read<'b>(&mut self, input: &'b mut [u8], _now: Instant) -> Read<Event<'b>> {
+        if self.input_finished() {
+            return Read::closed(input.len());
+        }
         match self.step(input) {
-            Step::Done(n, ev) => (n, ev),
+            Step::Done(n, Some(ev)) => Read::event(n, ev),
+            Step::Done(n, None) => Read::need_more(n),
             Step::Data {
                 start,
                 end,
@@ -237,7 +281,7 @@ impl Connection {
                 let total = input.len();
                 let payload = match input.get_mut(start..end) {
                     Some(p) => p,
-                    None => return (total, None),
+                    None => return Read::need_more(total),
                 };
                 if validate {
                     let mut off = offset;
@@ -247,24 +291,24 @@ impl Connection {
                         }
                         off = off.wrapping_add(block.len());
                         if self.utf8.feed(block).is_err() {
-                            return (total, Some(self.fail(ProtocolError::InvalidUtf8)));
+                            return Read::event(total, self.fail(ProtocolError::InvalidUtf8));
                         }
                     }
                     if fin && self.utf8.finish().is_err() {
-                        return (total, Some(self.fail(ProtocolError::InvalidUtf8)));
+                        return Read::event(total, self.fail(ProtocolError::InvalidUtf8));
                     }
                 } else if let Some(key) = mask {
                     apply_mask(payload, key, offset);
                 }
-                (
+                Read::event(
                     end,
-                    Some(Event::Data {
+                    Event::Data {
                         kind,
                         payload,
                         first,
                         fin,
                         rsv,
-                    }),
+                    },
                 )
             }
         }
@@ -486,32 +530,6 @@ impl Connection {
         Event::Failed(e)
     }
 
-    /// Owed control frames (a pong for a ping, the close echo, our close, a queued ping),
-    /// one frame per call, in order; `Ok(None)` when nothing is owed.
-    ///
-    /// On `Err(BufferTooSmall { needed })` nothing is written and the frame stays queued.
-    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
-        if self.timed_out {
-            return Ok(None);
-        }
-        if let Some(p) = self.pong {
-            let n = self.encode_frame(OpCode::Pong, true, p.as_bytes(), out)?;
-            self.pong = None;
-            return Ok(Some(n));
-        }
-        if let Some(p) = self.ping {
-            let n = self.encode_frame(OpCode::Ping, true, p.as_bytes(), out)?;
-            self.ping = None;
-            return Ok(Some(n));
-        }
-        if let OurClose::Queued(body) = self.our_close {
-            let n = self.encode_frame(OpCode::Close, true, body.as_bytes(), out)?;
-            self.our_close = OurClose::Sent;
-            return Ok(Some(n));
-        }
-        Ok(None)
-    }
-
     fn encode_frame(
         &mut self,
         opcode: OpCode,
@@ -547,30 +565,22 @@ impl Connection {
         Ok(n)
     }
 
-    fn check_send(&self, first: bool) -> Result<(), SendError> {
+    fn check_send(&self, fragment: Fragment) -> Result<(), SendError> {
         if self.our_close != OurClose::NotYet || self.input_finished() {
             return Err(SendError::Closed);
         }
-        match (first, self.sending) {
+        match (fragment.is_first(), self.sending) {
             (true, true) => Err(SendError::MessageInProgress),
             (false, false) => Err(SendError::NoMessageInProgress),
             _ => Ok(()),
         }
     }
 
-    fn data_opcode(kind: DataKind, first: bool) -> OpCode {
-        match (first, kind) {
-            (false, _) => OpCode::Continuation,
-            (true, DataKind::Text) => OpCode::Text,
-            (true, DataKind::Binary) => OpCode::Binary,
-        }
-    }
-
     /// Encodes one data frame (header and payload, masked for the client role) into `out`
     /// and returns its length.
     ///
-    /// `first` starts a message (text or binary opcode), otherwise the frame continues
-    /// the message in progress; `fin` ends the message. Text is sent as given: the caller
+    /// `fragment` says whether the frame is a whole message, starts one (text or binary
+    /// opcode), or continues the message in progress. Text is sent as given: the caller
     /// provides UTF-8 (a code point may be split across frames).
     ///
     /// Errors: [`SendError::BufferTooSmall`] with nothing written, [`SendError::Closed`]
@@ -578,15 +588,14 @@ impl Connection {
     /// [`SendError::NoMessageInProgress`] for a fragment sequence violation.
     pub fn send(
         &mut self,
-        kind: DataKind,
+        _now: Instant,
+        fragment: Fragment,
         payload: &[u8],
-        first: bool,
-        fin: bool,
         out: &mut [u8],
     ) -> Result<usize, SendError> {
-        self.check_send(first)?;
-        let n = self.encode_frame(Self::data_opcode(kind, first), fin, payload, out)?;
-        self.sending = !fin;
+        self.check_send(fragment)?;
+        let n = self.encode_frame(fragment.opcode(), fragment.is_fin(), payload, out)?;
+        self.sending = !fragment.is_fin();
         Ok(n)
     }
 
@@ -599,25 +608,24 @@ impl Connection {
     /// and errors as [`Connection::send`].
     pub fn frame_head(
         &mut self,
-        kind: DataKind,
+        _now: Instant,
+        fragment: Fragment,
         payload_len: u64,
-        first: bool,
-        fin: bool,
     ) -> Result<FrameHead, SendError> {
-        self.check_send(first)?;
+        self.check_send(fragment)?;
         let mask = match self.role {
             Role::Client => Some(self.next_mask()),
             Role::Server => None,
         };
         let header = FrameHeader {
-            fin,
+            fin: fragment.is_fin(),
             rsv: 0,
-            opcode: Self::data_opcode(kind, first),
+            opcode: fragment.opcode(),
             mask,
             payload_len,
         };
         let (bytes, len) = header.to_bytes();
-        self.sending = !fin;
+        self.sending = !fragment.is_fin();
         Ok(FrameHead {
             bytes,
             len: len as u8,
@@ -625,8 +633,8 @@ impl Connection {
         })
     }
 
-    /// Queues a ping for [`Connection::poll_transmit`], replacing one not yet transmitted.
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+    /// Queues a ping for [`Machine::poll_transmit`], replacing one not yet transmitted.
+    pub fn ping(&mut self, _now: Instant, payload: &[u8]) -> Result<(), SendError> {
         if self.our_close != OurClose::NotYet || self.input_finished() {
             return Err(SendError::Closed);
         }
@@ -635,12 +643,12 @@ impl Connection {
     }
 
     /// Queues our close (code and a reason of at most 123 bytes) for
-    /// [`Connection::poll_transmit`] and starts the close timer from the latest instant
-    /// passed to [`Connection::read`] or [`Connection::handle_timeout`].
+    /// [`Machine::poll_transmit`]; the close timer starts when it is transmitted.
     ///
     /// After the close, incoming data is still delivered while the peer's close is awaited;
-    /// if it has not arrived within `close_timeout_ms` the connection becomes closed.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    /// if it has not arrived within `close_timeout_ms` of sending ours, the connection
+    /// ends with [`Event::TimedOut`].
+    pub fn close(&mut self, _now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
         if self.our_close != OurClose::NotYet || self.input_finished() {
             return Err(SendError::Closed);
         }
@@ -657,27 +665,72 @@ impl Connection {
         let body =
             ControlPayload::new(body.get(..end).unwrap_or(&[])).ok_or(SendError::ControlTooLong)?;
         self.our_close = OurClose::Queued(body);
-        self.deadline = Some(self.last_now.add_millis(self.config.close_timeout_ms));
         Ok(())
     }
+}
 
-    /// When [`Connection::handle_timeout`] must next be called: the close deadline while
-    /// waiting for the peer's close.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+impl Machine for Connection {
+    type TimeoutEvent = Event<'static>;
+
+    /// Owed control frames (a pong for a ping, the close echo, our close, a queued ping),
+    /// one frame per call, in order; `Ok(None)` when nothing is owed.
+    ///
+    /// On `Err(BufferTooSmall { needed })` nothing is written and the frame stays queued.
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if self.timed_out {
+            return Ok(None);
+        }
+        if let Some(p) = self.pong {
+            let n = self.encode_frame(OpCode::Pong, true, p.as_bytes(), out)?;
+            self.pong = None;
+            return Ok(Some(n));
+        }
+        if let Some(p) = self.ping {
+            let n = self.encode_frame(OpCode::Ping, true, p.as_bytes(), out)?;
+            self.ping = None;
+            return Ok(Some(n));
+        }
+        if let OurClose::Queued(body) = self.our_close {
+            let n = self.encode_frame(OpCode::Close, true, body.as_bytes(), out)?;
+            self.our_close = OurClose::Sent;
+            if !self.input_finished() {
+                self.deadline = Some(now.add_millis(self.config.close_timeout_ms));
+            }
+            return Ok(Some(n));
+        }
+        Ok(None)
+    }
+
+    /// The close deadline while waiting for the peer's close.
+    fn poll_timeout(&self) -> Option<Instant> {
         match self.state() {
             State::CloseSent if !self.failed => self.deadline,
             _ => None,
         }
     }
 
-    /// Advances time: when the close deadline has passed, the connection becomes closed.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
-        if let Some(deadline) = self.poll_timeout() {
-            if now >= deadline {
-                self.timed_out = true;
-            }
+    /// Ends the connection with [`Event::TimedOut`] when the peer has not answered our
+    /// close within `close_timeout_ms`.
+    fn handle_timeout(&mut self, now: Instant) -> Option<Event<'static>> {
+        let deadline = self.poll_timeout()?;
+        if now < deadline {
+            return None;
         }
+        self.timed_out = true;
+        self.msg = None;
+        self.frame = None;
+        Some(Event::TimedOut)
+    }
+
+    /// Whether the connection is over: the caller should close the transport (a server
+    /// after flushing [`Machine::poll_transmit`]; a client may first wait, until the
+    /// close timeout, for the server to close TCP).
+    fn is_closed(&self) -> bool {
+        self.state() == State::Closed
     }
 }
 
@@ -685,6 +738,7 @@ impl Connection {
 mod tests {
     extern crate std;
     use super::*;
+    use crate::machine::Status;
     use crate::ws::frame::{RSV2, RSV3};
     use proptest::prelude::*;
     use std::string::String;
@@ -704,6 +758,7 @@ mod tests {
         Pong(Vec<u8>),
         Closed(Option<u16>, String),
         Failed(ProtocolError),
+        TimedOut,
     }
 
     fn own(ev: Event<'_>) -> Ev {
@@ -728,6 +783,7 @@ mod tests {
                 String::from(reason.as_str().unwrap_or("<not utf8>")),
             ),
             Event::Failed(e) => Ev::Failed(e),
+            Event::TimedOut => Ev::TimedOut,
         }
     }
 
@@ -753,8 +809,9 @@ mod tests {
             self.pending.extend_from_slice(bytes);
             let mut evs = Vec::new();
             for _ in 0..100_000 {
-                let (n, ev) = self.conn.read(&mut self.pending, self.now);
-                let ev = ev.map(own);
+                let read = self.conn.read(&mut self.pending, self.now);
+                let n = read.consumed;
+                let ev = read.status.event().map(own);
                 assert!(n <= self.pending.len());
                 self.pending.drain(..n);
                 match ev {
@@ -768,7 +825,7 @@ mod tests {
         fn transmit(&mut self) -> Vec<Vec<u8>> {
             let mut frames = Vec::new();
             let mut out = [0u8; 200];
-            while let Some(n) = self.conn.poll_transmit(&mut out).unwrap() {
+            while let Some(n) = self.conn.poll_transmit(self.now, &mut out).unwrap() {
                 frames.push(out[..n].to_vec());
             }
             frames
@@ -877,10 +934,10 @@ mod tests {
         let mut wire = cf(true, 1, "κόσμε".as_bytes());
         wire.extend_from_slice(&cf(true, 2, b"x"));
         let first_len = wire.len() - 7;
-        let (n, ev) = c.read(&mut wire, Instant(0));
-        assert_eq!(n, first_len);
+        let read = c.read(&mut wire, Instant(0));
+        assert_eq!(read.consumed, first_len);
         assert!(
-            matches!(ev, Some(Event::Data { payload, first: true, fin: true, .. }) if payload == "κόσμε".as_bytes())
+            matches!(read.status, Status::Event(Event::Data { payload, first: true, fin: true, .. }) if payload == "κόσμε".as_bytes())
         );
     }
 
@@ -982,7 +1039,12 @@ mod tests {
         );
         assert_eq!(s.conn.state(), State::CloseReceived);
         assert_eq!(
-            s.conn.send(DataKind::Text, b"x", true, true, &mut [0; 16]),
+            s.conn.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, true),
+                b"x",
+                &mut [0; 16]
+            ),
             Err(SendError::Closed)
         );
         assert_eq!(s.transmit(), vec![sf(true, 8, &close_body(1001))]);
@@ -993,12 +1055,14 @@ mod tests {
     fn close_handshake_server_initiates() {
         let mut s = Driver::new(Role::Server);
         let mut c = Driver::new(Role::Client);
-        s.conn.close(CloseCode::GOING_AWAY, "restart").unwrap();
+        s.conn
+            .close(Instant(0), CloseCode::GOING_AWAY, "restart")
+            .unwrap();
         assert_eq!(s.conn.state(), State::CloseSent);
-        assert_eq!(s.conn.poll_timeout(), Some(Instant(5000)));
-        assert_eq!(s.conn.ping(b"x"), Err(SendError::Closed));
+        assert_eq!(s.conn.ping(Instant(0), b"x"), Err(SendError::Closed));
         let frames = s.transmit();
         assert_eq!(frames.len(), 1);
+        assert_eq!(s.conn.poll_timeout(), Some(Instant(5000)));
         // Data the peer sent before it saw our close is still delivered.
         assert_eq!(s.feed(&cf(true, 1, b"late")).len(), 1);
         let evs = c.feed(&frames[0]);
@@ -1018,8 +1082,11 @@ mod tests {
     fn close_handshake_client_initiates_without_body() {
         let mut s = Driver::new(Role::Server);
         let mut c = Driver::new(Role::Client);
-        c.conn.close(CloseCode::NORMAL, "").unwrap();
-        assert_eq!(c.conn.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+        c.conn.close(Instant(0), CloseCode::NORMAL, "").unwrap();
+        assert_eq!(
+            c.conn.close(Instant(0), CloseCode::NORMAL, ""),
+            Err(SendError::Closed)
+        );
         let frames = c.transmit();
         let (h, body) = decode_sent(&frames[0]);
         assert!(h.mask.is_some());
@@ -1049,14 +1116,23 @@ mod tests {
         let mut c = Driver::new(Role::Client);
         c.now = Instant(100);
         assert_eq!(c.feed(&sf(true, 9, b"")), vec![Ev::Ping(vec![])]);
-        c.conn.close(CloseCode::NORMAL, "done").unwrap();
-        assert_eq!(c.conn.poll_timeout(), Some(Instant(5100)));
+        c.conn.close(c.now, CloseCode::NORMAL, "done").unwrap();
+        // The timer starts when the close is sent, not when it was asked for: a close
+        // queued after a long idle time is not judged late before it leaves.
+        assert_eq!(c.conn.poll_timeout(), None);
+        c.now = Instant(1_000_000);
         c.transmit();
-        c.conn.handle_timeout(Instant(5099));
+        assert_eq!(c.conn.poll_timeout(), Some(Instant(1_005_000)));
+        assert_eq!(c.conn.handle_timeout(Instant(1_004_999)), None);
         assert_eq!(c.conn.state(), State::CloseSent);
-        c.conn.handle_timeout(Instant(5100));
+        assert_eq!(
+            c.conn.handle_timeout(Instant(1_005_000)),
+            Some(Event::TimedOut)
+        );
         assert!(c.conn.is_closed());
         assert_eq!(c.conn.poll_timeout(), None);
+        assert_eq!(c.conn.handle_timeout(Instant(2_000_000)), None);
+        assert_eq!(c.conn.read(&mut [0x81, 0], c.now), Read::closed(2));
     }
 
     #[test]
@@ -1227,8 +1303,11 @@ mod tests {
             (h.opcode, h.mask.is_some(), body),
             (OpCode::Pong, true, b"hi".to_vec())
         );
-        c.conn.ping(b"yo").unwrap();
-        assert_eq!(c.conn.ping(&[0; 126]), Err(SendError::ControlTooLong));
+        c.conn.ping(Instant(0), b"yo").unwrap();
+        assert_eq!(
+            c.conn.ping(Instant(0), &[0; 126]),
+            Err(SendError::ControlTooLong)
+        );
         let mut s = Driver::new(Role::Server);
         assert_eq!(s.feed(&c.transmit()[0]), vec![Ev::Ping(b"yo".to_vec())]);
     }
@@ -1238,21 +1317,46 @@ mod tests {
         let mut c = Connection::new(Role::Client, Config::default(), 7);
         let mut out = [0u8; 64];
         assert_eq!(
-            c.send(DataKind::Text, b"x", false, true, &mut out),
+            c.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, false, true),
+                b"x",
+                &mut out
+            ),
             Err(SendError::NoMessageInProgress)
         );
         let mut small = [0xAAu8; 5];
         assert_eq!(
-            c.send(DataKind::Text, b"hello", true, true, &mut small),
+            c.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, true),
+                b"hello",
+                &mut small
+            ),
             Err(SendError::BufferTooSmall(BufferTooSmall { needed: 11 }))
         );
         assert_eq!(small, [0xAA; 5]);
-        assert_eq!(c.send(DataKind::Text, b"he", true, false, &mut out), Ok(8));
         assert_eq!(
-            c.send(DataKind::Text, b"x", true, true, &mut out),
+            c.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, false),
+                b"he",
+                &mut out
+            ),
+            Ok(8)
+        );
+        assert_eq!(
+            c.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, true),
+                b"x",
+                &mut out
+            ),
             Err(SendError::MessageInProgress)
         );
-        let head = c.frame_head(DataKind::Text, 3, false, true).unwrap();
+        let head = c
+            .frame_head(Instant(0), Fragment::new(DataKind::Text, false, true), 3)
+            .unwrap();
         assert_eq!(head.as_bytes().len(), 6);
         let mut payload = *b"llo";
         apply_mask(&mut payload, head.mask.unwrap(), 0);
@@ -1262,7 +1366,12 @@ mod tests {
         let mut all = Vec::new();
         let mut c = Connection::new(Role::Client, Config::default(), 7);
         let n = c
-            .send(DataKind::Text, b"he", true, false, &mut out)
+            .send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, false),
+                b"he",
+                &mut out,
+            )
             .unwrap();
         all.extend_from_slice(&out[..n]);
         all.extend_from_slice(&wire);
@@ -1271,27 +1380,33 @@ mod tests {
             vec![(DataKind::Text, b"hello".to_vec())]
         );
         assert_eq!(
-            c.close(CloseCode(1005), ""),
+            c.close(Instant(0), CloseCode(1005), ""),
             Err(SendError::InvalidCloseCode)
         );
         assert_eq!(
-            c.close(CloseCode::NORMAL, &"x".repeat(124)),
+            c.close(Instant(0), CloseCode::NORMAL, &"x".repeat(124)),
             Err(SendError::ControlTooLong)
         );
-        c.close(CloseCode::NORMAL, &"x".repeat(123)).unwrap();
+        c.close(Instant(0), CloseCode::NORMAL, &"x".repeat(123))
+            .unwrap();
         assert_eq!(
-            c.send(DataKind::Text, b"x", true, true, &mut out),
+            c.send(
+                Instant(0),
+                Fragment::new(DataKind::Text, true, true),
+                b"x",
+                &mut out
+            ),
             Err(SendError::Closed)
         );
         let mut tiny = [0u8; 10];
         assert_eq!(
-            c.poll_transmit(&mut tiny),
+            c.poll_transmit(Instant(0), &mut tiny),
             Err(BufferTooSmall {
                 needed: 2 + 4 + 125
             })
         );
         let mut big = [0u8; 200];
-        assert_eq!(c.poll_transmit(&mut big), Ok(Some(131)));
+        assert_eq!(c.poll_transmit(Instant(0), &mut big), Ok(Some(131)));
     }
 
     #[test]
@@ -1299,10 +1414,21 @@ mod tests {
         let mut s = Connection::new(Role::Server, Config::default(), 0);
         let mut out = [0u8; 300];
         let n = s
-            .send(DataKind::Binary, &[5; 200], true, true, &mut out)
+            .send(
+                Instant(0),
+                Fragment::new(DataKind::Binary, true, true),
+                &[5; 200],
+                &mut out,
+            )
             .unwrap();
         assert_eq!(&out[..n], &sf(true, 2, &[5; 200])[..]);
-        let head = s.frame_head(DataKind::Binary, 70_000, true, true).unwrap();
+        let head = s
+            .frame_head(
+                Instant(0),
+                Fragment::new(DataKind::Binary, true, true),
+                70_000,
+            )
+            .unwrap();
         assert_eq!(head.mask, None);
         assert_eq!(head.as_bytes(), &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
     }
@@ -1333,7 +1459,7 @@ mod tests {
             let mut prev = 0;
             let mut out = vec![0u8; 2000];
             for (i, c) in cuts.iter().enumerate() {
-                let n = sender.send(kind, &payload[prev..*c], i == 0, i + 1 == cuts.len(), &mut out).unwrap();
+                let n = sender.send(Instant(0), Fragment::new(kind, i == 0, i + 1 == cuts.len()), &payload[prev..*c], &mut out).unwrap();
                 wire.extend_from_slice(&out[..n]);
                 prev = *c;
             }

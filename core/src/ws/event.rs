@@ -113,17 +113,21 @@ pub enum Event<'b> {
     Ping(ControlPayload),
     /// The peer sent a pong.
     Pong(ControlPayload),
-    /// The peer closed (or answered our close). `code` is `None` when the close frame had
-    /// no body; `reason` is valid UTF-8 ([`ControlPayload::as_str`]).
+    /// The peer closed (or answered our close; terminal). `code` is `None` when the close
+    /// frame had no body; `reason` is valid UTF-8 ([`ControlPayload::as_str`]).
     Closed {
         /// The peer's close code.
         code: Option<CloseCode>,
         /// The peer's reason (up to 123 bytes of UTF-8).
         reason: ControlPayload,
     },
-    /// The peer broke a rule. A close with [`ProtocolError::close_code`] has been queued
-    /// for [`crate::ws::Connection::poll_transmit`] (unless ours was already sent), no
-    /// more input is processed, and the connection is closed once that close has been
-    /// transmitted.
+    /// The peer broke a rule (terminal). A close with [`ProtocolError::close_code`] has
+    /// been queued for [`crate::machine::Machine::poll_transmit`] (unless ours was
+    /// already sent), no more input is processed, and the connection is closed once that
+    /// close has been transmitted.
     Failed(ProtocolError),
+    /// The peer did not answer our close within `close_timeout_ms` (terminal, reported by
+    /// [`crate::machine::Machine::handle_timeout`]): the connection is closed without
+    /// the closing handshake, what RFC 6455 reports as 1006.
+    TimedOut,
 }

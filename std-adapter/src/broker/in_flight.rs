@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use sockwire_core::broker::{
     AckMode, HeaderLines, Held, InFlightStore, Message, Owner, SessionId, StoreError,
 };
+use sockwire_core::stomp::Escaping;
 
 #[derive(Debug)]
 struct Stored {
     destination: String,
     headers: Vec<u8>,
+    escaping: Escaping,
     body: Vec<u8>,
     owner: Option<(SessionId, String, AckMode)>,
 }
@@ -51,6 +53,7 @@ impl InFlightStore for VecInFlight {
             Stored {
                 destination: message.destination.to_string(),
                 headers: message.headers.as_bytes().to_vec(),
+                escaping: message.headers.escaping(),
                 body: message.body.to_vec(),
                 owner: owned(owner),
             },
@@ -64,7 +67,7 @@ impl InFlightStore for VecInFlight {
             seq,
             message: Message {
                 destination: &s.destination,
-                headers: HeaderLines::new(&s.headers),
+                headers: HeaderLines::with_escaping(&s.headers, s.escaping),
                 body: &s.body,
             },
             owner: s.owner.as_ref().map(|(session, id, ack)| Owner {

@@ -1,5 +1,7 @@
 //! Application handlers: what happens to messages sent to the application prefix (`/app`).
 
+use sockwire_core::stomp::{Escaping, HeaderLines};
+
 /// A message a client sent to an application destination.
 #[derive(Debug)]
 pub struct AppMessage<'a> {
@@ -7,8 +9,8 @@ pub struct AppMessage<'a> {
     pub destination: &'a str,
     /// The sender's user name (its login, or `session-N` for an anonymous session).
     pub user: &'a str,
-    /// The sender's headers as STOMP 1.2-escaped `name:value\n` lines.
-    pub headers: &'a [u8],
+    /// The sender's headers.
+    pub headers: HeaderLines<'a>,
     /// The body.
     pub body: &'a [u8],
 }
@@ -18,8 +20,10 @@ pub struct AppMessage<'a> {
 pub struct Publish {
     /// Where it goes (`/topic/...`, `/queue/...`, `/user/{name}/...`).
     pub destination: String,
-    /// Headers as STOMP 1.2-escaped `name:value\n` lines.
+    /// Header lines (`name:value\n`), escaped under `escaping`.
     pub headers: Vec<u8>,
+    /// How `headers` are escaped (STOMP 1.2 rules for headers the application writes).
+    pub escaping: Escaping,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -45,7 +49,8 @@ impl AppHandler for DefaultApp {
         };
         vec![Publish {
             destination: to,
-            headers: message.headers.to_vec(),
+            headers: message.headers.as_bytes().to_vec(),
+            escaping: message.headers.escaping(),
             body: message.body.to_vec(),
         }]
     }

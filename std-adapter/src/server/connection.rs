@@ -9,7 +9,8 @@ use sockwire_core::broker::SessionId;
 use sockwire_core::http::{
     write_error_response, write_response_head, ChunkedDecoder, Header, Request,
 };
-use sockwire_core::stomp::MessageError;
+use sockwire_core::machine::{Machine, Status};
+use sockwire_core::stomp::{MessageError, ServerSessionConfig};
 use sockwire_core::time::Instant;
 use sockwire_core::ws::handshake::{
     accept, AllowedOrigins, ServerConfig as HandshakeConfig, ServerHandshake,
@@ -238,8 +239,12 @@ impl ServerConnection {
         let number = ctx
             .next_session
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = StompSession::new(ctx.config.stomp, u64::from(number), Carrier::Tcp)
-            .connect_by(ctx.now.add_millis(millis(ctx.config.handshake_timeout)));
+        let session = StompSession::new(
+            stomp_config(ctx.config),
+            u64::from(number),
+            Carrier::Tcp,
+            ctx.now,
+        );
         let mut conn = ServerConnection::with_phase(stream, peer, Phase::Stomp(Box::new(session)));
         conn.session_id = Some(SessionId(number));
         conn
@@ -283,7 +288,7 @@ impl ServerConnection {
                     Carrier::WebSocket { conn, .. } => conn.poll_timeout(),
                     Carrier::Tcp | Carrier::SockJs(_) => None,
                 };
-                earliest(earliest(s.session.poll_timeout(), ws), s.connect_deadline())
+                earliest(s.session.poll_timeout(), ws)
             }
             Phase::SockJsReceiver(r) => r.wake,
             Phase::SockJsBody(_) => None,
@@ -419,18 +424,11 @@ impl ServerConnection {
             }
             Phase::WebSocket(s) => {
                 s.conn.handle_timeout(now);
-                drain_transmit(&mut s.conn, &mut self.wbuf);
+                drain_transmit(&mut s.conn, now, &mut self.wbuf);
                 if s.conn.is_closed() {
                     s.handler.on_close(None);
                     self.finish(now);
                 }
-            }
-            Phase::Stomp(s) if s.connect_deadline().is_some_and(|d| d <= now) => {
-                log::debug!("{}: no STOMP CONNECT in time", self.peer);
-                if let Some(actions) = ctx.actions.as_deref_mut() {
-                    s.gone(actions);
-                }
-                return Next::Drop;
             }
             Phase::Stomp(s) if stalled => {
                 log::warn!(
@@ -446,10 +444,16 @@ impl ServerConnection {
             Phase::Stomp(s) => {
                 if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
                     conn.handle_timeout(now);
-                    drain_transmit(conn, &mut self.wbuf);
+                    drain_transmit(conn, now, &mut self.wbuf);
                 }
-                if s.session.handle_timeout(now).is_some() {
-                    log::debug!("{}: STOMP heart-beat lost", self.peer);
+                if let Some(ev) = s.session.handle_timeout(now) {
+                    log::debug!("{}: STOMP session timed out: {ev:?}", self.peer);
+                    if matches!(ev, sockwire_core::stomp::ServerEvent::ConnectTimeout) {
+                        if let Some(actions) = ctx.actions.as_deref_mut() {
+                            s.gone(actions);
+                        }
+                        return Next::Drop;
+                    }
                 }
                 s.transmit(now, &mut self.wbuf);
                 self.settle_stomp(ctx);
@@ -594,9 +598,9 @@ impl ServerConnection {
         let transport_done = match &mut s.carrier {
             Carrier::WebSocket { conn, .. } => {
                 if s.session.is_closed() && conn.state() == sockwire_core::ws::State::Open {
-                    let _ = conn.close(CloseCode(1000), "");
+                    let _ = conn.close(ctx.now, CloseCode(1000), "");
                 }
-                drain_transmit(conn, &mut self.wbuf);
+                drain_transmit(conn, ctx.now, &mut self.wbuf);
                 conn.is_closed()
             }
             Carrier::Tcp | Carrier::SockJs(_) => s.session.is_closed(),
@@ -708,6 +712,7 @@ impl ServerConnection {
                 let mut out = Outbox {
                     conn: &mut session.conn,
                     wbuf: &mut self.wbuf,
+                    now: ctx.now,
                 };
                 session.handler.on_open(&mut out);
                 self.phase = Phase::WebSocket(session);
@@ -715,7 +720,7 @@ impl ServerConnection {
             Upgrade::Stomp { sockjs } => {
                 let mut conn = conn;
                 if sockjs {
-                    let _ = push_frame(&mut conn, DataKind::Text, b"o", &mut self.wbuf);
+                    let _ = push_frame(&mut conn, ctx.now, DataKind::Text, b"o", &mut self.wbuf);
                 }
                 self.start_stomp_ws(conn, sockjs, ctx);
             }
@@ -729,14 +734,14 @@ impl ServerConnection {
             .next_session
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let session = StompSession::new(
-            config.stomp,
+            stomp_config(config),
             u64::from(number),
             Carrier::WebSocket {
                 conn: Box::new(conn),
                 sockjs,
             },
-        )
-        .connect_by(ctx.now.add_millis(millis(config.handshake_timeout)));
+            ctx.now,
+        );
         self.session_id = Some(SessionId(number));
         self.phase = Phase::Stomp(Box::new(session));
     }
@@ -858,14 +863,19 @@ impl ServerConnection {
                         let Some(registry) = ctx.sockjs.as_deref_mut() else {
                             return;
                         };
-                        let (stomp_config, next_session) = (ctx.config.stomp, ctx.next_session);
+                        let (stomp_config, next_session, now) =
+                            (stomp_config(ctx.config), ctx.next_session, ctx.now);
                         let new_stomp = || {
                             (app == SockJsApp::Stomp).then(|| {
                                 let number =
                                     next_session.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 let carrier = Carrier::SockJs(Vec::new());
-                                let session =
-                                    StompSession::new(stomp_config, u64::from(number), carrier);
+                                let session = StompSession::new(
+                                    stomp_config,
+                                    u64::from(number),
+                                    carrier,
+                                    now,
+                                );
                                 (Box::new(session), SessionId(number))
                             })
                         };
@@ -894,11 +904,13 @@ impl ServerConnection {
         match &mut self.phase {
             Phase::Head { .. } => return Next::Drop,
             Phase::WebSocket(s) => {
-                let _ = s.conn.close(CloseCode(1001), "server shutting down");
-                drain_transmit(&mut s.conn, &mut self.wbuf);
+                let _ = s
+                    .conn
+                    .close(ctx.now, CloseCode(1001), "server shutting down");
+                drain_transmit(&mut s.conn, ctx.now, &mut self.wbuf);
             }
             Phase::Stomp(s) => {
-                s.session.close_with_error("server shutting down");
+                let _ = s.session.close(ctx.now, "server shutting down");
                 s.transmit(ctx.now, &mut self.wbuf);
                 self.settle_stomp(ctx);
             }
@@ -952,7 +964,7 @@ impl ServerConnection {
     /// Answers a refused frame with an ERROR; the session then closes.
     pub fn refuse(&mut self, message: &str, now: Instant) {
         if let Phase::Stomp(s) = &mut self.phase {
-            s.session.close_with_error(message);
+            let _ = s.session.close(now, message);
             s.transmit(now, &mut self.wbuf);
         }
     }
@@ -968,8 +980,9 @@ impl ServerConnection {
             return false;
         }
         log::warn!("{}: STOMP session closed: slow consumer", self.peer);
-        s.session
-            .close_with_error("slow consumer: too much output queued");
+        let _ = s
+            .session
+            .close(ctx.now, "slow consumer: too much output queued");
         s.transmit(ctx.now, &mut self.wbuf);
         if let Some(actions) = ctx.actions.as_deref_mut() {
             s.gone(actions);
@@ -1073,21 +1086,24 @@ fn stomp_over_websocket(
             break;
         };
         let sockjs = *sockjs;
-        let (used, event) = conn.read(rest, now);
-        pos += used;
+        let read = conn.read(rest, now);
+        pos += read.consumed;
+        let Status::Event(event) = read.status else {
+            drain_transmit(conn, now, wbuf);
+            break;
+        };
         match event {
-            None if used == 0 => break,
-            Some(Event::Data { payload, .. }) if !sockjs => {
+            Event::Data { payload, .. } if !sockjs => {
                 let payload = payload.to_vec();
                 s.receive(&payload, now, actions, wbuf);
             }
-            Some(Event::Data {
+            Event::Data {
                 kind,
                 payload,
                 first,
                 fin,
                 ..
-            }) => {
+            } => {
                 // SockJS: a whole message is a JSON array of strings, each STOMP bytes.
                 let Some((_, whole)) = s.message.push(kind, payload, first, fin) else {
                     continue;
@@ -1106,16 +1122,16 @@ fn stomp_over_websocket(
                     Ok(None) => {}
                     Err(_) => {
                         if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
-                            let _ = conn.close(CloseCode(1002), "Broken framing.");
+                            let _ = conn.close(now, CloseCode(1002), "Broken framing.");
                         }
                     }
                 }
             }
-            Some(Event::Failed(e)) => log::debug!("STOMP WebSocket peer broke the protocol: {e:?}"),
+            Event::Failed(e) => log::debug!("STOMP WebSocket peer broke the protocol: {e:?}"),
             _ => {}
         }
         if let Carrier::WebSocket { conn, .. } = &mut s.carrier {
-            drain_transmit(conn, wbuf);
+            drain_transmit(conn, now, wbuf);
             if conn.is_closed() {
                 break;
             }
@@ -1140,6 +1156,15 @@ fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The STOMP session settings, with the server's handshake timeout as the CONNECT
+/// deadline (a client that opens the STOMP port and says nothing is dropped).
+fn stomp_config(config: &ServerConfig) -> ServerSessionConfig {
+    ServerSessionConfig {
+        connect_timeout_ms: Some(millis(config.handshake_timeout)),
+        ..config.stomp
+    }
+}
+
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -1155,40 +1180,43 @@ impl Session {
             let Some(rest) = input.get_mut(pos..) else {
                 break;
             };
-            let (used, event) = self.conn.read(rest, now);
-            pos += used;
+            let read = self.conn.read(rest, now);
+            pos += read.consumed;
+            let Status::Event(event) = read.status else {
+                break;
+            };
             match event {
-                None if used == 0 => break,
-                None => {}
-                Some(Event::Data {
+                Event::Data {
                     kind,
                     payload,
                     first,
                     fin,
                     ..
-                }) => {
+                } => {
                     if let Some((kind, whole)) = self.message.push(kind, payload, first, fin) {
                         let mut out = Outbox {
                             conn: &mut self.conn,
                             wbuf,
+                            now,
                         };
                         self.handler.on_message(kind, whole, &mut out);
                         self.message.recycle();
                     }
                 }
-                Some(Event::Ping(_)) | Some(Event::Pong(_)) => {}
-                Some(Event::Closed { code, .. }) => self.handler.on_close(code.map(|c| c.as_u16())),
-                Some(Event::Failed(e)) => {
+                Event::Ping(_) | Event::Pong(_) => {}
+                Event::Closed { code, .. } => self.handler.on_close(code.map(|c| c.as_u16())),
+                Event::Failed(e) => {
                     log::debug!("peer broke the protocol: {e:?}");
                     self.handler.on_close(None);
                 }
+                Event::TimedOut => self.handler.on_close(None),
             }
-            drain_transmit(&mut self.conn, wbuf);
+            drain_transmit(&mut self.conn, now, wbuf);
             if self.conn.is_closed() {
                 break;
             }
         }
-        drain_transmit(&mut self.conn, wbuf);
+        drain_transmit(&mut self.conn, now, wbuf);
         pos
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use sockwire_core::time::Instant;
 use sockwire_core::ws::{CloseCode, Connection, DataKind, SendError};
 
 use crate::outbound::push_frame;
@@ -36,12 +37,13 @@ pub type HandlerFactory = Arc<dyn Fn(&SessionInfo) -> Box<dyn WsHandler> + Send 
 pub struct Outbox<'a> {
     pub(crate) conn: &'a mut Connection,
     pub(crate) wbuf: &'a mut Vec<u8>,
+    pub(crate) now: Instant,
 }
 
 impl Outbox<'_> {
     /// Queues a message of the given kind as one frame.
     pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendError> {
-        push_frame(self.conn, kind, data, self.wbuf)
+        push_frame(self.conn, self.now, kind, data, self.wbuf)
     }
 
     /// Queues a text message.
@@ -51,7 +53,7 @@ impl Outbox<'_> {
 
     /// Starts the closing handshake.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.conn.close(code, reason)
+        self.conn.close(self.now, code, reason)
     }
 
     /// Bytes queued and not yet written to the socket.

@@ -96,28 +96,6 @@ impl Outputs<'_> {
     }
 }
 
-/// Header lines unescaped into pairs, kept for the deliveries of one publish.
-#[derive(Default)]
-struct HeaderCache {
-    key: (usize, usize),
-    pairs: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-impl HeaderCache {
-    fn pairs(&mut self, lines: HeaderLines<'_>) -> &[(Vec<u8>, Vec<u8>)] {
-        let raw = lines.as_bytes();
-        let key = (raw.as_ptr() as usize, raw.len());
-        if key != self.key || self.pairs.is_empty() != raw.is_empty() {
-            self.key = key;
-            self.pairs = lines
-                .iter()
-                .map(|(n, v)| (n.bytes().collect(), v.bytes().collect()))
-                .collect();
-        }
-        &self.pairs
-    }
-}
-
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
@@ -182,20 +160,15 @@ impl Hub {
             app,
             stats,
         } = self;
-        let mut cache = HeaderCache::default();
-        let mut destination = Vec::new();
         let mut sink = |d: Delivery<'_>| {
             let Some((to, _)) = sessions.get(&d.session) else {
                 return;
             };
-            destination.clear();
-            destination.extend(d.destination.bytes());
-            let headers = cache.pairs(d.headers);
             let message = Outgoing {
                 subscription: d.subscription.as_bytes(),
                 message_id: d.message_id.as_bytes(),
-                destination: &destination,
-                headers,
+                destination: d.destination,
+                headers: d.headers,
                 body: d.body,
             };
             if out.deliver(to, message, now) {
@@ -231,12 +204,14 @@ impl Hub {
             Action::Publish {
                 destination,
                 headers,
+                escaping,
                 body,
             } => {
                 stats.published += 1;
+                let headers = HeaderLines::with_escaping(&headers, escaping);
                 let message = Message {
                     destination: &destination,
-                    headers: HeaderLines::new(&headers),
+                    headers,
                     body: &body,
                 };
                 match broker.publish(id, message, &mut sink) {
@@ -248,7 +223,7 @@ impl Hub {
                         let replies = app.on_message(&AppMessage {
                             destination: &destination,
                             user: &user,
-                            headers: &headers,
+                            headers,
                             body: &body,
                         });
                         publish_all(broker, id, replies, &mut sink);
@@ -289,7 +264,7 @@ fn publish_all(
     for p in replies {
         let message = Message {
             destination: &p.destination,
-            headers: HeaderLines::new(&p.headers),
+            headers: HeaderLines::with_escaping(&p.headers, p.escaping),
             body: &p.body,
         };
         if let Err(e) = broker.publish(from, message, sink) {

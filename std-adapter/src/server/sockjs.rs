@@ -19,6 +19,7 @@ use super::handler::{Outbox, WsHandler};
 use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::outbound::write_into;
 use sockwire_core::broker::SessionId;
+use sockwire_core::machine::Machine;
 use sockwire_core::stomp::MessageError;
 
 /// Bytes of messages a session may hold for a receiver that is not there.
@@ -423,7 +424,7 @@ impl Registry {
             }
             if let Some((stomp, id)) = e.stomp.as_mut() {
                 let mut actions = Vec::new();
-                stomp.session.handle_timeout(now);
+                let _ = stomp.session.handle_timeout(now);
                 stomp.transmit(now, &mut Vec::new());
                 if stomp.session.is_closed() || e.session.is_gone() {
                     stomp.gone(&mut actions);
@@ -461,7 +462,7 @@ impl Registry {
     pub fn refuse(&mut self, key: &str, message: &str, now: Instant) -> Option<usize> {
         let entry = self.sessions.get_mut(key)?;
         let (stomp, _) = entry.stomp.as_mut()?;
-        stomp.session.close_with_error(message);
+        let _ = stomp.session.close(now, message);
         stomp.transmit(now, &mut Vec::new());
         entry.flush_stomp()
     }

@@ -1,9 +1,11 @@
 //! One STOMP session inside the server: the core's [`ServerSession`] over TCP or
 //! WebSocket, turning client frames into [`Action`]s for the hub and writing frames out.
 
+use sockwire_core::broker::DestinationText;
+use sockwire_core::machine::{Machine, Status};
 use sockwire_core::stomp::{
-    AckMode, HeaderText, Id, MessageError, RawHeader, ServerEvent, ServerSession,
-    ServerSessionConfig,
+    AckMode, Escaping, HeaderLines, HeaderText, Id, MessageError, OutgoingMessage, ServerEvent,
+    ServerSession, ServerSessionConfig,
 };
 use sockwire_core::time::Instant;
 use sockwire_core::ws::{Connection, DataKind};
@@ -16,9 +18,6 @@ use sockwire_core::sockjs::Frame;
 /// unacknowledged messages and 8 KiB of transactional frames per session (31 KiB in all,
 /// so that 1,000 sessions stay well under 64 MiB).
 pub type Session = ServerSession<32, 4, 128, 8192>;
-
-/// Header slots per decoded frame.
-const MAX_HEADERS: usize = 32;
 
 /// What a session asks of the hub, in owned form so that it outlives the input buffer.
 #[derive(Debug)]
@@ -37,8 +36,9 @@ pub enum Action {
     /// `SEND`, outside a transaction or committed.
     Publish {
         destination: String,
-        /// The user headers as STOMP 1.2-escaped `name:value\n` lines.
+        /// The frame's header lines, escaped under `escaping`.
         headers: Vec<u8>,
+        escaping: Escaping,
         body: Vec<u8>,
     },
     /// `ACK` of a message id.
@@ -73,9 +73,9 @@ pub struct Outgoing<'a> {
     /// The broker's message id.
     pub message_id: &'a [u8],
     /// The destination.
-    pub destination: &'a [u8],
-    /// Unescaped header pairs.
-    pub headers: &'a [(Vec<u8>, Vec<u8>)],
+    pub destination: DestinationText<'a>,
+    /// The message's headers.
+    pub headers: HeaderLines<'a>,
     /// The body.
     pub body: &'a [u8],
 }
@@ -92,20 +92,7 @@ pub struct StompSession {
     scratch: Vec<u8>,
     /// A SockJS WebSocket message being assembled from its chunks.
     pub(crate) message: MessageBuffer,
-    /// When a client that has not sent CONNECT yet is dropped.
-    connect_by: Option<Instant>,
 }
-
-/// Headers the broker sets itself or that only concern the sender's frame.
-const NOT_FORWARDED: [&str; 7] = [
-    "destination",
-    "receipt",
-    "transaction",
-    "content-length",
-    "subscription",
-    "message-id",
-    "ack",
-];
 
 fn text(t: &HeaderText<'_>) -> String {
     let bytes: Vec<u8> = t.bytes().collect();
@@ -116,44 +103,17 @@ fn id_text(id: &Id) -> String {
     String::from_utf8_lossy(id.as_bytes()).into_owned()
 }
 
-/// Appends `bytes` escaped as a STOMP 1.2 header name or value.
-pub(crate) fn escape_header(bytes: impl Iterator<Item = u8>, out: &mut Vec<u8>) {
-    for b in bytes {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b':' => out.extend_from_slice(b"\\c"),
-            _ => out.push(b),
-        }
-    }
-}
-
 impl StompSession {
-    /// A session whose CONNECT is still to come.
-    pub fn new(config: ServerSessionConfig, number: u64, carrier: Carrier) -> Self {
+    /// A session created at `now` whose CONNECT is still to come.
+    pub fn new(config: ServerSessionConfig, number: u64, carrier: Carrier, now: Instant) -> Self {
         StompSession {
-            session: Box::new(Session::new(config, Id::from_decimal(number))),
+            session: Box::new(Session::new(config, Id::from_decimal(number), now)),
             carrier,
             input: Vec::new(),
             gone: false,
             scratch: Vec::new(),
             message: MessageBuffer::default(),
-            connect_by: None,
         }
-    }
-
-    /// Drops the client at `deadline` unless it has connected by then (slowloris on the
-    /// STOMP port).
-    pub fn connect_by(mut self, deadline: Instant) -> Self {
-        self.connect_by = Some(deadline);
-        self
-    }
-
-    /// The CONNECT deadline, while it still applies.
-    pub fn connect_deadline(&self) -> Option<Instant> {
-        self.connect_by
-            .filter(|_| !self.session.is_connected() && !self.session.is_closed())
     }
 
     /// Reports [`Action::Gone`] once.
@@ -175,24 +135,24 @@ impl StompSession {
         self.input.extend_from_slice(bytes);
         let mut pos = 0;
         loop {
-            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
             let rest = self.input.get(pos..).unwrap_or_default();
-            let (used, event) = self.session.read(rest, &mut headers, now);
-            pos += used;
-            let had_event = event.is_some();
-            if let Some(event) = event {
-                let commit = matches!(event, ServerEvent::Commit { .. });
-                let connect = matches!(event, ServerEvent::Connect { .. });
-                translate(event, actions);
-                if connect {
-                    self.session.accept_connect(now);
+            let read = self.session.read(rest, now);
+            pos += read.consumed;
+            let mut connect = false;
+            let go_on = match read.status {
+                Status::Event(event) => {
+                    connect = matches!(event, ServerEvent::Connect { .. });
+                    translate(event, actions);
+                    true
                 }
-                if commit {
-                    self.replay_commit(actions);
-                }
+                Status::Paused(sockwire_core::machine::Pause::Transmit) => true,
+                _ => false,
+            };
+            if connect {
+                let _ = self.session.accept_connect(now);
             }
             self.transmit(now, wbuf);
-            if !had_event && used == 0 {
+            if !go_on {
                 break;
             }
         }
@@ -202,29 +162,18 @@ impl StompSession {
         }
     }
 
-    /// Reports the `SEND`s of a committed transaction.
-    fn replay_commit(&mut self, actions: &mut Vec<Action>) {
-        loop {
-            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-            match self.session.poll_committed(&mut headers) {
-                Some(event) => translate(event, actions),
-                None => return,
-            }
-        }
-    }
-
     /// Writes the frames the session owes (CONNECTED, RECEIPT, ERROR, heart-beats).
     pub fn transmit(&mut self, now: Instant, wbuf: &mut Vec<u8>) {
         grow(&mut self.scratch, 4096);
         loop {
-            match self.session.poll_transmit(&mut self.scratch) {
+            match self.session.poll_transmit(now, &mut self.scratch) {
                 Ok(Some(n)) => {
                     carry(
                         &mut self.carrier,
+                        now,
                         self.scratch.get(..n).unwrap_or_default(),
                         wbuf,
                     );
-                    self.session.note_sent(now);
                 }
                 Ok(None) => return,
                 Err(e) => grow(&mut self.scratch, e.needed),
@@ -239,33 +188,32 @@ impl StompSession {
         now: Instant,
         wbuf: &mut Vec<u8>,
     ) -> Result<(), MessageError> {
-        let headers_len: usize = m.headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-        grow(&mut self.scratch, m.body.len() + headers_len + 512);
+        grow(
+            &mut self.scratch,
+            m.body.len() + m.headers.as_bytes().len() + 512,
+        );
         loop {
-            let written = self.session.write_message(
-                m.subscription,
-                m.message_id,
-                m.destination,
-                m.headers,
-                m.body,
-                &mut self.scratch,
-            );
-            match written {
+            let message = OutgoingMessage {
+                subscription: m.subscription,
+                message_id: m.message_id,
+                destination: m.destination.bytes(),
+                headers: m.headers,
+                body: m.body,
+            };
+            match self.session.write_message(now, message, &mut self.scratch) {
                 Ok(n) => {
                     carry(
                         &mut self.carrier,
+                        now,
                         self.scratch.get(..n).unwrap_or_default(),
                         wbuf,
                     );
-                    self.session.note_sent(now);
                     return Ok(());
                 }
-                Err(MessageError::Encode(sockwire_core::stomp::EncodeError::BufferTooSmall(e)))
-                    if e.needed > self.scratch.len() =>
-                {
-                    grow(&mut self.scratch, e.needed);
-                }
-                Err(e) => return Err(e),
+                Err(e) => match e.needed() {
+                    Some(needed) if needed > self.scratch.len() => grow(&mut self.scratch, needed),
+                    _ => return Err(e),
+                },
             }
         }
     }
@@ -279,7 +227,7 @@ fn grow(buf: &mut Vec<u8>, len: usize) {
 }
 
 /// Puts one encoded STOMP frame on the carrier.
-fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
+fn carry(carrier: &mut Carrier, now: Instant, frame: &[u8], wbuf: &mut Vec<u8>) {
     match carrier {
         Carrier::Tcp => wbuf.extend_from_slice(frame),
         Carrier::WebSocket {
@@ -291,7 +239,7 @@ fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
             } else {
                 DataKind::Binary
             };
-            if let Err(e) = push_frame(conn, kind, frame, wbuf) {
+            if let Err(e) = push_frame(conn, now, kind, frame, wbuf) {
                 log::debug!("STOMP frame not sent over WebSocket: {e:?}");
             }
         }
@@ -299,7 +247,7 @@ fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
             let text = String::from_utf8_lossy(frame);
             let mut wrapped = Vec::new();
             if write_into(&mut wrapped, |out| Frame::Messages(&[&text]).write(out)).is_ok() {
-                if let Err(e) = push_frame(conn, DataKind::Text, &wrapped, wbuf) {
+                if let Err(e) = push_frame(conn, now, DataKind::Text, &wrapped, wbuf) {
                     log::debug!("STOMP frame not sent over SockJS WebSocket: {e:?}");
                 }
             }
@@ -310,7 +258,7 @@ fn carry(carrier: &mut Carrier, frame: &[u8], wbuf: &mut Vec<u8>) {
 }
 
 /// Turns a session event into the hub's action, copying what it needs.
-fn translate(event: ServerEvent<'_, '_>, actions: &mut Vec<Action>) {
+fn translate(event: ServerEvent<'_>, actions: &mut Vec<Action>) {
     match event {
         ServerEvent::Connect { login, .. } => actions.push(Action::Connected {
             user: login.map(|l| text(&l)).filter(|l| !l.is_empty()),
@@ -332,27 +280,12 @@ fn translate(event: ServerEvent<'_, '_>, actions: &mut Vec<Action>) {
         }
         ServerEvent::Send {
             destination, frame, ..
-        } => {
-            let mut headers = Vec::new();
-            for (name, value) in frame.headers() {
-                let plain: Vec<u8> = name.bytes().collect();
-                if NOT_FORWARDED
-                    .iter()
-                    .any(|n| n.as_bytes() == plain.as_slice())
-                {
-                    continue;
-                }
-                escape_header(plain.into_iter(), &mut headers);
-                headers.push(b':');
-                escape_header(value.bytes(), &mut headers);
-                headers.push(b'\n');
-            }
-            actions.push(Action::Publish {
-                destination: text(&destination),
-                headers,
-                body: frame.body().to_vec(),
-            });
-        }
+        } => actions.push(Action::Publish {
+            destination: text(&destination),
+            headers: frame.head().to_vec(),
+            escaping: frame.escaping(),
+            body: frame.body().to_vec(),
+        }),
         ServerEvent::Ack { message_id, .. } => actions.push(Action::Ack {
             message_id: id_text(&message_id),
         }),
@@ -360,7 +293,9 @@ fn translate(event: ServerEvent<'_, '_>, actions: &mut Vec<Action>) {
             message_id: id_text(&message_id),
         }),
         // The session closes after these; `StompSession::gone` reports it once.
-        ServerEvent::Disconnect { .. } | ServerEvent::HeartbeatTimeout => {}
+        ServerEvent::Disconnect { .. }
+        | ServerEvent::HeartbeatTimeout
+        | ServerEvent::ConnectTimeout => {}
         ServerEvent::ProtocolError(e) => log::debug!("STOMP client broke a rule: {e:?}"),
         ServerEvent::Begin { .. } | ServerEvent::Commit { .. } | ServerEvent::Abort { .. } => {}
     }

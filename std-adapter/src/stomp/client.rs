@@ -4,10 +4,12 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant as StdInstant};
 
+use sockwire_core::machine::{Machine, Status};
 use sockwire_core::stomp::{
-    AckMode, ClientError, ClientEvent, ClientSession, ConnectOptions, HeaderText, HeartBeat,
-    Limits, RawHeader, Version, VersionSet,
+    AckFrame, AckMode, ClientError, ClientEvent, ClientSession, ConnectOptions, HeaderText,
+    HeartBeat, Limits, SendFrame, SubscribeFrame, Version, VersionSet,
 };
+use sockwire_core::time::Instant;
 
 use super::transport::{StompUrl, Transport};
 use crate::clock::Clock;
@@ -16,14 +18,7 @@ use crate::clock::Clock;
 type Session = ClientSession<256, 256, 256>;
 
 /// [`Session::ack`] or [`Session::nack`].
-type AckBuilder = fn(
-    &mut Session,
-    &str,
-    &str,
-    Option<&str>,
-    Option<&str>,
-    &mut [u8],
-) -> Result<usize, ClientError>;
+type AckBuilder = fn(&mut Session, Instant, &AckFrame<'_>, &mut [u8]) -> Result<usize, ClientError>;
 
 /// Header lines accepted per server frame.
 const MAX_HEADERS: usize = 64;
@@ -119,7 +114,7 @@ fn text(h: HeaderText<'_>) -> String {
     String::from_utf8_lossy(&h.bytes().collect::<Vec<u8>>()).into_owned()
 }
 
-fn owned(event: ClientEvent<'_, '_>) -> Option<StompEvent> {
+fn owned(event: ClientEvent<'_>) -> Option<StompEvent> {
     Some(match event {
         ClientEvent::Connected { .. } => return None,
         ClientEvent::Message {
@@ -148,6 +143,7 @@ fn owned(event: ClientEvent<'_, '_>) -> Option<StompEvent> {
             body: body.to_vec(),
         },
         ClientEvent::HeartbeatLost => StompEvent::HeartbeatLost,
+        ClientEvent::Failed(_) => return None,
     })
 }
 
@@ -199,7 +195,7 @@ impl StompClient {
             accept_version: options.accept_version,
             heart_beat: options.heart_beat,
         };
-        client.emit(|s, out| s.connect(&connect, out))?;
+        client.emit(|s, now, out| s.connect(now, &connect, out))?;
         let give_up = StdInstant::now() + options.timeout;
         loop {
             let left = give_up.saturating_duration_since(StdInstant::now());
@@ -211,26 +207,25 @@ impl StompClient {
             }
             let now = client.clock.now();
             loop {
-                let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-                let (used, event) = client
-                    .session
-                    .read(&client.rbuf, &mut headers, now)
-                    .map_err(invalid)?;
-                match event {
-                    Some(ClientEvent::Connected { server, .. }) => {
+                let read = client.session.read(&client.rbuf, now);
+                let used = read.consumed;
+                match read.status {
+                    Status::Event(ClientEvent::Connected { server, .. }) => {
                         client.server = server.map(text);
                         client.rbuf.drain(..used);
                         return Ok(client);
                     }
-                    Some(ClientEvent::Error { message, body, .. }) => {
+                    Status::Event(ClientEvent::Error { message, body, .. }) => {
                         return Err(server_error(message.map(text).as_deref(), body));
+                    }
+                    Status::Event(ClientEvent::Failed(e)) => return Err(invalid(e)),
+                    Status::Event(_) => {
+                        client.rbuf.drain(..used);
                     }
                     _ => {
                         client.rbuf.drain(..used);
+                        break;
                     }
-                }
-                if used == 0 {
-                    break;
                 }
             }
             client.transport.read_into(&mut client.rbuf, left)?;
@@ -255,10 +250,11 @@ impl StompClient {
     /// Builds one frame into the write buffer (growing it as needed) and sends it.
     fn emit(
         &mut self,
-        mut build: impl FnMut(&mut Session, &mut [u8]) -> Result<usize, ClientError>,
+        mut build: impl FnMut(&mut Session, Instant, &mut [u8]) -> Result<usize, ClientError>,
     ) -> io::Result<()> {
+        let now = self.clock.now();
         let n = loop {
-            match build(&mut self.session, &mut self.wbuf) {
+            match build(&mut self.session, now, &mut self.wbuf) {
                 Ok(n) => break n,
                 Err(ClientError::Encode(sockwire_core::stomp::EncodeError::BufferTooSmall(e)))
                     if e.needed > self.wbuf.len() =>
@@ -283,10 +279,15 @@ impl StompClient {
     fn request(
         &mut self,
         receipt: bool,
-        mut build: impl FnMut(&mut Session, Option<&str>, &mut [u8]) -> Result<usize, ClientError>,
+        mut build: impl FnMut(
+            &mut Session,
+            Instant,
+            Option<&str>,
+            &mut [u8],
+        ) -> Result<usize, ClientError>,
     ) -> io::Result<()> {
         let id = self.receipt_id(receipt);
-        self.emit(|s, out| build(s, id.as_deref(), out))?;
+        self.emit(|s, now, out| build(s, now, id.as_deref(), out))?;
         match id {
             Some(id) => self.wait_receipt(&id),
             None => Ok(()),
@@ -323,14 +324,21 @@ impl StompClient {
         headers: &[(&str, &str)],
         receipt: bool,
     ) -> io::Result<()> {
-        self.request(receipt, |s, r, out| {
-            s.subscribe(destination, id, ack, headers, r, out)
+        self.request(receipt, |s, now, r, out| {
+            let frame = SubscribeFrame {
+                destination,
+                id,
+                ack,
+                headers,
+                receipt: r,
+            };
+            s.subscribe(now, &frame, out)
         })
     }
 
     /// Ends subscription `id`.
     pub fn unsubscribe(&mut self, id: &str, receipt: bool) -> io::Result<()> {
-        self.request(receipt, |s, r, out| s.unsubscribe(id, r, out))
+        self.request(receipt, |s, now, r, out| s.unsubscribe(now, id, r, out))
     }
 
     /// Sends a message to `destination` (byte-exact body; `content-length` is added).
@@ -342,8 +350,15 @@ impl StompClient {
         transaction: Option<&str>,
         receipt: bool,
     ) -> io::Result<()> {
-        self.request(receipt, |s, r, out| {
-            s.send(destination, headers, body, transaction, r, out)
+        self.request(receipt, |s, now, r, out| {
+            let frame = SendFrame {
+                destination,
+                headers,
+                body,
+                transaction,
+                receipt: r,
+            };
+            s.send(now, &frame, out)
         })
     }
 
@@ -376,24 +391,30 @@ impl StompClient {
         build: AckBuilder,
     ) -> io::Result<()> {
         let sub = message.subscription.clone().unwrap_or_default();
-        self.request(receipt, |s, r, out| {
-            build(s, &message.ack_id, &sub, transaction, r, out)
+        self.request(receipt, |s, now, r, out| {
+            let frame = AckFrame {
+                ack_id: &message.ack_id,
+                subscription: &sub,
+                transaction,
+                receipt: r,
+            };
+            build(s, now, &frame, out)
         })
     }
 
     /// Starts `transaction`.
     pub fn begin(&mut self, transaction: &str, receipt: bool) -> io::Result<()> {
-        self.request(receipt, |s, r, out| s.begin(transaction, r, out))
+        self.request(receipt, |s, now, r, out| s.begin(now, transaction, r, out))
     }
 
     /// Commits `transaction`.
     pub fn commit(&mut self, transaction: &str, receipt: bool) -> io::Result<()> {
-        self.request(receipt, |s, r, out| s.commit(transaction, r, out))
+        self.request(receipt, |s, now, r, out| s.commit(now, transaction, r, out))
     }
 
     /// Aborts `transaction`.
     pub fn abort(&mut self, transaction: &str, receipt: bool) -> io::Result<()> {
-        self.request(receipt, |s, r, out| s.abort(transaction, r, out))
+        self.request(receipt, |s, now, r, out| s.abort(now, transaction, r, out))
     }
 
     /// Sends `DISCONNECT` with a receipt, waits for it, and closes the transport.
@@ -402,7 +423,7 @@ impl StompClient {
     /// right after `DISCONNECT` without sending it (RabbitMQ's Web-STOMP does so).
     pub fn disconnect(mut self) -> io::Result<bool> {
         let id = self.receipt_id(true);
-        self.emit(|s, out| s.disconnect(id.as_deref(), out))?;
+        self.emit(|s, now, out| s.disconnect(now, id.as_deref(), out))?;
         let got = match id {
             Some(id) => match self.wait_receipt(&id) {
                 Ok(()) => true,
@@ -436,23 +457,24 @@ impl StompClient {
         loop {
             let now = self.clock.now();
             loop {
-                let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-                let (used, event) = self
-                    .session
-                    .read(&self.rbuf, &mut headers, now)
-                    .map_err(invalid)?;
-                let event = event.and_then(owned);
+                let read = self.session.read(&self.rbuf, now);
+                let used = read.consumed;
+                let event = match read.status {
+                    Status::Event(ClientEvent::Failed(e)) => return Err(invalid(e)),
+                    Status::Event(e) => owned(e),
+                    _ => {
+                        self.rbuf.drain(..used);
+                        break;
+                    }
+                };
                 self.rbuf.drain(..used);
                 if event.is_some() {
                     return Ok(event);
                 }
-                if used == 0 {
-                    break;
-                }
             }
             let lost = self.session.handle_timeout(now).and_then(owned);
             let mut hb = [0u8; 2];
-            if let Ok(Some(n)) = self.session.poll_transmit(&mut hb) {
+            if let Ok(Some(n)) = self.session.poll_transmit(now, &mut hb) {
                 self.transport.write(&hb[..n])?;
             }
             if lost.is_some() {

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
-use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, RawHeader, Version};
+use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, Version};
 
 /// Octets of a body taken by the sequence number and the timestamp.
 const STAMP: usize = 32;
@@ -53,8 +53,6 @@ const READ_BUF: usize = 1 << 20;
 const WRITE_BATCH: usize = 64 << 10;
 /// Latency samples kept over all subscribers, about.
 const SAMPLES: u64 = 200_000;
-/// Headers a received frame may have.
-const MAX_HEADERS: usize = 32;
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -178,8 +176,7 @@ fn expect_frame(
 ) -> io::Result<()> {
     let mut chunk = [0u8; 4096];
     loop {
-        let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-        let found = match decoder.decode(buf, &mut headers) {
+        let found = match decoder.decode(buf) {
             Ok(Decoded::Frame { frame, consumed }) => {
                 let command = frame.command();
                 if command != want {
@@ -376,8 +373,7 @@ impl Receiver<'_> {
         let mut off = 0;
         let mut delivered = false;
         loop {
-            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-            match sub.decoder.decode(&data[off..], &mut headers) {
+            match sub.decoder.decode(&data[off..]) {
                 Ok(Decoded::Frame { frame, consumed }) => {
                     off += consumed;
                     match frame.command() {
@@ -768,8 +764,7 @@ fn fake_session(mut stream: TcpStream, subscribers: &Mutex<Vec<TcpStream>>) -> i
         let mut off = 0;
         out.clear();
         loop {
-            let mut headers = [RawHeader::EMPTY; MAX_HEADERS];
-            let frame = match decoder.decode(&buf[off..len], &mut headers) {
+            let frame = match decoder.decode(&buf[off..len]) {
                 Ok(Decoded::Frame { frame, consumed }) => {
                     off += consumed;
                     frame

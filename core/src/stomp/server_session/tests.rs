@@ -2,7 +2,8 @@
 
 extern crate std;
 use super::*;
-use crate::stomp::{Decoded, Decoder, Limits, RawHeader, MAX_ID_LEN};
+use crate::machine::{Pause, Read, Status, StatusKind};
+use crate::stomp::{Decoded, Decoder, Limits, MAX_ID_LEN};
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
@@ -46,6 +47,7 @@ enum Ev {
     Abort(String, usize),
     Disconnect,
     HeartbeatTimeout,
+    ConnectTimeout,
     Error(SessionError),
 }
 
@@ -57,7 +59,7 @@ fn id_text(id: &Id) -> String {
     String::from_utf8(id.as_bytes().to_vec()).unwrap()
 }
 
-fn own(ev: ServerEvent<'_, '_>) -> Ev {
+fn own(ev: ServerEvent<'_>) -> Ev {
     match ev {
         ServerEvent::Connect {
             version,
@@ -126,6 +128,7 @@ fn own(ev: ServerEvent<'_, '_>) -> Ev {
         } => Ev::Abort(text(transaction), discarded),
         ServerEvent::Disconnect { .. } => Ev::Disconnect,
         ServerEvent::HeartbeatTimeout => Ev::HeartbeatTimeout,
+        ServerEvent::ConnectTimeout => Ev::ConnectTimeout,
         ServerEvent::ProtocolError(e) => Ev::Error(e),
     }
 }
@@ -150,8 +153,7 @@ impl Out {
 fn parse_out(bytes: &[u8], version: Version) -> Out {
     let mut dec = Decoder::new(Limits::default());
     dec.set_version(version);
-    let mut headers = [RawHeader::EMPTY; 16];
-    match dec.decode(bytes, &mut headers).unwrap() {
+    match dec.decode(bytes).unwrap() {
         Decoded::Frame { frame, consumed } => {
             assert_eq!(consumed, bytes.len());
             Out {
@@ -190,7 +192,7 @@ impl Driver {
 
     fn with(config: ServerSessionConfig) -> Self {
         Driver {
-            s: Session::new(config, Id::new(b"sess-1").unwrap()),
+            s: Session::new(config, Id::new(b"sess-1").unwrap(), Instant(0)),
             pending: Vec::new(),
             now: Instant(0),
             reject: None,
@@ -202,18 +204,22 @@ impl Driver {
     fn feed(&mut self, bytes: &[u8]) -> &mut Self {
         self.pending.extend_from_slice(bytes);
         loop {
-            let mut headers = [RawHeader::EMPTY; 32];
             let input = self.pending.clone();
-            let (used, ev) = self.s.read(&input, &mut headers, self.now);
+            let read = self.s.read(&input, self.now);
+            let used = read.consumed;
             assert!(used <= input.len());
-            let ev = ev.map(own);
+            let status = read.status.map(own);
             self.pending.drain(..used);
-            let progressed = used > 0 || ev.is_some();
-            if let Some(ev) = ev {
-                self.on_event(ev);
-            }
+            let stop = match status {
+                Status::Event(ev) => {
+                    self.on_event(ev);
+                    false
+                }
+                Status::Paused(Pause::Transmit) => used == 0 && !self.s.owes_frames(),
+                Status::NeedMore | Status::Paused(_) | Status::Closed => true,
+            };
             self.drain();
-            if !progressed {
+            if stop {
                 break;
             }
         }
@@ -222,29 +228,18 @@ impl Driver {
 
     fn on_event(&mut self, ev: Ev) {
         let connect = matches!(ev, Ev::Connect { .. });
-        let commit = matches!(ev, Ev::Commit(..));
         self.events.push(ev);
         if connect {
             match self.reject {
-                Some(m) => assert!(self.s.reject_connect(m)),
-                None => assert!(self.s.accept_connect(self.now)),
-            }
-        }
-        if commit {
-            loop {
-                let mut headers = [RawHeader::EMPTY; 32];
-                let Some(ev) = self.s.poll_committed(&mut headers) else {
-                    break;
-                };
-                let ev = own(ev);
-                self.events.push(ev);
+                Some(m) => self.s.reject_connect(self.now, m).unwrap(),
+                None => self.s.accept_connect(self.now).unwrap(),
             }
         }
     }
 
     fn drain(&mut self) {
         let mut out = [0u8; 512];
-        while let Some(n) = self.s.poll_transmit(&mut out).unwrap() {
+        while let Some(n) = self.s.poll_transmit(self.now, &mut out).unwrap() {
             let version = self.s.version();
             self.sent.push(parse_out(&out[..n], version));
         }
@@ -278,14 +273,14 @@ impl Driver {
 
     fn message(&mut self, sub: &str, id: &str) -> Result<Out, MessageError> {
         let mut out = [0u8; 512];
-        let n = self.s.write_message(
-            sub.as_bytes(),
-            id.as_bytes(),
-            b"/queue/a",
-            &[("x", "y")],
-            b"hi",
-            &mut out,
-        )?;
+        let message = OutgoingMessage {
+            subscription: sub.as_bytes(),
+            message_id: id.as_bytes(),
+            destination: b"/queue/a".iter().copied(),
+            headers: HeaderLines::new(b"x:y\n"),
+            body: b"hi",
+        };
+        let n = self.s.write_message(self.now, message, &mut out)?;
         Ok(parse_out(&out[..n], self.s.version()))
     }
 }
@@ -379,23 +374,37 @@ fn auth_hook_waits_and_rejects() {
     assert_eq!(commands(&sent), vec![Some(Command::Error)]);
     assert_eq!(sent[0].header("message"), Some("bad credentials"));
     assert!(d.s.is_closed());
-    assert!(!d.s.accept_connect(Instant(0)));
+    assert_eq!(d.s.accept_connect(Instant(0)), Err(ActionError::Closed));
 }
 
 #[test]
 fn read_blocks_until_connect_answered() {
-    let mut s = Session::new(ServerSessionConfig::default(), Id::from_decimal(7));
+    let mut s = Session::new(
+        ServerSessionConfig::default(),
+        Id::from_decimal(7),
+        Instant(0),
+    );
     let input = b"CONNECT\naccept-version:1.2\n\n\0SEND\ndestination:/a\n\nx\0";
-    let mut headers = [RawHeader::EMPTY; 8];
-    let (n, ev) = s.read(input, &mut headers, Instant(0));
-    assert!(matches!(ev, Some(ServerEvent::Connect { .. })));
-    let mut headers = [RawHeader::EMPTY; 8];
-    assert_eq!(s.read(&input[n..], &mut headers, Instant(0)), (0, None));
-    assert!(s.accept_connect(Instant(0)));
-    assert!(!s.accept_connect(Instant(0)));
-    let mut headers = [RawHeader::EMPTY; 8];
-    let (_, ev) = s.read(&input[n..], &mut headers, Instant(0));
-    assert!(matches!(ev, Some(ServerEvent::Send { .. })));
+    let read = s.read(input, Instant(0));
+    let n = read.consumed;
+    assert!(matches!(
+        read.status,
+        Status::Event(ServerEvent::Connect { .. })
+    ));
+    assert_eq!(
+        s.read(&input[n..], Instant(0)),
+        Read::paused(0, Pause::Decision)
+    );
+    assert_eq!(s.accept_connect(Instant(0)), Ok(()));
+    assert_eq!(
+        s.accept_connect(Instant(0)),
+        Err(ActionError::NoPendingConnect)
+    );
+    let read = s.read(&input[n..], Instant(0));
+    assert!(matches!(
+        read.status,
+        Status::Event(ServerEvent::Send { .. })
+    ));
 }
 
 #[test]
@@ -795,7 +804,7 @@ fn write_message_rules() {
     // Too small a buffer: needed size reported, nothing recorded.
     let mut small = [0u8; 10];
     let r =
-        d.s.write_message(b"c", b"m", b"/q", &[("a", "b")], b"", &mut small);
+        d.s.write_message(d.now, outgoing(b"c", b"m", b"a:b\n"), &mut small);
     assert!(matches!(
         r,
         Err(MessageError::Encode(EncodeError::BufferTooSmall(_)))
@@ -804,10 +813,36 @@ fn write_message_rules() {
     // Escaping in 1.2.
     let mut out = [0u8; 256];
     let n =
-        d.s.write_message(b"a", b"m:1", b"/q", &[("k", "v\nw")], b"", &mut out)
+        d.s.write_message(d.now, outgoing(b"a", b"m:1", b"k:v\\nw\n"), &mut out)
             .unwrap();
     let text = core::str::from_utf8(&out[..n]).unwrap();
     assert!(text.contains("message-id:m\\c1\n") && text.contains("k:v\\nw\n"));
+    // Headers escaped under other rules are escaped again; frame headers are not carried.
+    let lines = HeaderLines::with_escaping(b"k:a:b\\\nreceipt:1\n", Escaping::None);
+    let message = OutgoingMessage {
+        headers: lines,
+        ..outgoing(b"a", b"m2", b"")
+    };
+    let n = d.s.write_message(d.now, message, &mut out).unwrap();
+    let text = core::str::from_utf8(&out[..n]).unwrap();
+    assert!(
+        text.contains("\nk:a\\cb\\\\\n") && !text.contains("receipt"),
+        "{text}"
+    );
+}
+
+fn outgoing<'m>(
+    subscription: &'m [u8],
+    message_id: &'m [u8],
+    headers: &'m [u8],
+) -> OutgoingMessage<'m, core::iter::Copied<core::slice::Iter<'m, u8>>> {
+    OutgoingMessage {
+        subscription,
+        message_id,
+        destination: b"/q".iter().copied(),
+        headers: HeaderLines::new(headers),
+        body: b"",
+    }
 }
 
 #[test]
@@ -864,10 +899,11 @@ fn disconnect_with_and_without_receipt() {
     let mut d = Driver::connected("1.2");
     d.feed(b"BEGIN\ntransaction:t\n\n\0SEND\ndestination:/a\ntransaction:t\n\nx\0");
     d.take_events();
-    let mut headers = [RawHeader::EMPTY; 8];
-    let (_, ev) =
-        d.s.read(b"DISCONNECT\nreceipt:77\n\n\0", &mut headers, Instant(0));
-    assert!(matches!(ev, Some(ServerEvent::Disconnect { .. })));
+    let read = d.s.read(b"DISCONNECT\nreceipt:77\n\n\0", Instant(0));
+    assert!(matches!(
+        read.status,
+        Status::Event(ServerEvent::Disconnect { .. })
+    ));
     assert!(!d.s.is_closed());
     assert_eq!(d.s.open_transactions(), 0);
     d.drain();
@@ -897,16 +933,17 @@ fn after_error_nothing_more() {
     d.advance(1_000_000);
     assert!(d.take_sent().is_empty());
     let mut out = [0u8; 64];
-    assert_eq!(d.s.poll_transmit(&mut out), Ok(None));
+    assert_eq!(d.s.poll_transmit(d.now, &mut out), Ok(None));
     assert_eq!(d.s.poll_timeout(), None);
-    d.s.close_with_error("again");
-    assert_eq!(d.s.poll_transmit(&mut out), Ok(None));
+    assert_eq!(d.s.close(d.now, "again"), Err(ActionError::Closed));
+    assert_eq!(d.s.poll_transmit(d.now, &mut out), Ok(None));
+    assert_eq!(d.s.read(b"SEND\n", d.now), Read::closed(5));
 }
 
 #[test]
 fn server_initiated_error() {
     let mut d = Driver::connected("1.2");
-    d.s.close_with_error("destination forbidden");
+    d.s.close(d.now, "destination forbidden").unwrap();
     let sent = d.take_sent();
     assert!(sent.is_empty());
     d.drain();
@@ -917,45 +954,42 @@ fn server_initiated_error() {
 
 #[test]
 fn receipt_queue_back_pressure_and_small_buffers() {
-    let mut s = Session::new(ServerSessionConfig::default(), Id::from_decimal(1));
+    let now = Instant(0);
+    let mut s = Session::new(ServerSessionConfig::default(), Id::from_decimal(1), now);
     let mut input = b"CONNECT\naccept-version:1.2\n\n\0".to_vec();
     for i in 0..6 {
         input.extend_from_slice(format!("SEND\ndestination:/a\nreceipt:{i}\n\n\0").as_bytes());
     }
     let mut at = 0;
     let mut events = 0;
-    loop {
-        let mut headers = [RawHeader::EMPTY; 8];
-        let (n, ev) = s.read(&input[at..], &mut headers, Instant(0));
-        at += n;
-        if let Some(ServerEvent::Connect { .. }) = ev {
-            s.accept_connect(Instant(0));
-        } else if ev.is_some() {
-            events += 1;
+    let paused = loop {
+        let read = s.read(&input[at..], now);
+        at += read.consumed;
+        match read.status {
+            Status::Event(ServerEvent::Connect { .. }) => s.accept_connect(now).unwrap(),
+            Status::Event(_) => events += 1,
+            other => break other.kind(),
         }
-        if n == 0 {
-            break;
-        }
-    }
+    };
+    assert_eq!(paused, StatusKind::Paused(Pause::Transmit));
     assert_eq!(events, RECEIPT_QUEUE);
     let mut tiny = [0u8; 4];
-    let needed = match s.poll_transmit(&mut tiny) {
+    let needed = match s.poll_transmit(now, &mut tiny) {
         Err(BufferTooSmall { needed }) => needed,
         other => panic!("{other:?}"),
     };
     let mut out = vec![0u8; needed];
-    assert_eq!(s.poll_transmit(&mut out), Ok(Some(needed)));
+    assert_eq!(s.poll_transmit(now, &mut out), Ok(Some(needed)));
     assert!(out.starts_with(b"CONNECTED\n"));
     let mut out = [0u8; 64];
     let mut receipts = 0;
-    while let Some(n) = s.poll_transmit(&mut out).unwrap() {
+    while let Some(n) = s.poll_transmit(now, &mut out).unwrap() {
         assert!(out[..n].starts_with(b"RECEIPT\nreceipt-id:"));
         receipts += 1;
     }
     assert_eq!(receipts, RECEIPT_QUEUE);
-    let mut headers = [RawHeader::EMPTY; 8];
-    let (n, ev) = s.read(&input[at..], &mut headers, Instant(0));
-    assert!(n > 0 && matches!(ev, Some(ServerEvent::Send { .. })));
+    let read = s.read(&input[at..], now);
+    assert!(read.consumed > 0 && matches!(read.status, Status::Event(ServerEvent::Send { .. })));
 }
 
 #[test]
@@ -1158,7 +1192,9 @@ mod model {
                         }
                     }
                     Ev::Ack { .. } | Ev::Nack { .. } | Ev::Connect { .. } => {}
-                    Ev::Disconnect | Ev::HeartbeatTimeout | Ev::Error(_) => self.end(),
+                    Ev::Disconnect | Ev::HeartbeatTimeout | Ev::ConnectTimeout | Ev::Error(_) => {
+                        self.end()
+                    }
                 }
             }
             assert!(self.replay.is_empty(), "commit not fully replayed");
