@@ -60,5 +60,6 @@ pub mod http;
 pub mod machine;
 pub mod sockjs;
 pub mod stomp;
+pub mod store;
 pub mod time;
 pub mod ws;

@@ -2,9 +2,11 @@
 //! messages in order and exactly once, never queues past its bound.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use sockwire_core::machine::Machine;
 use sockwire_core::sockjs::{
-    BodyEncoding, Config, Framing, SendBody, SockJsSession, Transport, ALL_TRANSPORTS,
+    Attach, BodyEncoding, Config, SendBody, SockJsSession, Transport, ALL_TRANSPORTS,
 };
+use sockwire_core::store::FixedBytes;
 use sockwire_core::time::Instant;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         response_limit: 200,
         ..Config::default()
     };
-    let mut session = SockJsSession::<128>::new(&config, Instant(0));
+    let mut session = SockJsSession::new(&config, FixedBytes::<128>::new(), Instant(0));
     let mut now = 0u64;
     let mut sent: Vec<String> = Vec::new();
     let mut delivered = 0usize;
@@ -28,30 +30,36 @@ fuzz_target!(|data: &[u8]| {
             0 | 1 => {
                 let m = format!("{counter}{}", "\u{2028}\"".repeat(usize::from(arg % 8)));
                 counter += 1;
-                if session.send(&m).is_ok() {
+                if session.send(Instant(now), &m).is_ok() {
                     sent.push(m);
                 }
             }
             2 => {
-                let _ = session.attach_receiver(Instant(now));
+                let had = session.receiver_transport();
+                let attach = session.attach_receiver(Instant(now), transport, "cb");
+                if attach == Attach::AnotherConnectionStillOpen {
+                    assert_eq!(session.receiver_transport(), had);
+                } else {
+                    assert_eq!(session.receiver_transport(), Some(transport));
+                }
             }
             3 => session.detach_receiver(Instant(now)),
-            4 => session.handle_timeout(Instant(now)),
-            5 => session.close(u16::from(arg) + 3000, "bye"),
+            4 => {
+                if session.handle_timeout(Instant(now)).is_some() {
+                    assert!(session.is_closed() && !session.has_receiver());
+                }
+            }
+            5 => session.close(Instant(now), u16::from(arg) + 3000, "bye"),
             6 => session.receiver_interrupted(Instant(now)),
             _ => {
                 // Only the websocket framing leaves frames as bare JSON to check here;
                 // other transports are driven for panics only.
-                let framing = if transport.needs_callback() {
-                    Framing::with_callback(transport, "cb")
-                } else {
-                    Framing::new(transport)
+                let Some(transport) = session.receiver_transport() else {
+                    continue;
                 };
                 let limit = usize::from(arg) * 2;
-                while let Ok(Some(p)) =
-                    session.poll_frame(&framing, Instant(now), &mut out[..limit])
-                {
-                    let frame = &out[..p.len];
+                while let Ok(Some(n)) = session.poll_transmit(Instant(now), &mut out[..limit]) {
+                    let frame = &out[..n];
                     if transport == Transport::WebSocket && frame.first() == Some(&b'a') {
                         let body = SendBody::parse(&frame[1..], BodyEncoding::Json).unwrap();
                         let mut buf = [0u8; 256];
@@ -68,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
                         // Count deliveries by the queue instead.
                         delivered = sent.len() - session.queued_messages();
                     }
-                    if p.end_response {
+                    if !session.has_receiver() {
                         break;
                     }
                 }

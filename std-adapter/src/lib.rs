@@ -14,4 +14,5 @@ pub mod outbound;
 pub mod server;
 pub mod sockjs_client;
 pub mod stomp;
+pub mod store;
 pub mod url;

@@ -8,17 +8,20 @@
 //!   (ETag and 304), [`write_preflight`], [`write_transport_head`] with CORS, no-cache and
 //!   the `JSESSIONID` cookie, [`write_send_accepted`] and [`write_server_error`].
 //! - [`SockJsSession`] is the session: [`attach_receiver`](SockJsSession::attach_receiver)
-//!   when a receiving request arrives, [`poll_frame`](SockJsSession::poll_frame) for the
-//!   frames it owes (`o`, `a[...]`, `h`, `c[...]`) wrapped by a [`Framing`],
-//!   [`handle_timeout`](SockJsSession::handle_timeout) for heart-beats and the disconnect
-//!   delay.
+//!   when a receiving request arrives,
+//!   [`poll_transmit`](crate::machine::Machine::poll_transmit) for the frames it owes
+//!   (`o`, `a[...]`, `h`, `c[...]`) wrapped for the receiver's transport,
+//!   [`handle_timeout`](crate::machine::Machine::handle_timeout) for heart-beats and the
+//!   disconnect delay.
 //! - [`SendBody`] checks and decodes what clients send (`xhr_send`, `jsonp_send`,
 //!   `websocket` messages) into caller buffers.
 //!
 //! An `xhr` session, from the polling request to the echo of a sent message:
 //!
 //! ```
+//! use sockwire_core::machine::Machine;
 //! use sockwire_core::sockjs::*;
+//! use sockwire_core::store::FixedBytes;
 //! use sockwire_core::time::Instant;
 //!
 //! let config = Config::default();
@@ -26,31 +29,30 @@
 //! let Route::Session { transport, .. } = router.route("POST", "/echo/000/abc/xhr") else {
 //!     panic!("a session URL");
 //! };
-//! let framing = Framing::new(transport);
-//! let mut session = SockJsSession::<4096>::new(&config, Instant(0));
+//! let mut session = SockJsSession::new(&config, FixedBytes::<4096>::new(), Instant(0));
 //! let mut head = [0u8; 512];
 //! let mut out = [0u8; 512];
 //!
 //! // The receiving request: a head, then the open frame; polling ends the response.
-//! assert_eq!(session.attach_receiver(Instant(0)), Attach::Opened);
-//! let polled = session.poll_frame(&framing, Instant(0), &mut out)?.unwrap();
+//! assert_eq!(session.attach_receiver(Instant(0), transport, ""), Attach::Opened);
+//! let n = session.poll_transmit(Instant(0), &mut out)?.unwrap();
 //! let ctx = RequestContext::default();
-//! write_transport_head(transport, &config, &ctx, BodyLength::Fixed(polled.len as u64), &mut head)?;
-//! assert_eq!(&out[..polled.len], b"o\n");
+//! write_transport_head(transport, &config, &ctx, BodyLength::Fixed(n as u64), &mut head)?;
+//! assert_eq!(&out[..n], b"o\n");
 //!
 //! // xhr_send: the body's messages go to the application, which echoes them.
 //! let body = SendBody::parse(br#"["hi"]"#, BodyEncoding::Json)?;
 //! let mut messages = body.messages();
 //! let mut buf = [0u8; 64];
 //! while let Some(message) = messages.next_into(&mut buf) {
-//!     session.send(message?)?;
+//!     session.send(Instant(3), message?)?;
 //! }
 //! write_send_accepted(Transport::XhrSend, &config, &ctx, &mut head)?;
 //!
 //! // The next poll gets the queued message.
-//! assert_eq!(session.attach_receiver(Instant(5)), Attach::Resumed);
-//! let polled = session.poll_frame(&framing, Instant(5), &mut out)?.unwrap();
-//! assert_eq!(&out[..polled.len], b"a[\"hi\"]\n");
+//! assert_eq!(session.attach_receiver(Instant(5), transport, ""), Attach::Resumed);
+//! let n = session.poll_transmit(Instant(5), &mut out)?.unwrap();
+//! assert_eq!(&out[..n], b"a[\"hi\"]\n");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 pub mod config;
@@ -76,7 +78,7 @@ pub use response::{
 };
 pub use route::{Route, Router};
 pub use send_body::{BodyEncoding, Messages, SendBody, SendBodyError};
-pub use session::{Attach, Polled, QueueError, SockJsSession};
+pub use session::{Attach, Expired, QueueError, SockJsSession};
 pub use transport::{
     callback_from_query, CallbackError, Framing, Transport, ALL_TRANSPORTS, MAX_CALLBACK_LEN,
 };

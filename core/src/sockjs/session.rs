@@ -3,8 +3,10 @@
 use super::config::Config;
 use super::frame::{put_close, put_messages, CloseFrame, Frame};
 use super::json_escape::{put_quoted, Count, Sink};
-use super::transport::Framing;
+use super::transport::{Framing, Transport, MAX_CALLBACK_LEN};
 use crate::buf::{BufferTooSmall, Writer};
+use crate::machine::Machine;
+use crate::store::ByteStore;
 use crate::time::Instant;
 
 /// The longest close reason a session keeps (longer ones are cut at a character boundary).
@@ -32,7 +34,8 @@ pub enum Attach {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum QueueError {
-    /// The queue has no room for the message (and its [`QUEUE_ENTRY_OVERHEAD`]).
+    /// The queue has no room for the message (and its [`QUEUE_ENTRY_OVERHEAD`]): pause
+    /// whatever produces messages until a receiver drains it.
     Full,
     /// The session is closed.
     Closed,
@@ -49,19 +52,13 @@ impl core::fmt::Display for QueueError {
 
 impl core::error::Error for QueueError {}
 
-/// A frame written by [`SockJsSession::poll_frame`].
+/// The disconnect delay passed without a receiving request: the session is over and is
+/// forgotten (what [`SockJsSession::handle_timeout`](Machine::handle_timeout) reports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Polled {
-    /// Bytes written at the start of the caller's buffer.
-    pub len: usize,
-    /// Whether the response must end after these bytes (polling transports after one
-    /// frame, streaming ones past the response limit, any after a close frame). The
-    /// receiver is already detached.
-    pub end_response: bool,
-}
+pub struct Expired;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Receiver {
     /// No receiving request since the instant.
     None { since: Instant },
@@ -69,37 +66,45 @@ enum Receiver {
     Attached {
         /// Frame bytes sent on this response.
         sent: usize,
+        /// How its frames are wrapped.
+        transport: Transport,
+        /// The `jsonp`/`htmlfile` callback.
+        callback: heapless::String<MAX_CALLBACK_LEN>,
     },
 }
 
-/// A SockJS session with room for `QUEUE` bytes of messages waiting for a receiver.
+/// A SockJS session, following the [machine contract](crate::machine): messages for the
+/// client wait in a bounded queue `Q` until a receiving request takes them.
 ///
 /// Drive it with: [`attach_receiver`](Self::attach_receiver) when a receiving request
-/// arrives, [`poll_frame`](Self::poll_frame) after every event until it returns `None`,
-/// [`send`](Self::send) to queue messages for the client,
-/// [`detach_receiver`](Self::detach_receiver) when a response ends for another reason, and
-/// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout).
+/// arrives (a polling or streaming response, or the session's WebSocket), then
+/// [`poll_transmit`](Machine::poll_transmit) after every event until it returns `None`
+/// (the response ends when the receiver is no longer attached),
+/// [`send`](Self::send) to queue messages, [`detach_receiver`](Self::detach_receiver) when
+/// a response ends for another reason, and [`handle_timeout`](Machine::handle_timeout) at
+/// [`poll_timeout`](Machine::poll_timeout).
 ///
 /// ```
-/// use sockwire_core::sockjs::{Attach, Config, Framing, SockJsSession, Transport};
+/// use sockwire_core::machine::Machine;
+/// use sockwire_core::sockjs::{Attach, Config, SockJsSession, Transport};
+/// use sockwire_core::store::FixedBytes;
 /// use sockwire_core::time::Instant;
 ///
-/// let mut session = SockJsSession::<1024>::new(&Config::default(), Instant(0));
-/// let xhr = Framing::new(Transport::Xhr);
+/// let mut session = SockJsSession::new(&Config::default(), FixedBytes::<1024>::new(), Instant(0));
 /// let mut out = [0u8; 256];
-/// assert_eq!(session.attach_receiver(Instant(0)), Attach::Opened);
-/// let polled = session.poll_frame(&xhr, Instant(0), &mut out)?.unwrap();
-/// assert_eq!(&out[..polled.len], b"o\n");
-/// assert!(polled.end_response); // polling: one frame per request
+/// assert_eq!(session.attach_receiver(Instant(0), Transport::Xhr, ""), Attach::Opened);
+/// let n = session.poll_transmit(Instant(0), &mut out)?.unwrap();
+/// assert_eq!(&out[..n], b"o\n");
+/// assert!(!session.has_receiver()); // polling: one frame per request
 ///
-/// session.send("hello").unwrap();
-/// assert_eq!(session.attach_receiver(Instant(10)), Attach::Resumed);
-/// let polled = session.poll_frame(&xhr, Instant(10), &mut out)?.unwrap();
-/// assert_eq!(&out[..polled.len], b"a[\"hello\"]\n");
+/// session.send(Instant(5), "hello").unwrap();
+/// assert_eq!(session.attach_receiver(Instant(10), Transport::Xhr, ""), Attach::Resumed);
+/// let n = session.poll_transmit(Instant(10), &mut out)?.unwrap();
+/// assert_eq!(&out[..n], b"a[\"hello\"]\n");
 /// # Ok::<(), sockwire_core::buf::BufferTooSmall>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct SockJsSession<const QUEUE: usize> {
+pub struct SockJsSession<Q> {
     heartbeat_ms: u64,
     disconnect_delay_ms: u64,
     response_limit: usize,
@@ -107,16 +112,17 @@ pub struct SockJsSession<const QUEUE: usize> {
     open_pending: bool,
     close: Option<(u16, heapless::String<MAX_CLOSE_REASON>)>,
     gone: bool,
-    queue: heapless::Vec<u8, QUEUE>,
+    queue: Q,
     queued: usize,
     receiver: Receiver,
     last_write: Instant,
     heartbeat_due: bool,
 }
 
-impl<const QUEUE: usize> SockJsSession<QUEUE> {
-    /// A new session, created at `now` by the request that named an unknown session id.
-    pub fn new(config: &Config<'_>, now: Instant) -> Self {
+impl<Q: ByteStore> SockJsSession<Q> {
+    /// A new session, created at `now` by the request that named an unknown session id;
+    /// its messages wait in `queue`.
+    pub fn new(config: &Config<'_>, queue: Q, now: Instant) -> Self {
         SockJsSession {
             heartbeat_ms: config.heartbeat_ms,
             disconnect_delay_ms: config.disconnect_delay_ms,
@@ -125,7 +131,7 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
             open_pending: false,
             close: None,
             gone: false,
-            queue: heapless::Vec::new(),
+            queue,
             queued: 0,
             receiver: Receiver::None { since: now },
             last_write: now,
@@ -135,32 +141,68 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
 
     /// Queues `message` for the client. Fails when the session is closed or the queue has
     /// no room; nothing is queued then.
-    pub fn send(&mut self, message: &str) -> Result<(), QueueError> {
+    pub fn send(&mut self, _now: Instant, message: &str) -> Result<(), QueueError> {
+        self.send_bytes(message.as_bytes(), message.len())
+    }
+
+    /// Queues `bytes` as one message, as UTF-8 text: SockJS carries text only, so
+    /// invalid sequences become U+FFFD. Fails like [`Self::send`].
+    pub fn send_lossy(&mut self, _now: Instant, bytes: &[u8]) -> Result<(), QueueError> {
+        let len = bytes
+            .utf8_chunks()
+            .map(|c| {
+                let bad = if c.invalid().is_empty() { 0 } else { 3 };
+                c.valid().len().saturating_add(bad)
+            })
+            .fold(0usize, usize::saturating_add);
+        self.send_bytes(bytes, len)
+    }
+
+    /// Queues `bytes` (written lossily as `len` bytes of UTF-8).
+    fn send_bytes(&mut self, bytes: &[u8], len: usize) -> Result<(), QueueError> {
         if self.close.is_some() {
             return Err(QueueError::Closed);
         }
-        let len = u32::try_from(message.len()).map_err(|_| QueueError::Full)?;
-        let needed = message.len().saturating_add(QUEUE_ENTRY_OVERHEAD);
-        if QUEUE.saturating_sub(self.queue.len()) < needed {
+        let prefix = u32::try_from(len).map_err(|_| QueueError::Full)?;
+        let needed = len.saturating_add(QUEUE_ENTRY_OVERHEAD);
+        if self.queue.room() < needed {
             return Err(QueueError::Full);
         }
-        self.queue
-            .extend_from_slice(&len.to_le_bytes())
-            .map_err(|_| QueueError::Full)?;
-        self.queue
-            .extend_from_slice(message.as_bytes())
-            .map_err(|_| QueueError::Full)?;
+        let spare = self.queue.spare(needed).ok_or(QueueError::Full)?;
+        let mut w = Writer::new(spare);
+        w.put(&prefix.to_le_bytes());
+        for chunk in bytes.utf8_chunks() {
+            w.put(chunk.valid().as_bytes());
+            if !chunk.invalid().is_empty() {
+                w.put("\u{fffd}".as_bytes());
+            }
+        }
+        let written = w.finish().map_err(|_| QueueError::Full)?;
+        self.queue.commit(written);
         self.queued += 1;
         Ok(())
     }
 
-    /// A receiving request arrived at `now`. See [`Attach`] for what to do next; in every
-    /// case but [`Attach::AnotherConnectionStillOpen`], call [`poll_frame`](Self::poll_frame).
-    pub fn attach_receiver(&mut self, now: Instant) -> Attach {
+    /// A receiving request using `transport` (and, for `jsonp`/`htmlfile`, `callback`,
+    /// checked with [`callback_from_query`](super::callback_from_query)) arrived at `now`.
+    /// See [`Attach`] for what to do next; in every case but
+    /// [`Attach::AnotherConnectionStillOpen`], drain [`poll_transmit`](Machine::poll_transmit).
+    pub fn attach_receiver(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        callback: &str,
+    ) -> Attach {
         if let Receiver::Attached { .. } = self.receiver {
             return Attach::AnotherConnectionStillOpen;
         }
-        self.receiver = Receiver::Attached { sent: 0 };
+        let mut kept = heapless::String::new();
+        let _ = kept.push_str(callback.get(..MAX_CALLBACK_LEN).unwrap_or(callback));
+        self.receiver = Receiver::Attached {
+            sent: 0,
+            transport,
+            callback: kept,
+        };
         self.last_write = now;
         self.heartbeat_due = false;
         if self.close.is_some() {
@@ -182,8 +224,8 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
         }
     }
 
-    /// The receiving request broke off before its response was complete (a network
-    /// error): messages may be lost, so the session closes with
+    /// The receiving request broke off at `now` before its response was complete (a
+    /// network error): messages may be lost, so the session closes with
     /// [`CloseFrame::CONNECTION_INTERRUPTED`].
     pub fn receiver_interrupted(&mut self, now: Instant) {
         self.detach_receiver(now);
@@ -195,10 +237,18 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
         matches!(self.receiver, Receiver::Attached { .. })
     }
 
+    /// The transport of the attached receiving request.
+    pub fn receiver_transport(&self) -> Option<Transport> {
+        match &self.receiver {
+            Receiver::Attached { transport, .. } => Some(*transport),
+            Receiver::None { .. } => None,
+        }
+    }
+
     /// Closes the session with `code` and `reason` (the application's choice; the protocol
     /// default is [`CloseFrame::GO_AWAY`]). Queued messages are still delivered, then every
     /// receiving request gets the close frame. Closing twice keeps the first reason.
-    pub fn close(&mut self, code: u16, reason: &str) {
+    pub fn close(&mut self, _now: Instant, code: u16, reason: &str) {
         self.close_with(CloseFrame { code, reason });
     }
 
@@ -215,8 +265,9 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
         self.close = Some((frame.code, reason));
     }
 
-    /// Whether the session is closed (it still answers receivers with the close frame).
-    pub fn is_closed(&self) -> bool {
+    /// Whether the session was closed (it still answers receivers with the close frame
+    /// until it is gone).
+    pub fn is_ending(&self) -> bool {
         self.close.is_some()
     }
 
@@ -228,58 +279,27 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
         })
     }
 
-    /// Whether the disconnect delay passed without a receiver: the caller forgets the
-    /// session (a request with its id starts a new one).
-    pub fn is_gone(&self) -> bool {
-        self.gone
-    }
-
     /// The number of queued messages.
     pub fn queued_messages(&self) -> usize {
         self.queued
     }
 
-    /// The queued bytes, bookkeeping included; never more than `QUEUE`.
+    /// The queued bytes, bookkeeping included.
     pub fn queued_bytes(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Room left in the queue, in bytes (each message also costs
+    /// [`QUEUE_ENTRY_OVERHEAD`]).
+    pub fn queue_room(&self) -> usize {
+        self.queue.room()
     }
 
     /// Frame bytes sent on the current receiving response (for streaming accounting).
     pub fn response_bytes(&self) -> usize {
         match self.receiver {
-            Receiver::Attached { sent } => sent,
+            Receiver::Attached { sent, .. } => sent,
             Receiver::None { .. } => 0,
-        }
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must next run: the next heart-beat
-    /// while a receiver is attached, the end of the disconnect delay otherwise.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.gone {
-            return None;
-        }
-        match self.receiver {
-            Receiver::Attached { .. } if self.heartbeat_due || self.close.is_some() => None,
-            Receiver::Attached { .. } => Some(self.last_write.add_millis(self.heartbeat_ms)),
-            Receiver::None { since } => Some(since.add_millis(self.disconnect_delay_ms)),
-        }
-    }
-
-    /// Runs timers at `now`: a heart-beat becomes due (call [`poll_frame`](Self::poll_frame)),
-    /// or the disconnect delay passes without a receiver and the session closes and is gone.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let Some(deadline) = self.poll_timeout() else {
-            return;
-        };
-        if now < deadline {
-            return;
-        }
-        match self.receiver {
-            Receiver::Attached { .. } => self.heartbeat_due = true,
-            Receiver::None { .. } => {
-                self.close_with(CloseFrame::GO_AWAY);
-                self.gone = true;
-            }
         }
     }
 
@@ -287,54 +307,6 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
         Entries {
             rest: self.queue.as_slice(),
         }
-    }
-
-    /// Writes the next frame owed to the attached receiver, wrapped by `framing`, into
-    /// `out`: `o` after opening, then queued messages as one `a[...]` frame (as many whole
-    /// messages as fit in `out`), the close frame once closed and drained, or `h` when a
-    /// heart-beat is due. `Ok(None)` when nothing is owed or no receiver is attached.
-    ///
-    /// When not even one message fits, the error states the size needed and nothing is
-    /// consumed.
-    pub fn poll_frame(
-        &mut self,
-        framing: &Framing<'_>,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<Polled>, BufferTooSmall> {
-        let Receiver::Attached { sent } = self.receiver else {
-            return Ok(None);
-        };
-        let mut is_close = false;
-        let len = if self.open_pending {
-            let len = framing.write_frame(&Frame::Open, out)?;
-            self.open_pending = false;
-            len
-        } else if self.queued > 0 {
-            self.write_messages(framing, out)?
-        } else if let Some(close) = self.close_frame() {
-            is_close = true;
-            let mut w = Writer::new(out);
-            framing.put_frame(&mut w, |sink| put_close(sink, close));
-            w.finish()?
-        } else if self.heartbeat_due {
-            framing.write_frame(&Frame::Heartbeat, out)?
-        } else {
-            return Ok(None);
-        };
-        self.heartbeat_due = false;
-        self.last_write = now;
-        let sent = sent.saturating_add(len);
-        let transport = framing.transport();
-        let end_response = is_close
-            || transport.is_polling()
-            || (transport.is_streaming() && sent >= self.response_limit);
-        self.receiver = if end_response {
-            Receiver::None { since: now }
-        } else {
-            Receiver::Attached { sent }
-        };
-        Ok(Some(Polled { len, end_response }))
     }
 
     fn write_messages(
@@ -374,11 +346,115 @@ impl<const QUEUE: usize> SockJsSession<QUEUE> {
             .take(take)
             .map(|m| m.len() + QUEUE_ENTRY_OVERHEAD)
             .sum();
-        let remaining = self.queue.len().saturating_sub(consumed);
-        self.queue.copy_within(consumed.., 0);
-        self.queue.truncate(remaining);
+        self.queue.discard(consumed);
         self.queued -= take;
         Ok(len)
+    }
+}
+
+impl<Q: ByteStore> Machine for SockJsSession<Q> {
+    type TimeoutEvent = Expired;
+
+    /// Writes the next frame owed to the attached receiver, wrapped for its transport, into
+    /// `out`: `o` after opening, then queued messages as one `a[...]` frame (as many whole
+    /// messages as fit in `out`), the close frame once closed and drained, or `h` when a
+    /// heart-beat is due. `Ok(None)` when nothing is owed or no receiver is attached.
+    ///
+    /// A response ends (the receiver is detached, see [`SockJsSession::has_receiver`])
+    /// after one frame on polling transports, past the response limit on streaming ones,
+    /// and after the close frame on all; a session whose close frame went out on its
+    /// `websocket` transport is over ([`Machine::is_closed`]).
+    ///
+    /// When not even one message fits, the error states the size needed and nothing is
+    /// consumed.
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let Receiver::Attached {
+            sent,
+            transport,
+            callback,
+        } = &self.receiver
+        else {
+            return Ok(None);
+        };
+        let (sent, transport, callback) = (*sent, *transport, callback.clone());
+        let framing = Framing::with_callback(transport, &callback);
+        let mut is_close = false;
+        let len = if self.open_pending {
+            let len = framing.write_frame(&Frame::Open, out)?;
+            self.open_pending = false;
+            len
+        } else if self.queued > 0 {
+            self.write_messages(&framing, out)?
+        } else if let Some(close) = self.close_frame() {
+            is_close = true;
+            let mut w = Writer::new(out);
+            framing.put_frame(&mut w, |sink| put_close(sink, close));
+            w.finish()?
+        } else if self.heartbeat_due {
+            framing.write_frame(&Frame::Heartbeat, out)?
+        } else {
+            return Ok(None);
+        };
+        self.heartbeat_due = false;
+        self.last_write = now;
+        let sent = sent.saturating_add(len);
+        let end_response = is_close
+            || transport.is_polling()
+            || (transport.is_streaming() && sent >= self.response_limit);
+        if end_response {
+            self.receiver = Receiver::None { since: now };
+            if is_close && transport == Transport::WebSocket {
+                self.gone = true;
+            }
+        } else if let Receiver::Attached { sent: s, .. } = &mut self.receiver {
+            *s = sent;
+        }
+        Ok(Some(len))
+    }
+
+    /// The next heart-beat while a receiver is attached, the end of the disconnect delay
+    /// otherwise.
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.gone {
+            return None;
+        }
+        match self.receiver {
+            Receiver::Attached { .. } if self.heartbeat_due || self.close.is_some() => None,
+            Receiver::Attached { .. } => Some(self.last_write.add_millis(self.heartbeat_ms)),
+            Receiver::None { since } => Some(since.add_millis(self.disconnect_delay_ms)),
+        }
+    }
+
+    /// Runs timers at `now`: a heart-beat becomes due (drain
+    /// [`poll_transmit`](Machine::poll_transmit)), or the disconnect delay passes without
+    /// a receiver and the session is over ([`Expired`]).
+    fn handle_timeout(&mut self, now: Instant) -> Option<Expired> {
+        let deadline = self.poll_timeout()?;
+        if now < deadline {
+            return None;
+        }
+        match self.receiver {
+            Receiver::Attached { .. } => {
+                self.heartbeat_due = true;
+                None
+            }
+            Receiver::None { .. } => {
+                self.close_with(CloseFrame::GO_AWAY);
+                self.gone = true;
+                Some(Expired)
+            }
+        }
+    }
+
+    /// Whether the session is over and forgotten: its disconnect delay passed, or its
+    /// close frame went out on its `websocket` transport (a request with its id starts a
+    /// new session).
+    fn is_closed(&self) -> bool {
+        self.gone
     }
 }
 

@@ -2,75 +2,80 @@
 extern crate std;
 
 use super::*;
+use crate::machine::Machine;
+use crate::store::FixedBytes;
 use crate::time::Instant;
 use proptest::prelude::*;
 use std::string::String;
 use std::vec::Vec;
 
-type Session = SockJsSession<4096>;
+type Session = SockJsSession<FixedBytes<4096>>;
 
-fn poll(s: &mut Session, f: &Framing<'_>, now: u64) -> Option<(String, bool)> {
+fn session(config: &Config<'_>) -> Session {
+    SockJsSession::new(config, FixedBytes::new(), Instant(0))
+}
+
+/// The next frame for the attached receiver, and whether the response ended with it.
+fn poll(s: &mut Session, now: u64) -> Option<(String, bool)> {
     let mut out = [0u8; 8192];
-    s.poll_frame(f, Instant(now), &mut out).unwrap().map(|p| {
+    let attached = s.has_receiver();
+    s.poll_transmit(Instant(now), &mut out).unwrap().map(|n| {
         (
-            String::from_utf8(out[..p.len].to_vec()).unwrap(),
-            p.end_response,
+            String::from_utf8(out[..n].to_vec()).unwrap(),
+            attached && !s.has_receiver(),
         )
     })
 }
 
-const XHR: Framing<'static> = Framing::new(Transport::Xhr);
-const STREAM: Framing<'static> = Framing::new(Transport::XhrStreaming);
+const XHR: Transport = Transport::Xhr;
+const STREAM: Transport = Transport::XhrStreaming;
 
 #[test]
 fn open_frame_once_then_queued_messages_in_order() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    assert_eq!(poll(&mut s, &XHR, 0), None);
-    s.send("a").unwrap();
-    assert_eq!(s.attach_receiver(Instant(0)), Attach::Opened);
-    assert_eq!(poll(&mut s, &XHR, 0), Some(("o\n".into(), true)));
+    let mut s = session(&Config::default());
+    assert_eq!(poll(&mut s, 0), None);
+    s.send(Instant(0), "a").unwrap();
+    assert_eq!(s.attach_receiver(Instant(0), XHR, ""), Attach::Opened);
+    assert_eq!(poll(&mut s, 0), Some(("o\n".into(), true)));
     assert!(!s.has_receiver());
-    s.send("b").unwrap();
-    assert_eq!(s.attach_receiver(Instant(1)), Attach::Resumed);
-    assert_eq!(
-        poll(&mut s, &XHR, 1),
-        Some(("a[\"a\",\"b\"]\n".into(), true))
-    );
-    assert_eq!(s.attach_receiver(Instant(2)), Attach::Resumed);
-    assert_eq!(poll(&mut s, &XHR, 2), None);
-    s.send("c").unwrap();
-    assert_eq!(poll(&mut s, &XHR, 3), Some(("a[\"c\"]\n".into(), true)));
+    s.send(Instant(0), "b").unwrap();
+    assert_eq!(s.attach_receiver(Instant(1), XHR, ""), Attach::Resumed);
+    assert_eq!(poll(&mut s, 1), Some(("a[\"a\",\"b\"]\n".into(), true)));
+    assert_eq!(s.attach_receiver(Instant(2), XHR, ""), Attach::Resumed);
+    assert_eq!(poll(&mut s, 2), None);
+    s.send(Instant(3), "c").unwrap();
+    assert_eq!(poll(&mut s, 3), Some(("a[\"c\"]\n".into(), true)));
 }
 
 #[test]
 fn heartbeat_every_25s_while_attached() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    s.attach_receiver(Instant(0));
-    assert_eq!(poll(&mut s, &STREAM, 0), Some(("o\n".into(), false)));
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), STREAM, "");
+    assert_eq!(poll(&mut s, 0), Some(("o\n".into(), false)));
     assert_eq!(s.poll_timeout(), Some(Instant(25_000)));
-    s.handle_timeout(Instant(24_999));
-    assert_eq!(poll(&mut s, &STREAM, 24_999), None);
-    s.handle_timeout(Instant(25_000));
+    assert_eq!(s.handle_timeout(Instant(24_999)), None);
+    assert_eq!(poll(&mut s, 24_999), None);
+    assert_eq!(s.handle_timeout(Instant(25_000)), None);
     assert_eq!(s.poll_timeout(), None);
-    assert_eq!(poll(&mut s, &STREAM, 25_000), Some(("h\n".into(), false)));
+    assert_eq!(poll(&mut s, 25_000), Some(("h\n".into(), false)));
     assert_eq!(s.poll_timeout(), Some(Instant(50_000)));
     // A message resets the heart-beat timer.
-    s.send("x").unwrap();
-    assert!(poll(&mut s, &STREAM, 30_000).is_some());
+    s.send(Instant(30_000), "x").unwrap();
+    assert!(poll(&mut s, 30_000).is_some());
     assert_eq!(s.poll_timeout(), Some(Instant(55_000)));
 }
 
 #[test]
 fn second_receiver_gets_2010() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    s.attach_receiver(Instant(0));
-    poll(&mut s, &STREAM, 0);
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), STREAM, "");
+    poll(&mut s, 0);
     assert_eq!(
-        s.attach_receiver(Instant(1)),
+        s.attach_receiver(Instant(1), XHR, ""),
         Attach::AnotherConnectionStillOpen
     );
     let mut out = [0u8; 64];
-    let n = XHR
+    let n = Framing::new(XHR)
         .write_frame(
             &Frame::Close(CloseFrame::ANOTHER_CONNECTION_STILL_OPEN),
             &mut out,
@@ -78,80 +83,74 @@ fn second_receiver_gets_2010() {
         .unwrap();
     assert_eq!(&out[..n], b"c[2010,\"Another connection still open\"]\n");
     assert!(s.has_receiver());
-    assert!(!s.is_closed());
+    assert_eq!(s.receiver_transport(), Some(STREAM));
+    assert!(!s.is_ending());
 }
 
 #[test]
 fn disconnect_delay_closes() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    s.attach_receiver(Instant(0));
-    poll(&mut s, &XHR, 0);
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), XHR, "");
+    poll(&mut s, 0);
     assert_eq!(s.poll_timeout(), Some(Instant(5_000)));
-    s.attach_receiver(Instant(4_000));
+    s.attach_receiver(Instant(4_000), XHR, "");
     s.detach_receiver(Instant(4_500));
-    s.handle_timeout(Instant(9_499));
-    assert!(!s.is_closed());
-    s.handle_timeout(Instant(9_500));
-    assert!(s.is_closed() && s.is_gone());
+    assert_eq!(s.handle_timeout(Instant(9_499)), None);
+    assert!(!s.is_ending());
+    assert_eq!(s.handle_timeout(Instant(9_500)), Some(Expired));
+    assert!(s.is_ending() && s.is_closed());
     assert_eq!(s.poll_timeout(), None);
-    assert_eq!(s.send("x"), Err(QueueError::Closed));
+    assert_eq!(s.send(Instant(9_600), "x"), Err(QueueError::Closed));
 }
 
 #[test]
 fn close_answers_later_receivers() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    let jsonp = Framing::with_callback(Transport::Jsonp, "x");
-    s.attach_receiver(Instant(0));
-    assert_eq!(
-        poll(&mut s, &jsonp, 0),
-        Some(("/**/x(\"o\");\r\n".into(), true))
-    );
-    s.close(3000, "Go away!");
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), Transport::Jsonp, "x");
+    assert_eq!(poll(&mut s, 0), Some(("/**/x(\"o\");\r\n".into(), true)));
+    s.close(Instant(0), 3000, "Go away!");
     for t in 1..3 {
-        assert_eq!(s.attach_receiver(Instant(t)), Attach::Closed);
         assert_eq!(
-            poll(&mut s, &jsonp, t),
+            s.attach_receiver(Instant(t), Transport::Jsonp, "x"),
+            Attach::Closed
+        );
+        assert_eq!(
+            poll(&mut s, t),
             Some(("/**/x(\"c[3000,\\\"Go away!\\\"]\");\r\n".into(), true))
         );
     }
     // A streaming receiver gets the close frame and its response ends.
-    assert_eq!(s.attach_receiver(Instant(3)), Attach::Closed);
+    assert_eq!(s.attach_receiver(Instant(3), STREAM, ""), Attach::Closed);
     assert_eq!(
-        poll(&mut s, &STREAM, 3),
+        poll(&mut s, 3),
         Some(("c[3000,\"Go away!\"]\n".into(), true))
     );
     // The closed session is forgotten after the disconnect delay.
-    s.handle_timeout(Instant(5_003));
-    assert!(s.is_gone());
+    assert_eq!(s.handle_timeout(Instant(5_003)), Some(Expired));
+    assert!(s.is_closed());
 }
 
 #[test]
 fn queued_messages_go_before_the_close_frame() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    s.attach_receiver(Instant(0));
-    poll(&mut s, &STREAM, 0);
-    s.send("last").unwrap();
-    s.close(3001, "bye");
-    s.close(3002, "ignored");
-    assert_eq!(
-        poll(&mut s, &STREAM, 1),
-        Some(("a[\"last\"]\n".into(), false))
-    );
-    assert_eq!(
-        poll(&mut s, &STREAM, 1),
-        Some(("c[3001,\"bye\"]\n".into(), true))
-    );
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), STREAM, "");
+    poll(&mut s, 0);
+    s.send(Instant(1), "last").unwrap();
+    s.close(Instant(1), 3001, "bye");
+    s.close(Instant(1), 3002, "ignored");
+    assert_eq!(poll(&mut s, 1), Some(("a[\"last\"]\n".into(), false)));
+    assert_eq!(poll(&mut s, 1), Some(("c[3001,\"bye\"]\n".into(), true)));
 }
 
 #[test]
 fn interrupted_receiver_closes_1002() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    s.attach_receiver(Instant(0));
-    poll(&mut s, &STREAM, 0);
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), STREAM, "");
+    poll(&mut s, 0);
     s.receiver_interrupted(Instant(1));
-    assert_eq!(s.attach_receiver(Instant(2)), Attach::Closed);
+    assert_eq!(s.attach_receiver(Instant(2), XHR, ""), Attach::Closed);
     assert_eq!(
-        poll(&mut s, &XHR, 2),
+        poll(&mut s, 2),
         Some(("c[1002,\"Connection interrupted\"]\n".into(), true))
     );
 }
@@ -162,13 +161,13 @@ fn streaming_limit_ends_the_response() {
         response_limit: 4096,
         ..Config::default()
     };
-    let mut s = Session::new(&config, Instant(0));
-    s.attach_receiver(Instant(0));
-    assert_eq!(poll(&mut s, &STREAM, 0), Some(("o\n".into(), false)));
+    let mut s = session(&config);
+    s.attach_receiver(Instant(0), STREAM, "");
+    assert_eq!(poll(&mut s, 0), Some(("o\n".into(), false)));
     let msg = "x".repeat(128);
     for i in 0..31 {
-        s.send(&msg).unwrap();
-        let (frame, end) = poll(&mut s, &STREAM, 1).unwrap();
+        s.send(Instant(1), &msg).unwrap();
+        let (frame, end) = poll(&mut s, 1).unwrap();
         assert_eq!(frame, std::format!("a[\"{msg}\"]\n"));
         assert_eq!(end, i == 30, "message {i}");
     }
@@ -178,58 +177,60 @@ fn streaming_limit_ends_the_response() {
 
 #[test]
 fn websocket_never_ends_but_on_close() {
-    let mut s = Session::new(&Config::default(), Instant(0));
-    let ws = Framing::new(Transport::WebSocket);
-    s.attach_receiver(Instant(0));
-    assert_eq!(poll(&mut s, &ws, 0), Some(("o".into(), false)));
+    let mut s = session(&Config::default());
+    s.attach_receiver(Instant(0), Transport::WebSocket, "");
+    assert_eq!(poll(&mut s, 0), Some(("o".into(), false)));
     for _ in 0..100 {
-        s.send(&"y".repeat(2000)).unwrap();
-        assert!(!poll(&mut s, &ws, 0).unwrap().1);
+        s.send(Instant(0), &"y".repeat(2000)).unwrap();
+        assert!(!poll(&mut s, 0).unwrap().1);
     }
-    s.close(3000, "Go away!");
+    s.close(Instant(0), 3000, "Go away!");
+    assert!(!s.is_closed());
+    assert_eq!(poll(&mut s, 0), Some(("c[3000,\"Go away!\"]".into(), true)));
+    assert!(s.is_closed(), "the close frame ends a websocket session");
+}
+
+#[test]
+fn lossy_messages_are_valid_text() {
+    let mut s = session(&Config::default());
+    s.send_lossy(Instant(0), b"a\xffb\xe2\x82").unwrap();
+    s.attach_receiver(Instant(0), Transport::WebSocket, "");
+    poll(&mut s, 0);
+    // U+FFFD is among the characters SockJS sends escaped.
     assert_eq!(
-        poll(&mut s, &ws, 0),
-        Some(("c[3000,\"Go away!\"]".into(), true))
+        poll(&mut s, 0),
+        Some((r#"a["a\ufffdb\ufffd"]"#.into(), false))
     );
 }
 
 #[test]
 fn bounded_queue_and_partial_drain() {
-    let mut s = SockJsSession::<16>::new(&Config::default(), Instant(0));
-    s.send("abcd").unwrap(); // 8 bytes
-    s.send("efgh").unwrap(); // 16 bytes
-    assert_eq!(s.send(""), Err(QueueError::Full));
+    let mut s = SockJsSession::new(&Config::default(), FixedBytes::<16>::new(), Instant(0));
+    s.send(Instant(0), "abcd").unwrap(); // 8 bytes
+    s.send(Instant(0), "efgh").unwrap(); // 16 bytes
+    assert_eq!(s.send(Instant(0), ""), Err(QueueError::Full));
     assert_eq!(s.queued_bytes(), 16);
-    s.attach_receiver(Instant(0));
+    s.attach_receiver(Instant(0), STREAM, "");
     let mut out = [0u8; 16];
-    let p = s
-        .poll_frame(&STREAM, Instant(0), &mut out)
-        .unwrap()
-        .unwrap();
-    assert_eq!(&out[..p.len], b"o\n");
+    let n = s.poll_transmit(Instant(0), &mut out).unwrap().unwrap();
+    assert_eq!(&out[..n], b"o\n");
     let mut small = [0u8; 10];
     assert_eq!(
-        s.poll_frame(&STREAM, Instant(0), &mut small[..5]),
+        s.poll_transmit(Instant(0), &mut small[..5]),
         Err(crate::buf::BufferTooSmall { needed: 10 })
     );
-    let p = s
-        .poll_frame(&STREAM, Instant(0), &mut small)
-        .unwrap()
-        .unwrap();
-    assert_eq!(&small[..p.len], b"a[\"abcd\"]\n");
-    let p = s
-        .poll_frame(&STREAM, Instant(0), &mut small)
-        .unwrap()
-        .unwrap();
-    assert_eq!(&small[..p.len], b"a[\"efgh\"]\n");
+    let n = s.poll_transmit(Instant(0), &mut small).unwrap().unwrap();
+    assert_eq!(&small[..n], b"a[\"abcd\"]\n");
+    let n = s.poll_transmit(Instant(0), &mut small).unwrap().unwrap();
+    assert_eq!(&small[..n], b"a[\"efgh\"]\n");
     assert_eq!(s.queued_bytes(), 0);
 }
 
 #[test]
 fn long_close_reason_is_cut() {
-    let mut s = Session::new(&Config::default(), Instant(0));
+    let mut s = session(&Config::default());
     let reason = "é".repeat(100);
-    s.close(4000, &reason);
+    s.close(Instant(0), 4000, &reason);
     assert_eq!(s.close_frame().unwrap().reason.len(), 122);
 }
 
@@ -275,12 +276,12 @@ proptest! {
 
     #[test]
     fn session_model(ops in proptest::collection::vec((0u8..8, 0u16..3000, 0usize..40), 0..200)) {
-        let mut s = SockJsSession::<256>::new(&Config { response_limit: 300, ..Config::default() }, Instant(0));
+        let config = Config { response_limit: 300, ..Config::default() };
+        let mut s = SockJsSession::new(&config, FixedBytes::<256>::new(), Instant(0));
         let mut now = 0u64;
         let mut sent: Vec<String> = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut next = 0u32;
-        let ws = Framing::new(Transport::WebSocket);
         let mut out = [0u8; 128];
         for (op, dt, size) in ops {
             now += u64::from(dt) * 10;
@@ -288,19 +289,19 @@ proptest! {
                 0 | 1 => {
                     let m = std::format!("{next}{}", "\u{2028}".repeat(size % 8));
                     next += 1;
-                    if s.send(&m).is_ok() { sent.push(m); }
+                    if s.send(Instant(now), &m).is_ok() { sent.push(m); }
                 }
-                2 => { let _ = s.attach_receiver(Instant(now)); }
+                2 => { let _ = s.attach_receiver(Instant(now), Transport::WebSocket, ""); }
                 3 => s.detach_receiver(Instant(now)),
-                4 => s.handle_timeout(Instant(now)),
-                5 if size == 0 => s.close(3000, "Go away!"),
+                4 => { let _ = s.handle_timeout(Instant(now)); }
+                5 if size == 0 => s.close(Instant(now), 3000, "Go away!"),
                 _ => {
                     let limit = size * 4;
                     loop {
                         let before = s.queued_messages();
-                        match s.poll_frame(&ws, Instant(now), &mut out[..limit.min(128)]) {
-                            Ok(Some(p)) => {
-                                let frame = &out[..p.len];
+                        match s.poll_transmit(Instant(now), &mut out[..limit.min(128)]) {
+                            Ok(Some(n)) => {
+                                let frame = &out[..n];
                                 if frame.first() == Some(&b'a') {
                                     let body = SendBody::parse(&frame[1..], BodyEncoding::Json).unwrap();
                                     prop_assert_eq!(before - s.queued_messages(), body.len());

@@ -18,6 +18,7 @@ use sockwire_core::ws::DataKind;
 use super::handler::{Outbox, WsHandler};
 use super::stomp::{Action, Carrier, Outgoing, StompSession};
 use crate::outbound::write_into;
+use crate::store::VecBytes;
 use sockwire_core::broker::SessionId;
 use sockwire_core::machine::Machine;
 use sockwire_core::stomp::MessageError;
@@ -25,8 +26,9 @@ use sockwire_core::stomp::MessageError;
 /// Bytes of messages a session may hold for a receiver that is not there.
 pub const QUEUE_BYTES: usize = 256 * 1024;
 
-/// The session type the server runs.
-pub type Session = SockJsSession<QUEUE_BYTES>;
+/// The session type the server runs: its queue grows with what waits, up to
+/// [`QUEUE_BYTES`].
+pub type Session = SockJsSession<VecBytes>;
 
 /// SockJS settings of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,13 +152,13 @@ impl Entry {
         let (stomp, _) = self.stomp.as_mut()?;
         if let Carrier::SockJs(outbox) = &mut stomp.carrier {
             for frame in outbox.drain(..) {
-                if self.session.send(&frame).is_err() {
+                if self.session.send(Instant(0), &frame).is_err() {
                     log::debug!("SockJS queue full: STOMP frame dropped");
                 }
             }
         }
-        if stomp.session.is_closed() && !self.session.is_closed() {
-            self.session.close(3000, "Go away!");
+        if stomp.session.is_closed() && !self.session.is_ending() {
+            self.session.close(Instant(0), 3000, "Go away!");
         }
         self.receiver
     }
@@ -247,7 +249,7 @@ impl Registry {
         };
         let core = settings.core();
         let entry = self.sessions.entry(key.clone()).or_insert_with(|| Entry {
-            session: Box::new(Session::new(&core, now)),
+            session: Box::new(Session::new(&core, VecBytes::new(QUEUE_BYTES), now)),
             receiver: None,
             stomp: new_stomp(),
         });
@@ -259,7 +261,10 @@ impl Registry {
             head_written: false,
             wake: None,
         };
-        match entry.session.attach_receiver(now) {
+        match entry
+            .session
+            .attach_receiver(now, transport, &receiver.callback)
+        {
             Attach::AnotherConnectionStillOpen => {
                 let framing = Framing::with_callback(transport, &receiver.callback);
                 let mut frame = Vec::new();
@@ -292,7 +297,7 @@ impl Registry {
         let Some(entry) = self.sessions.get_mut(&r.key) else {
             return ReceiverState::Closed;
         };
-        entry.session.handle_timeout(now);
+        let _ = entry.session.handle_timeout(now);
         entry.flush_stomp();
         let framing = Framing::with_callback(r.transport, &r.callback);
         let streaming = r.transport.is_streaming();
@@ -307,17 +312,12 @@ impl Registry {
         let mut frame = Vec::new();
         let state = loop {
             frame.clear();
-            let mut end = false;
             let polled = write_into(&mut frame, |out| {
-                match entry.session.poll_frame(&framing, now, out) {
-                    Ok(Some(p)) => {
-                        end = p.end_response;
-                        Ok(p.len)
-                    }
-                    Ok(None) => Ok(0),
-                    Err(e) => Err(e),
-                }
+                Ok::<usize, sockwire_core::buf::BufferTooSmall>(
+                    entry.session.poll_transmit(now, out)?.unwrap_or(0),
+                )
             });
+            let end = !entry.session.has_receiver();
             if polled.is_err() || frame.is_empty() {
                 break ReceiverState::Waiting;
             }
@@ -398,7 +398,7 @@ impl Registry {
                         .extend(actions.into_iter().map(|a| (key.to_string(), id, a)));
                 }
                 _ => {
-                    if entry.session.send(message).is_err() {
+                    if entry.session.send(now, message).is_err() {
                         log::debug!("SockJS session {key}: queue full, message dropped");
                     }
                 }
@@ -420,19 +420,19 @@ impl Registry {
         let pending = &mut self.pending;
         self.sessions.retain(|key, e| {
             if e.receiver.is_none() {
-                e.session.handle_timeout(now);
+                let _ = e.session.handle_timeout(now);
             }
             if let Some((stomp, id)) = e.stomp.as_mut() {
                 let mut actions = Vec::new();
                 let _ = stomp.session.handle_timeout(now);
                 stomp.transmit(now, &mut Vec::new());
-                if stomp.session.is_closed() || e.session.is_gone() {
+                if stomp.session.is_closed() || e.session.is_closed() {
                     stomp.gone(&mut actions);
                 }
                 pending.extend(actions.into_iter().map(|a| (key.clone(), *id, a)));
             }
             e.flush_stomp();
-            !e.session.is_gone()
+            !e.session.is_closed()
         });
     }
 
