@@ -8,6 +8,9 @@
 //! - [`Request::parse`] and [`Response::parse`] parse a head into a caller-provided array of
 //!   [`Header`]s, borrowing from the input; [`Headers`] looks them up case-insensitively and
 //!   iterates comma-separated tokens across repeated fields.
+//! - [`RequestReader`] is the machine a server runs per connection: heads, bodies framed
+//!   by [`BodyFraming::of`] (strictly: what could be read two ways is refused), one
+//!   deadline per request, and the error answer queued for `poll_transmit`.
 //! - [`HeadError`] says which rule the peer broke and [`HeadError::status`] gives the answer;
 //!   [`write_error_response`], [`write_response_head`] and [`HeadWriter`] write heads into
 //!   caller buffers, refusing names and values that would inject CR/LF.
@@ -33,22 +36,26 @@
 //! assert!(request.headers.has_token("connection", "upgrade"));
 //! ```
 
+mod body;
 mod chunked;
 mod error;
 mod grammar;
 mod header;
 mod limits;
 mod request;
+mod request_reader;
 mod response;
 mod scanner;
 mod status;
 pub(crate) mod write;
 
+pub use body::{keeps_alive, BodyFraming, RequestError};
 pub use chunked::{ChunkedDecoder, ChunkedError};
 pub use error::HeadError;
 pub use header::{Header, Headers, Tokens, Values};
 pub use limits::HeadLimits;
 pub use request::Request;
+pub use request_reader::{RequestEvent, RequestLimits, RequestReader};
 pub use response::Response;
 pub use scanner::HeadScanner;
 pub use status::reason_phrase;
