@@ -59,6 +59,7 @@ pub mod buf;
 pub mod http;
 pub mod machine;
 pub mod sockjs;
+pub mod stack;
 pub mod stomp;
 pub mod store;
 pub mod time;

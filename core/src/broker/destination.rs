@@ -108,7 +108,7 @@ impl<'a> DestinationText<'a> {
     }
 
     /// The concatenated octets.
-    pub fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
+    pub fn bytes(&self) -> impl Iterator<Item = u8> + Clone + 'a {
         let parts = self.parts;
         parts.into_iter().flat_map(|p| p.bytes())
     }

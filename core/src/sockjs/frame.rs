@@ -1,6 +1,6 @@
 //! The frames a SockJS server sends: `o`, `h`, `a[...]` and `c[code,"reason"]`.
 
-use super::json_escape::{put_quoted, Sink};
+use super::json_escape::{put_quoted, put_quoted_lossy, Sink};
 use crate::buf::{BufferTooSmall, Writer};
 
 /// The code and reason of a close frame.
@@ -65,20 +65,20 @@ impl Frame<'_> {
         match self {
             Frame::Open => out.put(b"o"),
             Frame::Heartbeat => out.put(b"h"),
-            Frame::Messages(messages) => put_messages(out, messages.iter().copied()),
+            Frame::Messages(messages) => put_messages(out, messages.iter().map(|m| m.as_bytes())),
             Frame::Close(close) => put_close(out, *close),
         }
     }
 }
 
 /// `a[` + each message quoted and escaped, comma-separated + `]`.
-pub(crate) fn put_messages<'m>(out: &mut dyn Sink, messages: impl Iterator<Item = &'m str>) {
+pub(crate) fn put_messages<'m>(out: &mut dyn Sink, messages: impl Iterator<Item = &'m [u8]>) {
     out.put(b"a[");
     for (i, m) in messages.enumerate() {
         if i > 0 {
             out.put(b",");
         }
-        put_quoted(out, m);
+        put_quoted_lossy(out, m);
     }
     out.put(b"]");
 }

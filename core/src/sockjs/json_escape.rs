@@ -96,6 +96,19 @@ pub(crate) fn put_quoted(out: &mut dyn Sink, s: &str) {
     out.put(b"\"");
 }
 
+/// Appends `"` + the escaping of `bytes` read as UTF-8 + `"`: SockJS carries text only,
+/// so each invalid sequence is sent as U+FFFD (`\ufffd`).
+pub(crate) fn put_quoted_lossy(out: &mut dyn Sink, bytes: &[u8]) {
+    out.put(b"\"");
+    for chunk in bytes.utf8_chunks() {
+        put_escaped(out, chunk.valid());
+        if !chunk.invalid().is_empty() {
+            put_unit(out, 0xfffd);
+        }
+    }
+    out.put(b"\"");
+}
+
 /// Writes the SockJS JSON escaping of `s` (without quotes) into `out`; returns its length.
 ///
 /// ```

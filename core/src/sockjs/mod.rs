@@ -78,7 +78,7 @@ pub use response::{
 };
 pub use route::{Route, Router};
 pub use send_body::{BodyEncoding, Messages, SendBody, SendBodyError};
-pub use session::{Attach, Expired, QueueError, SockJsSession};
+pub use session::{Attach, Expired, QueueError, SendWithError, SockJsSession};
 pub use transport::{
     callback_from_query, CallbackError, Framing, Transport, ALL_TRANSPORTS, MAX_CALLBACK_LEN,
 };

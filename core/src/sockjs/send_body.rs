@@ -329,7 +329,7 @@ pub struct Messages<'a> {
     remaining: usize,
 }
 
-impl Messages<'_> {
+impl<'a> Messages<'a> {
     /// Decodes the next message into `out`. When `out` is too small, nothing is consumed
     /// and the error states the size needed, so the call can be repeated with a larger
     /// buffer. `None` after the last message.
@@ -362,6 +362,27 @@ impl Messages<'_> {
     pub fn remaining(&self) -> usize {
         self.remaining
     }
+
+    /// Bytes of a JSON (not form-encoded) body after the messages decoded so far, to
+    /// [`Messages::resume`] later without parsing the body again.
+    pub fn bytes_left(&self) -> usize {
+        let peeked = usize::from(self.parser.peeked.is_some());
+        match &self.parser.src {
+            Bytes::Plain(it) => it.as_slice().len().saturating_add(peeked),
+            Bytes::Form(_) => 0,
+        }
+    }
+
+    /// The messages of the JSON `body` (already checked by [`SendBody::parse`] or
+    /// [`SendBody::parse_websocket`]) still to decode, from the state
+    /// [`Messages::bytes_left`] and [`Messages::remaining`] gave.
+    pub fn resume(body: &'a [u8], bytes_left: usize, remaining: usize) -> Self {
+        let start = body.len().saturating_sub(bytes_left);
+        Messages {
+            parser: Parser::new(Bytes::Plain(body.get(start..).unwrap_or_default().iter())),
+            remaining,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -385,6 +406,20 @@ mod tests {
 
     fn json(body: &str) -> Result<Vec<String>, SendBodyError> {
         all(body.as_bytes(), BodyEncoding::Json)
+    }
+
+    #[test]
+    fn resumes_where_it_stopped() {
+        let body = br#"[ "a" , "b\u00e9", "c"]"#;
+        let parsed = SendBody::parse(body, BodyEncoding::Json).unwrap();
+        let mut it = parsed.messages();
+        let mut buf = [0u8; 8];
+        assert_eq!(it.next_into(&mut buf), Some(Ok("a")));
+        let (left, remaining) = (it.bytes_left(), it.remaining());
+        let mut again = Messages::resume(body, left, remaining);
+        assert_eq!(again.next_into(&mut buf), Some(Ok("bé")));
+        assert_eq!(again.next_into(&mut buf), Some(Ok("c")));
+        assert_eq!(again.next_into(&mut buf), None);
     }
 
     #[test]

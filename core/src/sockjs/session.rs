@@ -2,11 +2,11 @@
 
 use super::config::Config;
 use super::frame::{put_close, put_messages, CloseFrame, Frame};
-use super::json_escape::{put_quoted, Count, Sink};
+use super::json_escape::{put_quoted_lossy, Count, Sink};
 use super::transport::{Framing, Transport, MAX_CALLBACK_LEN};
 use crate::buf::{BufferTooSmall, Writer};
 use crate::machine::Machine;
-use crate::store::ByteStore;
+use crate::store::{ByteStore, WriteError};
 use crate::time::Instant;
 
 /// The longest close reason a session keeps (longer ones are cut at a character boundary).
@@ -141,46 +141,68 @@ impl<Q: ByteStore> SockJsSession<Q> {
 
     /// Queues `message` for the client. Fails when the session is closed or the queue has
     /// no room; nothing is queued then.
-    pub fn send(&mut self, _now: Instant, message: &str) -> Result<(), QueueError> {
-        self.send_bytes(message.as_bytes(), message.len())
+    pub fn send(&mut self, now: Instant, message: &str) -> Result<(), QueueError> {
+        self.send_bytes(now, message.as_bytes())
     }
 
-    /// Queues `bytes` as one message, as UTF-8 text: SockJS carries text only, so
-    /// invalid sequences become U+FFFD. Fails like [`Self::send`].
-    pub fn send_lossy(&mut self, _now: Instant, bytes: &[u8]) -> Result<(), QueueError> {
-        let len = bytes
-            .utf8_chunks()
-            .map(|c| {
-                let bad = if c.invalid().is_empty() { 0 } else { 3 };
-                c.valid().len().saturating_add(bad)
+    /// Queues `bytes` as one message. SockJS carries text only: invalid UTF-8 sequences
+    /// go out as U+FFFD. Fails like [`Self::send`].
+    pub fn send_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), QueueError> {
+        let copy = |out: &mut [u8]| {
+            let dst = out.get_mut(..bytes.len()).ok_or(BufferTooSmall {
+                needed: bytes.len(),
+            })?;
+            dst.copy_from_slice(bytes);
+            Ok(bytes.len())
+        };
+        self.send_with(now, bytes.len(), copy, |e: &BufferTooSmall| Some(e.needed))
+            .map_err(|e| match e {
+                SendWithError::Queue(q) => q,
+                SendWithError::Encode(_) => QueueError::Full,
             })
-            .fold(0usize, usize::saturating_add);
-        self.send_bytes(bytes, len)
     }
 
-    /// Queues `bytes` (written lossily as `len` bytes of UTF-8).
-    fn send_bytes(&mut self, bytes: &[u8], len: usize) -> Result<(), QueueError> {
+    /// Queues one message that `encode` writes straight into the queue (given room for
+    /// at least `guess` bytes; when it reports that it `needed` more, it is called again
+    /// with that much). Nothing is queued on error.
+    pub fn send_with<E>(
+        &mut self,
+        _now: Instant,
+        guess: usize,
+        mut encode: impl FnMut(&mut [u8]) -> Result<usize, E>,
+        needed: impl Fn(&E) -> Option<usize>,
+    ) -> Result<(), SendWithError<E>> {
         if self.close.is_some() {
-            return Err(QueueError::Closed);
+            return Err(SendWithError::Queue(QueueError::Closed));
         }
-        let prefix = u32::try_from(len).map_err(|_| QueueError::Full)?;
-        let needed = len.saturating_add(QUEUE_ENTRY_OVERHEAD);
-        if self.queue.room() < needed {
-            return Err(QueueError::Full);
-        }
-        let spare = self.queue.spare(needed).ok_or(QueueError::Full)?;
-        let mut w = Writer::new(spare);
-        w.put(&prefix.to_le_bytes());
-        for chunk in bytes.utf8_chunks() {
-            w.put(chunk.valid().as_bytes());
-            if !chunk.invalid().is_empty() {
-                w.put("\u{fffd}".as_bytes());
+        let framed = |out: &mut [u8]| -> Result<usize, Framed<E>> {
+            let (prefix, body) = out
+                .split_first_chunk_mut::<QUEUE_ENTRY_OVERHEAD>()
+                .ok_or(Framed::Small(QUEUE_ENTRY_OVERHEAD))?;
+            let n = encode(body).map_err(Framed::Encode)?;
+            let len = u32::try_from(n).map_err(|_| Framed::TooLong)?;
+            *prefix = len.to_le_bytes();
+            Ok(n.saturating_add(QUEUE_ENTRY_OVERHEAD))
+        };
+        let more = |e: &Framed<E>| match e {
+            Framed::Small(n) => Some(*n),
+            Framed::Encode(e) => needed(e).map(|n| n.saturating_add(QUEUE_ENTRY_OVERHEAD)),
+            Framed::TooLong => None,
+        };
+        let guess = guess.saturating_add(QUEUE_ENTRY_OVERHEAD);
+        match self.queue.write_with(guess, framed, more) {
+            Ok(_) => {
+                self.queued += 1;
+                Ok(())
             }
+            Err(WriteError::Full(_)) | Err(WriteError::Encode(Framed::TooLong)) => {
+                Err(SendWithError::Queue(QueueError::Full))
+            }
+            Err(WriteError::Encode(Framed::Small(_))) => {
+                Err(SendWithError::Queue(QueueError::Full))
+            }
+            Err(WriteError::Encode(Framed::Encode(e))) => Err(SendWithError::Encode(e)),
         }
-        let written = w.finish().map_err(|_| QueueError::Full)?;
-        self.queue.commit(written);
-        self.queued += 1;
-        Ok(())
     }
 
     /// A receiving request using `transport` (and, for `jsonp`/`htmlfile`, `callback`,
@@ -325,7 +347,7 @@ impl<Q: ByteStore> SockJsSession<Q> {
         let mut needed = framed(&|sink| sink.put(b"a[]"));
         let mut take = 0;
         for (k, message) in self.entries().enumerate() {
-            let quoted = framed(&|sink| put_quoted(sink, message)).saturating_sub(wrapper);
+            let quoted = framed(&|sink| put_quoted_lossy(sink, message)).saturating_sub(wrapper);
             needed = needed
                 .saturating_add(quoted)
                 .saturating_add(usize::from(k > 0));
@@ -464,12 +486,29 @@ struct Entries<'q> {
 }
 
 impl<'q> Iterator for Entries<'q> {
-    type Item = &'q str;
-    fn next(&mut self) -> Option<&'q str> {
+    type Item = &'q [u8];
+    fn next(&mut self) -> Option<&'q [u8]> {
         let (len, rest) = self.rest.split_first_chunk::<QUEUE_ENTRY_OVERHEAD>()?;
         let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
         let (message, rest) = rest.split_at_checked(len)?;
         self.rest = rest;
-        core::str::from_utf8(message).ok()
+        Some(message)
     }
+}
+
+/// What [`SockJsSession::send_with`]'s encoder reported, with the entry's prefix.
+enum Framed<E> {
+    Small(usize),
+    Encode(E),
+    TooLong,
+}
+
+/// Why [`SockJsSession::send_with`] queued nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SendWithError<E> {
+    /// The session is closed or its queue is full.
+    Queue(QueueError),
+    /// The encoder failed.
+    Encode(E),
 }

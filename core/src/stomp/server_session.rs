@@ -375,6 +375,8 @@ pub struct ServerSession<
     owed_error: Option<OwedError>,
     closing: bool,
     timed_out: bool,
+    /// The receipt the last frame read asked for, while it is still owed.
+    last_receipt: Option<Id>,
     connect_deadline: Option<Instant>,
     last_received: Instant,
     last_sent: Instant,
@@ -403,6 +405,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             owed_error: None,
             closing: false,
             timed_out: false,
+            last_receipt: None,
             connect_deadline: config.connect_timeout_ms.map(|ms| now.add_millis(ms)),
             last_received: now,
             last_sent: now,
@@ -483,6 +486,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             return Read::event(0, self.next_committed());
         }
         let mut pos = 0;
+        self.last_receipt = None;
         loop {
             if self.owed_receipts.is_full() {
                 return Read::paused(pos, Pause::Transmit);
@@ -528,6 +532,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             Ok(event) => {
                 if let Some(id) = receipt {
                     // `read` pauses while the queue is full, so this fits.
+                    self.last_receipt = Some(id.clone());
                     let _ = self.owed_receipts.push_back(id);
                 }
                 event
@@ -845,6 +850,21 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
         Ok(())
     }
 
+    /// Refuses the frame just read (a destination the broker or the application would
+    /// not take): like [`ServerSession::close`], but the receipt that frame asked for, if
+    /// not yet sent, is not sent: the `ERROR` names it in its `receipt-id` instead.
+    pub fn refuse(&mut self, now: Instant, message: &str) -> Result<(), ActionError> {
+        if self.is_ending() {
+            return Err(ActionError::Closed);
+        }
+        let receipt = self.last_receipt.take().filter(|r| {
+            self.owed_receipts.back() == Some(r) && self.owed_receipts.pop_back().is_some()
+        });
+        self.last_sent = self.last_sent.max(now);
+        self.queue_error(message, receipt, None);
+        Ok(())
+    }
+
     fn has_committed_frame(&mut self) -> bool {
         let Some(replay) = self.replay else {
             return false;
@@ -946,7 +966,9 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             let headers: [(&[u8], &[u8]); 1] = [(b"receipt-id", receipt.as_bytes())];
             let result = encode(Command::Receipt, &headers, b"", escaping_version, out);
             let n = settle_encoding(result)?;
-            self.owed_receipts.pop_front();
+            if self.owed_receipts.pop_front() == self.last_receipt {
+                self.last_receipt = None;
+            }
             if let Some(n) = n {
                 return Ok(Some(n));
             }

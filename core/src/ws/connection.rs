@@ -253,6 +253,24 @@ impl Connection {
         ((z >> 32) as u32).to_ne_bytes()
     }
 
+    /// How much of `input` to pass to [`Connection::read`] so that at most `room` bytes
+    /// of data payload come out of it: for callers that move payload into a bounded
+    /// store. Control frames are let through whole (their payload is the connection's).
+    pub fn input_limit(&self, input: &[u8], room: usize) -> usize {
+        let limit = match self.frame {
+            Some(f) if f.opcode.is_control() => usize::try_from(f.remaining).unwrap_or(usize::MAX),
+            Some(_) => room,
+            None => match FrameHeader::decode(input) {
+                Ok(Some((h, n))) if h.opcode.is_control() => {
+                    n.saturating_add(usize::try_from(h.payload_len).unwrap_or(usize::MAX))
+                }
+                Ok(Some((_, n))) => n.saturating_add(room),
+                Ok(None) | Err(_) => input.len(),
+            },
+        };
+        limit.min(input.len())
+    }
+
     /// Consumes bytes from `input` (the caller's buffer; payloads are unmasked **in
     /// place**) and reports at most one event, following the
     /// [machine contract](crate::machine).

@@ -75,7 +75,7 @@ fn is_valid_prefix(bytes: &[u8]) -> bool {
     target_arch = "aarch64"
 ))]
 #[inline]
-fn is_valid(bytes: &[u8]) -> bool {
+pub(crate) fn is_valid(bytes: &[u8]) -> bool {
     simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
@@ -86,7 +86,7 @@ fn is_valid(bytes: &[u8]) -> bool {
     target_arch = "aarch64"
 )))]
 #[inline]
-fn is_valid(bytes: &[u8]) -> bool {
+pub(crate) fn is_valid(bytes: &[u8]) -> bool {
     dfa::is_valid(bytes)
 }
 

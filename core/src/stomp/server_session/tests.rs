@@ -953,6 +953,37 @@ fn server_initiated_error() {
 }
 
 #[test]
+fn a_refused_frame_gets_its_receipt_in_the_error_only() {
+    let mut d = Driver::connected("1.2");
+    // Read the frame without draining, as a broker session does before it decides.
+    let read = d.s.read(
+        b"SUBSCRIBE\nid:0\ndestination:/**\nreceipt:r-9\n\n\0",
+        d.now,
+    );
+    assert!(matches!(
+        read.status,
+        Status::Event(ServerEvent::Subscribe { .. })
+    ));
+    d.s.refuse(d.now, "bad pattern").unwrap();
+    d.drain();
+    let sent = d.take_sent();
+    assert_eq!(commands(&sent), vec![Some(Command::Error)]);
+    assert_eq!(sent[0].header("receipt-id"), Some("r-9"));
+    assert_eq!(sent[0].header("message"), Some("bad pattern"));
+    // A receipt already sent is not taken back.
+    let mut d = Driver::connected("1.2");
+    d.feed(b"SUBSCRIBE\nid:0\ndestination:/a\nreceipt:r-1\n\n\0");
+    d.s.refuse(d.now, "late").unwrap();
+    d.drain();
+    let sent = d.take_sent();
+    assert_eq!(
+        commands(&sent),
+        vec![Some(Command::Receipt), Some(Command::Error)]
+    );
+    assert_eq!(sent[1].header("receipt-id"), None);
+}
+
+#[test]
 fn receipt_queue_back_pressure_and_small_buffers() {
     let now = Instant(0);
     let mut s = Session::new(ServerSessionConfig::default(), Id::from_decimal(1), now);

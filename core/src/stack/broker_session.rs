@@ -1,0 +1,577 @@
+//! [`BrokerSession`]: a client's STOMP session connected to a [`Broker`], whichever
+//! backend and transport.
+
+use super::endpoint::StompEndpoint;
+use super::stomp_stack::StackEvent;
+use crate::broker::{AckMode, Broker, Delivery, Message, Routed, SessionId, Sink, Subscribe};
+use crate::buf::BufferTooSmall;
+use crate::machine::{Machine, Read, Status};
+use crate::stomp::{
+    Escaping, HeaderLines, HeaderText, Id, OutgoingMessage, ServerEvent, SessionError,
+};
+use crate::store::ByteStore;
+use crate::time::Instant;
+
+/// The longest user name a session keeps.
+pub const MAX_USER: usize = 64;
+
+/// Why a [`BrokerSession`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CloseReason {
+    /// The client sent `DISCONNECT`.
+    Disconnected,
+    /// The client broke a STOMP rule (answered with an `ERROR`).
+    ProtocolError(SessionError),
+    /// The server refused a frame or ended the session (an `ERROR` was sent).
+    Refused,
+    /// The client went silent past the heart-beat tolerance.
+    HeartbeatTimeout,
+    /// The client did not connect in time.
+    ConnectTimeout,
+    /// The transport ended under the session.
+    TransportClosed,
+}
+
+/// What a client did that the application decides or handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent<'a> {
+    /// `CONNECT`: call [`BrokerSession::accept`] with the user the client is (after
+    /// checking its credentials) or [`BrokerSession::reject`]. Values that are not UTF-8
+    /// are `None`.
+    Connect {
+        /// The `login` header.
+        login: Option<&'a str>,
+        /// The `passcode` header.
+        passcode: Option<&'a str>,
+        /// The `host` header (the virtual host).
+        host: Option<&'a str>,
+    },
+    /// A message sent to an application destination (under the broker's application
+    /// prefix), for the application's handler; what it answers, it publishes with
+    /// [`BrokerSession::publish`].
+    Application {
+        /// The destination.
+        destination: &'a str,
+        /// The message's headers.
+        headers: HeaderLines<'a>,
+        /// The body.
+        body: &'a [u8],
+    },
+    /// The session is over (terminal); the broker has forgotten it.
+    Closed(CloseReason),
+}
+
+type Span = (usize, usize);
+
+/// What a STOMP event asks for, with its text copied into the scratch store.
+enum Action {
+    Connect {
+        login: Option<Span>,
+        passcode: Option<Span>,
+        host: Option<Span>,
+    },
+    Subscribe {
+        id: Span,
+        destination: Span,
+        ack: AckMode,
+        selector: Option<Span>,
+    },
+    Unsubscribe(Id),
+    Send {
+        destination: Span,
+        headers: Span,
+        escaping: Escaping,
+        body: Span,
+    },
+    Ack(Id),
+    Nack(Id),
+    End(CloseReason),
+    TooLarge,
+    Nothing,
+}
+
+/// What [`BrokerSession::read`] reports, with spans into the scratch store.
+enum Report {
+    Connect {
+        login: Option<Span>,
+        passcode: Option<Span>,
+        host: Option<Span>,
+    },
+    Application {
+        destination: Span,
+        headers: Span,
+        escaping: Escaping,
+        body: Span,
+    },
+    Closed(CloseReason),
+}
+
+/// One client's STOMP session (on any [`StompEndpoint`]) fed to a [`Broker`]:
+/// subscriptions, publishes, acknowledgements and disconnects go to the broker, and the
+/// broker's deliveries come back as `MESSAGE` frames, their headers copied from the
+/// publisher's frame as they were escaped.
+///
+/// Deliveries for other sessions go to the caller's sink, which hands each to the
+/// receiving session's [`BrokerSession::deliver`]; deliveries for this session are
+/// written by it directly. `scratch` holds a copy of the frame being applied (its limit
+/// is the largest frame the broker takes).
+#[derive(Debug, Clone)]
+pub struct BrokerSession<E, S> {
+    endpoint: E,
+    id: SessionId,
+    user: heapless::String<MAX_USER>,
+    scratch: S,
+    /// The broker has been told the session ended.
+    released: bool,
+    /// The terminal event, when reported by the timer and not yet by a read.
+    ended: Option<CloseReason>,
+}
+
+impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
+    /// The session `id` on `endpoint`.
+    pub fn new(endpoint: E, id: SessionId, scratch: S) -> Self {
+        BrokerSession {
+            endpoint,
+            id,
+            user: heapless::String::new(),
+            scratch,
+            released: false,
+            ended: None,
+        }
+    }
+
+    /// The session's number.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The user the session was accepted as (empty before).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &E {
+        &self.endpoint
+    }
+
+    /// The endpoint, to write its output or read its state.
+    pub fn endpoint_mut(&mut self) -> &mut E {
+        &mut self.endpoint
+    }
+
+    /// Turns one endpoint event into what it asks of the broker, its text copied into
+    /// `scratch`.
+    fn action(scratch: &mut S, event: StackEvent<'_>) -> Action {
+        let ev = match event {
+            StackEvent::TransportClosed => return Action::End(CloseReason::TransportClosed),
+            StackEvent::Stomp(ev) => ev,
+        };
+        let kept = match ev {
+            ServerEvent::Connect {
+                login,
+                passcode,
+                host,
+                ..
+            } => Some(Action::Connect {
+                login: login.and_then(|t| keep(scratch, t)),
+                passcode: passcode.and_then(|t| keep(scratch, t)),
+                host: host.and_then(|t| keep(scratch, t)),
+            }),
+            ServerEvent::Subscribe {
+                id,
+                destination,
+                ack,
+                selector,
+                ..
+            } => (|| {
+                let id = keep(scratch, id)?;
+                let destination = keep(scratch, destination)?;
+                let selector = match selector {
+                    Some(s) => Some(keep(scratch, s)?),
+                    None => None,
+                };
+                Some(Action::Subscribe {
+                    id,
+                    destination,
+                    ack,
+                    selector,
+                })
+            })(),
+            ServerEvent::Unsubscribe { id, .. } => Some(Action::Unsubscribe(id)),
+            ServerEvent::Send {
+                destination, frame, ..
+            } => (|| {
+                let destination = keep(scratch, destination)?;
+                let headers = keep_raw(scratch, frame.head())?;
+                let body = keep_raw(scratch, frame.body())?;
+                Some(Action::Send {
+                    destination,
+                    headers,
+                    escaping: frame.escaping(),
+                    body,
+                })
+            })(),
+            ServerEvent::Ack { message_id, .. } => Some(Action::Ack(message_id)),
+            ServerEvent::Nack { message_id, .. } => Some(Action::Nack(message_id)),
+            ServerEvent::Begin { .. } | ServerEvent::Commit { .. } | ServerEvent::Abort { .. } => {
+                Some(Action::Nothing)
+            }
+            ServerEvent::Disconnect { .. } => Some(Action::End(CloseReason::Disconnected)),
+            ServerEvent::HeartbeatTimeout => Some(Action::End(CloseReason::HeartbeatTimeout)),
+            ServerEvent::ConnectTimeout => Some(Action::End(CloseReason::ConnectTimeout)),
+            ServerEvent::ProtocolError(e) => Some(Action::End(CloseReason::ProtocolError(e))),
+        };
+        kept.unwrap_or(Action::TooLarge)
+    }
+
+    /// Consumes client input, applies what it asks of `broker`, and reports what the
+    /// application decides or handles, following the [machine contract](crate::machine).
+    /// Deliveries the broker makes meanwhile for other sessions go to `others`.
+    pub fn read<B: Broker + ?Sized>(
+        &mut self,
+        input: &mut [u8],
+        now: Instant,
+        broker: &mut B,
+        others: &mut Sink<'_>,
+    ) -> Read<SessionEvent<'_>> {
+        let mut consumed = 0;
+        let report = loop {
+            if let Some(reason) = self.ended.take() {
+                self.release(now, broker, others);
+                break Report::Closed(reason);
+            }
+            if self.released {
+                return Read::closed(input.len());
+            }
+            let all = self.scratch.len();
+            self.scratch.discard(all);
+            let rest = input.get_mut(consumed..).unwrap_or_default();
+            let read = self.endpoint.read(rest, now);
+            consumed += read.consumed;
+            let action = match read.status {
+                // The event borrows the endpoint: keep what it asks for.
+                Status::Event(ev) => Self::action(&mut self.scratch, ev),
+                Status::NeedMore => return Read::need_more(consumed),
+                Status::Paused(p) => return Read::paused(consumed, p),
+                Status::Closed => {
+                    self.release(now, broker, others);
+                    return Read::closed(input.len());
+                }
+            };
+            if let Some(report) = self.apply(action, now, broker, others) {
+                break report;
+            }
+        };
+        let event = match report {
+            Report::Connect {
+                login,
+                passcode,
+                host,
+            } => SessionEvent::Connect {
+                login: login.and_then(|s| text(&self.scratch, s)),
+                passcode: passcode.and_then(|s| text(&self.scratch, s)),
+                host: host.and_then(|s| text(&self.scratch, s)),
+            },
+            Report::Application {
+                destination,
+                headers,
+                escaping,
+                body,
+            } => SessionEvent::Application {
+                destination: text(&self.scratch, destination).unwrap_or_default(),
+                headers: HeaderLines::with_escaping(bytes(&self.scratch, headers), escaping),
+                body: bytes(&self.scratch, body),
+            },
+            Report::Closed(reason) => SessionEvent::Closed(reason),
+        };
+        Read::event(consumed, event)
+    }
+
+    /// Applies one action; `Some` when the caller must hear of it.
+    fn apply<B: Broker + ?Sized>(
+        &mut self,
+        action: Action,
+        now: Instant,
+        broker: &mut B,
+        others: &mut Sink<'_>,
+    ) -> Option<Report> {
+        let me = self.id;
+        match action {
+            Action::Nothing => None,
+            Action::Connect {
+                login,
+                passcode,
+                host,
+            } => Some(Report::Connect {
+                login,
+                passcode,
+                host,
+            }),
+            Action::TooLarge => self.refused(now, "frame too large for the broker", broker, others),
+            Action::End(reason) => {
+                self.release(now, broker, others);
+                Some(Report::Closed(reason))
+            }
+            Action::Subscribe {
+                id,
+                destination,
+                ack,
+                selector,
+            } => {
+                let scratch = &self.scratch;
+                let (Some(id), Some(destination)) = (text(scratch, id), text(scratch, destination))
+                else {
+                    return self.refused(now, "destination is not UTF-8", broker, others);
+                };
+                let selector = match selector.map(|s| text(scratch, s)) {
+                    Some(None) => {
+                        return self.refused(now, "selector is not UTF-8", broker, others);
+                    }
+                    Some(Some(s)) => Some(s),
+                    None => None,
+                };
+                let user = (!self.user.is_empty()).then_some(self.user.as_str());
+                let request = Subscribe {
+                    session: me,
+                    id,
+                    destination,
+                    ack,
+                    selector,
+                    user,
+                };
+                let result =
+                    broker.subscribe(request, &mut route(&mut self.endpoint, me, now, others));
+                match result {
+                    Err(e) => self.refused(now, e.message(), broker, others),
+                    Ok(_) => None,
+                }
+            }
+            Action::Unsubscribe(id) => {
+                let result = match core::str::from_utf8(id.as_bytes()) {
+                    Ok(id) => {
+                        broker.unsubscribe(me, id, &mut route(&mut self.endpoint, me, now, others))
+                    }
+                    Err(_) => Err(crate::broker::BrokerError::NotSubscribed),
+                };
+                match result {
+                    Err(e) => self.refused(now, e.message(), broker, others),
+                    Ok(()) => None,
+                }
+            }
+            Action::Ack(message_id) => {
+                // Topic and auto-acknowledged messages are not held: nothing to settle.
+                if let Ok(m) = core::str::from_utf8(message_id.as_bytes()) {
+                    let _ = broker.ack(me, m);
+                }
+                None
+            }
+            Action::Nack(message_id) => {
+                if let Ok(m) = core::str::from_utf8(message_id.as_bytes()) {
+                    let _ = broker.nack(me, m, &mut route(&mut self.endpoint, me, now, others));
+                }
+                None
+            }
+            Action::Send {
+                destination,
+                headers,
+                escaping,
+                body,
+            } => {
+                let scratch = &self.scratch;
+                let Some(dest) = text(scratch, destination) else {
+                    return self.refused(now, "destination is not UTF-8", broker, others);
+                };
+                let message = Message {
+                    destination: dest,
+                    headers: HeaderLines::with_escaping(bytes(scratch, headers), escaping),
+                    body: bytes(scratch, body),
+                };
+                let routed =
+                    broker.publish(me, message, &mut route(&mut self.endpoint, me, now, others));
+                match routed {
+                    Ok(Routed::Application) => Some(Report::Application {
+                        destination,
+                        headers,
+                        escaping,
+                        body,
+                    }),
+                    Ok(_) => None,
+                    Err(e) => self.refused(now, e.message(), broker, others),
+                }
+            }
+        }
+    }
+
+    /// Refuses the frame just read: the `ERROR` goes out, the broker forgets the session.
+    fn refused<B: Broker + ?Sized>(
+        &mut self,
+        now: Instant,
+        message: &str,
+        broker: &mut B,
+        others: &mut Sink<'_>,
+    ) -> Option<Report> {
+        let _ = self.endpoint.refuse(now, message);
+        self.release(now, broker, others);
+        Some(Report::Closed(CloseReason::Refused))
+    }
+
+    /// Tells the broker the session is gone (once): its subscriptions end and its
+    /// unacknowledged queue messages go to other subscribers.
+    fn release<B: Broker + ?Sized>(&mut self, now: Instant, broker: &mut B, others: &mut Sink<'_>) {
+        if self.released {
+            return;
+        }
+        self.released = true;
+        let _ = now;
+        broker.disconnect(self.id, others);
+    }
+
+    /// Accepts the `CONNECT` as `user` (a session of that user receives its user
+    /// destinations). A name longer than [`MAX_USER`] refuses the session instead.
+    pub fn accept(&mut self, now: Instant, user: &str) -> Result<(), crate::stomp::ActionError> {
+        self.user.clear();
+        if self.user.push_str(user).is_err() {
+            return self.endpoint.reject_connect(now, "user name too long");
+        }
+        self.endpoint.accept_connect(now)
+    }
+
+    /// Refuses the `CONNECT` with an `ERROR` carrying `message` (bad credentials, an
+    /// unknown virtual host).
+    pub fn reject(&mut self, now: Instant, message: &str) -> Result<(), crate::stomp::ActionError> {
+        self.endpoint.reject_connect(now, message)
+    }
+
+    /// Publishes `message` as this session (an application's answer to a
+    /// [`SessionEvent::Application`]): deliveries for this session are written here, the
+    /// others go to `others`.
+    pub fn publish<B: Broker + ?Sized>(
+        &mut self,
+        now: Instant,
+        broker: &mut B,
+        message: Message<'_>,
+        others: &mut Sink<'_>,
+    ) -> Result<Routed, crate::broker::BrokerError> {
+        let me = self.id;
+        broker.publish(me, message, &mut route(&mut self.endpoint, me, now, others))
+    }
+
+    /// Writes a delivery the broker made for this session as a `MESSAGE`.
+    pub fn deliver(
+        &mut self,
+        now: Instant,
+        delivery: &Delivery<'_>,
+    ) -> Result<(), super::DeliverError> {
+        self.endpoint.deliver(now, outgoing(delivery))
+    }
+
+    /// Ends the session from the server's side with an `ERROR` carrying `message` (a
+    /// shutdown); the broker forgets it at the next read.
+    pub fn close(&mut self, now: Instant, message: &str) -> Result<(), crate::stomp::ActionError> {
+        self.endpoint.close(now, message)
+    }
+
+    /// The connection is gone without a terminal event (a network error): tells the
+    /// broker.
+    pub fn disconnect<B: Broker + ?Sized>(
+        &mut self,
+        now: Instant,
+        broker: &mut B,
+        others: &mut Sink<'_>,
+    ) {
+        self.release(now, broker, others);
+    }
+
+    /// Whether the broker has been told the session is gone.
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+}
+
+/// Copies `text` unescaped to the end of `scratch`; `None` when it does not fit.
+fn keep<S: ByteStore>(scratch: &mut S, text: HeaderText<'_>) -> Option<Span> {
+    let start = scratch.len();
+    let spare = scratch.spare(text.len())?;
+    let n = text.decode_into(spare).ok()?.len();
+    scratch.commit(n);
+    Some((start, n))
+}
+
+fn keep_raw<S: ByteStore>(scratch: &mut S, raw: &[u8]) -> Option<Span> {
+    let start = scratch.len();
+    scratch.push(raw).ok()?;
+    Some((start, raw.len()))
+}
+
+fn bytes<S: ByteStore>(scratch: &S, span: Span) -> &[u8] {
+    scratch
+        .as_slice()
+        .get(span.0..span.0.saturating_add(span.1))
+        .unwrap_or_default()
+}
+
+fn text<S: ByteStore>(scratch: &S, span: Span) -> Option<&str> {
+    core::str::from_utf8(bytes(scratch, span)).ok()
+}
+
+/// A delivery as the `MESSAGE` frame it becomes.
+fn outgoing<'d>(d: &Delivery<'d>) -> OutgoingMessage<'d, impl Iterator<Item = u8> + Clone + 'd> {
+    OutgoingMessage {
+        subscription: d.subscription.as_bytes(),
+        message_id: d.message_id.as_bytes(),
+        destination: d.destination.bytes(),
+        headers: d.headers,
+        body: d.body,
+    }
+}
+
+/// A sink that writes deliveries for session `me` into `endpoint` and hands the others
+/// to `others`.
+fn route<'x, 's: 'x, E: StompEndpoint>(
+    endpoint: &'x mut E,
+    me: SessionId,
+    now: Instant,
+    others: &'x mut Sink<'s>,
+) -> impl FnMut(Delivery<'_>) + use<'x, 's, E> {
+    move |d: Delivery<'_>| {
+        if d.session == me {
+            let _ = endpoint.deliver(now, outgoing(&d));
+        } else {
+            others(d);
+        }
+    }
+}
+
+impl<E: StompEndpoint, S: ByteStore> Machine for BrokerSession<E, S> {
+    type TimeoutEvent = CloseReason;
+
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        self.endpoint.poll_transmit(now, out)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+
+    /// A heart-beat, CONNECT or close timeout ends the session; the broker forgets it at
+    /// the next [`BrokerSession::read`] or [`BrokerSession::disconnect`].
+    fn handle_timeout(&mut self, now: Instant) -> Option<CloseReason> {
+        let reason = match self.endpoint.handle_timeout(now)? {
+            StackEvent::TransportClosed => CloseReason::TransportClosed,
+            StackEvent::Stomp(ServerEvent::ConnectTimeout) => CloseReason::ConnectTimeout,
+            StackEvent::Stomp(_) => CloseReason::HeartbeatTimeout,
+        };
+        self.ended = Some(reason);
+        Some(reason)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.endpoint.is_closed()
+    }
+}

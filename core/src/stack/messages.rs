@@ -1,0 +1,214 @@
+//! [`WebSocketMessages`]: a WebSocket connection that hands over whole messages.
+
+use super::carrier::drain_into;
+use super::websocket::{flush_control, read_data, send_data, Ended};
+use crate::buf::BufferTooSmall;
+use crate::machine::{Machine, Pause, Read, Status};
+use crate::store::{ByteStore, StoreFull};
+use crate::time::Instant;
+use crate::ws::{CloseCode, Connection, DataKind, SendError};
+
+/// What the peer of a [`WebSocketMessages`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageEvent<'a> {
+    /// A whole message (text is valid UTF-8).
+    Message {
+        /// Text or binary.
+        kind: DataKind,
+        /// The payload.
+        data: &'a [u8],
+    },
+    /// The connection ended (terminal): the peer closed (with its code, `None` when the
+    /// close frame had none), broke the protocol (`None`; the close is queued), or did not
+    /// answer our close in time.
+    Closed {
+        /// The peer's close code.
+        code: Option<u16>,
+    },
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SendMessageError {
+    /// The outbound store is full: the peer does not read fast enough.
+    Full(StoreFull),
+    /// The connection is closing.
+    Closed,
+}
+
+/// A WebSocket connection (after the handshake) whose data messages are assembled in a
+/// bounded store `S` (its limit caps a message: close 1009 beyond) and handed over
+/// whole, and whose output waits in another, following the
+/// [machine contract](crate::machine).
+#[derive(Debug, Clone)]
+pub struct WebSocketMessages<S> {
+    ws: Connection,
+    incoming: S,
+    /// `incoming` holds a whole message of this kind, to hand over.
+    complete: Option<DataKind>,
+    kind: DataKind,
+    out: S,
+    over: bool,
+}
+
+impl<S: ByteStore> WebSocketMessages<S> {
+    /// Messages over `ws`: they are assembled in `incoming`; output waits in `out`.
+    pub fn new(ws: Connection, incoming: S, out: S) -> Self {
+        WebSocketMessages {
+            ws,
+            incoming,
+            complete: None,
+            kind: DataKind::Binary,
+            out,
+            over: false,
+        }
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.ws
+    }
+
+    /// Consumes wire bytes and reports at most one whole message or the end, following
+    /// the [machine contract](crate::machine). Pings are answered by themselves.
+    pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<MessageEvent<'_>> {
+        if self.complete.take().is_some() {
+            let all = self.incoming.len();
+            self.incoming.discard(all);
+        }
+        if self.over {
+            return Read::closed(input.len());
+        }
+        let incoming = core::cell::RefCell::new(&mut self.incoming);
+        let kind = core::cell::Cell::new(self.kind);
+        let done = core::cell::Cell::new(false);
+        let read = read_data(
+            &mut self.ws,
+            &mut self.out,
+            input,
+            now,
+            &mut || incoming.borrow().room(),
+            &mut |k, payload, first, fin| {
+                if first {
+                    kind.set(k);
+                }
+                let _ = incoming.borrow_mut().push(payload);
+                done.set(fin);
+                !fin
+            },
+        );
+        self.kind = kind.get();
+        match read.status {
+            Status::Paused(_) if done.get() => {
+                self.complete = Some(self.kind);
+                let data = self.incoming.as_slice();
+                Read::event(
+                    read.consumed,
+                    MessageEvent::Message {
+                        kind: self.kind,
+                        data,
+                    },
+                )
+            }
+            Status::Paused(Pause::Transmit) => {
+                // The message does not fit its store.
+                let _ = self.ws.close(now, CloseCode::MESSAGE_TOO_BIG, "too big");
+                flush_control(&mut self.ws, &mut self.out, now);
+                self.over = true;
+                Read::event(input.len(), MessageEvent::Closed { code: None })
+            }
+            Status::Paused(p) => Read::paused(read.consumed, p),
+            Status::Event(Ended { code }) => {
+                self.over = true;
+                Read::event(input.len(), MessageEvent::Closed { code })
+            }
+            Status::NeedMore => Read::need_more(read.consumed),
+            Status::Closed => {
+                self.over = true;
+                Read::closed(input.len())
+            }
+        }
+    }
+
+    /// Sends a whole message of `kind`.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        kind: DataKind,
+        data: &[u8],
+    ) -> Result<(), SendMessageError> {
+        let copy = |out: &mut [u8]| {
+            let dst = out
+                .get_mut(..data.len())
+                .ok_or(BufferTooSmall { needed: data.len() })?;
+            dst.copy_from_slice(data);
+            Ok(data.len())
+        };
+        match send_data(
+            &mut self.ws,
+            &mut self.out,
+            now,
+            data.len(),
+            copy,
+            |e: &BufferTooSmall| Some(e.needed),
+            Some(kind),
+        ) {
+            Ok(()) => Ok(()),
+            Err(super::FrameError::Full(f)) => Err(SendMessageError::Full(f)),
+            Err(_) => Err(SendMessageError::Closed),
+        }
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.ws.close(now, code, reason)?;
+        flush_control(&mut self.ws, &mut self.out, now);
+        Ok(())
+    }
+
+    /// Bytes waiting to be written.
+    pub fn outbound(&self) -> &[u8] {
+        self.out.as_slice()
+    }
+
+    /// `n` bytes of [`WebSocketMessages::outbound`] were written at `now`.
+    pub fn advance(&mut self, now: Instant, n: usize) {
+        self.out.discard(n);
+        flush_control(&mut self.ws, &mut self.out, now);
+    }
+}
+
+impl<S: ByteStore> Machine for WebSocketMessages<S> {
+    type TimeoutEvent = MessageEvent<'static>;
+
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if self.out.is_empty() {
+            // A control frame the store had no room for goes straight out.
+            return self.ws.poll_transmit(now, out);
+        }
+        let n = drain_into(&mut self.out, out);
+        flush_control(&mut self.ws, &mut self.out, now);
+        n
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.ws.poll_timeout()
+    }
+
+    /// A close the peer did not answer in time ends the connection.
+    fn handle_timeout(&mut self, now: Instant) -> Option<MessageEvent<'static>> {
+        self.ws.handle_timeout(now)?;
+        self.over = true;
+        Some(MessageEvent::Closed { code: None })
+    }
+
+    /// Once the closing handshake is done and everything is written.
+    fn is_closed(&self) -> bool {
+        self.ws.is_closed() && self.out.is_empty()
+    }
+}

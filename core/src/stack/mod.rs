@@ -1,0 +1,25 @@
+//! The stacks users run, each one value following the [machine contract](crate::machine):
+//! STOMP over TCP, STOMP over WebSocket, SockJS over WebSocket (with or without STOMP),
+//! and the broker session that connects a STOMP server session to any
+//! [`Broker`](crate::broker::Broker).
+
+mod broker_session;
+mod carrier;
+mod endpoint;
+mod messages;
+mod sockjs_stomp;
+mod sockjs_websocket;
+mod stomp_stack;
+mod websocket;
+
+pub use broker_session::{BrokerSession, CloseReason, SessionEvent, MAX_USER};
+pub use carrier::{Carrier, FrameError, TcpCarrier, TransportClosed};
+pub use endpoint::StompEndpoint;
+pub use messages::{MessageEvent, SendMessageError, WebSocketMessages};
+pub use sockjs_stomp::{BodyError, SockJsStomp};
+pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
+pub use stomp_stack::{DeliverError, StackEvent, StompStack, SLOW_CONSUMER};
+pub use websocket::WebSocketCarrier;
+
+#[cfg(test)]
+mod tests;
