@@ -35,6 +35,8 @@ pub enum RequestError {
     UnsupportedCoding,
     /// The chunked body is malformed (400).
     Chunked(ChunkedError),
+    /// Nothing is served at the request's path (404).
+    NotFound,
 }
 
 impl RequestError {
@@ -47,6 +49,7 @@ impl RequestError {
             RequestError::BodyTooLarge => 413,
             RequestError::AmbiguousLength | RequestError::Chunked(_) => 400,
             RequestError::UnsupportedCoding => 501,
+            RequestError::NotFound => 404,
         }
     }
 }
@@ -67,6 +70,7 @@ impl core::fmt::Display for RequestError {
             RequestError::AmbiguousLength => f.write_str("ambiguous body length"),
             RequestError::UnsupportedCoding => f.write_str("unsupported transfer coding"),
             RequestError::Chunked(e) => e.fmt(f),
+            RequestError::NotFound => f.write_str("not found"),
         }
     }
 }

@@ -59,4 +59,6 @@ pub use request_reader::{RequestEvent, RequestLimits, RequestReader};
 pub use response::Response;
 pub use scanner::HeadScanner;
 pub use status::reason_phrase;
-pub use write::{write_error_response, write_response_head, HeadWriter, WriteError};
+pub use write::{
+    write_error_response, write_ok_response, write_response_head, HeadWriter, WriteError,
+};

@@ -210,6 +210,33 @@ pub fn write_response_head(
     w.finish()
 }
 
+/// Writes a complete `200 OK` response carrying `body` of `content_type`, not to be
+/// cached (a status page, counters).
+///
+/// ```
+/// let mut out = [0u8; 128];
+/// let n = sockwire_core::http::write_ok_response("text/plain", b"hi", &mut out).unwrap();
+/// assert!(out[..n].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
+/// assert!(out[..n].ends_with(b"Content-Length: 2\r\n\r\nhi"));
+/// ```
+pub fn write_ok_response(
+    content_type: &str,
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
+    let mut w = HeadWriter::response(out, 200);
+    w.header("Content-Type", content_type);
+    w.header("Cache-Control", "no-store");
+    w.header_decimal("Content-Length", body.len() as u64);
+    let head = w.finish()?;
+    let total = head.saturating_add(body.len());
+    let dst = out
+        .get_mut(head..total)
+        .ok_or(WriteError::BufferTooSmall(BufferTooSmall { needed: total }))?;
+    dst.copy_from_slice(body);
+    Ok(total)
+}
+
 /// Writes a complete error response without a body, closing the connection:
 /// the status line, `Connection: close`, `Content-Length: 0`, then `extra_headers`.
 ///

@@ -61,9 +61,11 @@ pub mod frame;
 pub mod iframe;
 pub mod info;
 pub mod json_escape;
+mod receiver;
 pub mod response;
 pub mod route;
 pub mod send_body;
+mod service;
 pub mod session;
 pub mod transport;
 
@@ -71,6 +73,7 @@ pub use config::Config;
 pub use frame::{CloseFrame, Frame};
 pub use iframe::IframePage;
 pub use info::write_info;
+pub use receiver::{Progress, ReceiverResponse, Receiving, MAX_KEPT_HEADER};
 pub use response::{
     write_greeting, write_iframe_response, write_info_response, write_method_not_allowed,
     write_not_found, write_preflight, write_send_accepted, write_server_error,
@@ -78,6 +81,7 @@ pub use response::{
 };
 pub use route::{Route, Router};
 pub use send_body::{BodyEncoding, Messages, SendBody, SendBodyError};
+pub use service::{answer, Answer, Callback, Service};
 pub use session::{Attach, Expired, QueueError, SendWithError, SockJsSession};
 pub use transport::{
     callback_from_query, CallbackError, Framing, Transport, ALL_TRANSPORTS, MAX_CALLBACK_LEN,

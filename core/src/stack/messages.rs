@@ -70,9 +70,60 @@ impl<S: ByteStore> WebSocketMessages<S> {
         &self.ws
     }
 
+    /// Like [`WebSocketMessages::read`], handing the event to `answer` together with a
+    /// [`Reply`] that sends on the same connection, so that a message can be answered
+    /// without copying it (an echo, a handler).
+    pub fn read_with<R>(
+        &mut self,
+        input: &mut [u8],
+        now: Instant,
+        answer: impl FnOnce(MessageEvent<'_>, &mut Reply<'_, S>) -> R,
+    ) -> Read<R> {
+        let read = self.read_event(input, now);
+        let (consumed, status) = (read.consumed, read.status);
+        let Self {
+            ws, incoming, out, ..
+        } = self;
+        let mut reply = Reply { ws, out, now };
+        match status {
+            Status::Event(Some(code)) => {
+                Read::event(consumed, answer(MessageEvent::Closed { code }, &mut reply))
+            }
+            Status::Event(None) => {
+                let event = MessageEvent::Message {
+                    kind: self.kind,
+                    data: incoming.as_slice(),
+                };
+                Read::event(consumed, answer(event, &mut reply))
+            }
+            Status::NeedMore => Read::need_more(consumed),
+            Status::Paused(p) => Read::paused(consumed, p),
+            Status::Closed => Read::closed(consumed),
+        }
+    }
+
     /// Consumes wire bytes and reports at most one whole message or the end, following
     /// the [machine contract](crate::machine). Pings are answered by themselves.
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<MessageEvent<'_>> {
+        let read = self.read_event(input, now);
+        match read.status {
+            Status::Event(Some(code)) => Read::event(read.consumed, MessageEvent::Closed { code }),
+            Status::Event(None) => Read::event(
+                read.consumed,
+                MessageEvent::Message {
+                    kind: self.kind,
+                    data: self.incoming.as_slice(),
+                },
+            ),
+            Status::NeedMore => Read::need_more(read.consumed),
+            Status::Paused(p) => Read::paused(read.consumed, p),
+            Status::Closed => Read::closed(read.consumed),
+        }
+    }
+
+    /// Reads until a whole message is in `incoming` (`Event(None)`) or the connection ends
+    /// (`Event(Some(peer's close code))`).
+    fn read_event(&mut self, input: &mut [u8], now: Instant) -> Read<Option<Option<u16>>> {
         if self.complete.take().is_some() {
             let all = self.incoming.len();
             self.incoming.discard(all);
@@ -102,26 +153,19 @@ impl<S: ByteStore> WebSocketMessages<S> {
         match read.status {
             Status::Paused(_) if done.get() => {
                 self.complete = Some(self.kind);
-                let data = self.incoming.as_slice();
-                Read::event(
-                    read.consumed,
-                    MessageEvent::Message {
-                        kind: self.kind,
-                        data,
-                    },
-                )
+                Read::event(read.consumed, None)
             }
             Status::Paused(Pause::Transmit) => {
                 // The message does not fit its store.
                 let _ = self.ws.close(now, CloseCode::MESSAGE_TOO_BIG, "too big");
                 flush_control(&mut self.ws, &mut self.out, now);
                 self.over = true;
-                Read::event(input.len(), MessageEvent::Closed { code: None })
+                Read::event(input.len(), Some(None))
             }
             Status::Paused(p) => Read::paused(read.consumed, p),
             Status::Event(Ended { code }) => {
                 self.over = true;
-                Read::event(input.len(), MessageEvent::Closed { code })
+                Read::event(input.len(), Some(code))
             }
             Status::NeedMore => Read::need_more(read.consumed),
             Status::Closed => {
@@ -138,26 +182,7 @@ impl<S: ByteStore> WebSocketMessages<S> {
         kind: DataKind,
         data: &[u8],
     ) -> Result<(), SendMessageError> {
-        let copy = |out: &mut [u8]| {
-            let dst = out
-                .get_mut(..data.len())
-                .ok_or(BufferTooSmall { needed: data.len() })?;
-            dst.copy_from_slice(data);
-            Ok(data.len())
-        };
-        match send_data(
-            &mut self.ws,
-            &mut self.out,
-            now,
-            data.len(),
-            copy,
-            |e: &BufferTooSmall| Some(e.needed),
-            Some(kind),
-        ) {
-            Ok(()) => Ok(()),
-            Err(super::FrameError::Full(f)) => Err(SendMessageError::Full(f)),
-            Err(_) => Err(SendMessageError::Closed),
-        }
+        send_message(&mut self.ws, &mut self.out, now, kind, data)
     }
 
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
@@ -176,6 +201,54 @@ impl<S: ByteStore> WebSocketMessages<S> {
     pub fn advance(&mut self, now: Instant, n: usize) {
         self.out.discard(n);
         flush_control(&mut self.ws, &mut self.out, now);
+    }
+}
+
+/// Sends on the connection a [`WebSocketMessages::read_with`] event came from.
+pub struct Reply<'r, S> {
+    ws: &'r mut Connection,
+    out: &'r mut S,
+    now: Instant,
+}
+
+impl<S: ByteStore> Reply<'_, S> {
+    /// Sends a whole message of `kind`.
+    pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendMessageError> {
+        send_message(self.ws, self.out, self.now, kind, data)
+    }
+
+    /// Starts the closing handshake.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.ws.close(self.now, code, reason)?;
+        flush_control(self.ws, self.out, self.now);
+        Ok(())
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+}
+
+fn send_message<S: ByteStore>(
+    ws: &mut Connection,
+    out: &mut S,
+    now: Instant,
+    kind: DataKind,
+    data: &[u8],
+) -> Result<(), SendMessageError> {
+    let copy = |out: &mut [u8]| {
+        let dst = out
+            .get_mut(..data.len())
+            .ok_or(BufferTooSmall { needed: data.len() })?;
+        dst.copy_from_slice(data);
+        Ok(data.len())
+    };
+    let needed = |e: &BufferTooSmall| Some(e.needed);
+    match send_data(ws, out, now, data.len(), copy, needed, Some(kind)) {
+        Ok(()) => Ok(()),
+        Err(super::FrameError::Full(f)) => Err(SendMessageError::Full(f)),
+        Err(_) => Err(SendMessageError::Closed),
     }
 }
 

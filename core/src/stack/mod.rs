@@ -3,6 +3,7 @@
 //! and the broker session that connects a STOMP server session to any
 //! [`Broker`](crate::broker::Broker).
 
+mod any_carrier;
 mod broker_session;
 mod carrier;
 mod endpoint;
@@ -12,10 +13,11 @@ mod sockjs_websocket;
 mod stomp_stack;
 mod websocket;
 
+pub use any_carrier::AnyCarrier;
 pub use broker_session::{BrokerSession, CloseReason, SessionEvent, MAX_USER};
 pub use carrier::{Carrier, FrameError, TcpCarrier, TransportClosed};
 pub use endpoint::StompEndpoint;
-pub use messages::{MessageEvent, SendMessageError, WebSocketMessages};
+pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages};
 pub use sockjs_stomp::{BodyError, SockJsStomp};
 pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
 pub use stomp_stack::{DeliverError, StackEvent, StompStack, SLOW_CONSUMER};

@@ -6,7 +6,7 @@ use super::stomp_stack::{DeliverError, StackEvent, SLOW_CONSUMER};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::sockjs::{
-    Attach, BodyEncoding, Config, QueueError, SendBody, SendBodyError, SendWithError,
+    Attach, BodyEncoding, Config, QueueError, Receiving, SendBody, SendBodyError, SendWithError,
     SockJsSession, Transport,
 };
 use crate::stomp::{
@@ -334,5 +334,26 @@ impl<
     /// Once the SockJS session is forgotten.
     fn is_closed(&self) -> bool {
         self.sockjs.is_closed()
+    }
+}
+
+impl<
+        S: ByteStore,
+        const SUBS: usize,
+        const TXS: usize,
+        const UNACKED: usize,
+        const HELD: usize,
+    > Receiving for SockJsStomp<S, SUBS, TXS, UNACKED, HELD>
+{
+    fn poll_frame(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        self.poll_transmit(now, out)
+    }
+
+    fn has_receiver(&self) -> bool {
+        self.sockjs.has_receiver()
     }
 }

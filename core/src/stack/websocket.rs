@@ -8,8 +8,8 @@ use crate::store::{ByteStore, WriteError};
 use crate::time::Instant;
 use crate::ws::{CloseCode, Connection, DataKind, Event, Fragment};
 
-/// The longest WebSocket frame header a server writes.
-pub(crate) const SERVER_HEAD: usize = 10;
+/// The longest WebSocket frame header (a client's, with its masking key).
+pub(crate) const MAX_HEAD: usize = crate::ws::frame::MAX_HEADER_LEN;
 
 /// Room for the longest control frame a server writes (a close with its reason).
 const CONTROL_FRAME: usize = 2 + 125;
@@ -79,8 +79,9 @@ pub(crate) fn flush_control<S: ByteStore>(ws: &mut Connection, out: &mut S, now:
 }
 
 /// Appends one data frame to `out`: the payload is encoded after room for the longest
-/// header, then the header of its exact size is put before it and the frame moved to the
-/// front. `kind` `None` picks text for UTF-8 payloads and binary otherwise.
+/// header, masked for the client role, then the header of its exact size is put before
+/// it and the frame moved to the front. `kind` `None` picks text for UTF-8 payloads and
+/// binary otherwise.
 pub(crate) fn send_data<S: ByteStore, E>(
     ws: &mut Connection,
     out: &mut S,
@@ -96,7 +97,7 @@ pub(crate) fn send_data<S: ByteStore, E>(
         Small(usize),
     }
     let framed = |buf: &mut [u8]| -> Result<usize, Fail<E>> {
-        let body = buf.get_mut(SERVER_HEAD..).ok_or(Fail::Small(SERVER_HEAD))?;
+        let body = buf.get_mut(MAX_HEAD..).ok_or(Fail::Small(MAX_HEAD))?;
         let n = encode(body).map_err(Fail::Encode)?;
         let payload = body.get(..n).unwrap_or_default();
         let kind = kind.unwrap_or(if crate::ws::utf8::is_valid(payload) {
@@ -107,20 +108,23 @@ pub(crate) fn send_data<S: ByteStore, E>(
         let head = ws
             .frame_head(now, Fragment::Whole(kind), n as u64)
             .map_err(|_| Fail::Closed)?;
+        if let (Some(key), Some(payload)) = (head.mask, buf.get_mut(MAX_HEAD..MAX_HEAD + n)) {
+            crate::ws::mask::apply_mask(payload, key, 0);
+        }
         let head = head.as_bytes();
-        let start = SERVER_HEAD - head.len();
-        if let Some(dst) = buf.get_mut(start..SERVER_HEAD) {
+        let start = MAX_HEAD - head.len();
+        if let Some(dst) = buf.get_mut(start..MAX_HEAD) {
             dst.copy_from_slice(head);
         }
-        buf.copy_within(start..SERVER_HEAD + n, 0);
+        buf.copy_within(start..MAX_HEAD + n, 0);
         Ok(head.len() + n)
     };
     let more = |e: &Fail<E>| match e {
-        Fail::Encode(e) => needed(e).map(|n| n.saturating_add(SERVER_HEAD)),
+        Fail::Encode(e) => needed(e).map(|n| n.saturating_add(MAX_HEAD)),
         Fail::Small(n) => Some(*n),
         Fail::Closed => None,
     };
-    match out.write_with(guess.saturating_add(SERVER_HEAD), framed, more) {
+    match out.write_with(guess.saturating_add(MAX_HEAD), framed, more) {
         Ok(_) => Ok(()),
         Err(WriteError::Full(f)) => Err(FrameError::Full(f)),
         Err(WriteError::Encode(Fail::Encode(e))) => Err(FrameError::Encode(e)),

@@ -54,7 +54,7 @@ pub use frame::{Frame, HeaderText, RawHeader};
 pub use header_lines::{HeaderLines, FRAME_HEADERS};
 pub use heartbeat::{HeartBeat, HeartBeatIntervals, InvalidHeartBeat};
 pub use limits::Limits;
-pub use version::{negotiate_version, Version, VersionSet};
+pub use version::{negotiate_version, Version, VersionSet, WEBSOCKET_SUBPROTOCOLS};
 
 pub use ack::AckMode;
 pub use id::{Id, MAX_ID_LEN};

@@ -1,5 +1,9 @@
 //! STOMP protocol versions and the `accept-version` negotiation.
 
+/// The WebSocket subprotocols of STOMP, newest first: what a server offers and a client
+/// asks for in the handshake.
+pub const WEBSOCKET_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+
 /// A STOMP protocol version.
 ///
 /// The version decides how header names and values are escaped (see
