@@ -529,7 +529,7 @@ fn stats_count_sessions_and_messages() {
     b.send("/topic/s", &[], b"x", None, true).unwrap();
     message(&mut a);
     let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
-    s.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();

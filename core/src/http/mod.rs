@@ -38,6 +38,7 @@
 
 mod body;
 mod chunked;
+mod date;
 mod error;
 mod grammar;
 mod header;
@@ -51,6 +52,7 @@ pub(crate) mod write;
 
 pub use body::{keeps_alive, BodyFraming, RequestError};
 pub use chunked::{ChunkedDecoder, ChunkedError};
+pub use date::{imf_fixdate, HttpDate};
 pub use error::HeadError;
 pub use header::{Header, Headers, Tokens, Values};
 pub use limits::HeadLimits;

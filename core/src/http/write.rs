@@ -210,6 +210,16 @@ pub fn write_response_head(
     w.finish()
 }
 
+impl WriteError {
+    /// The buffer size needed, when that is all that went wrong.
+    pub const fn needed(&self) -> Option<usize> {
+        match self {
+            WriteError::BufferTooSmall(e) => Some(e.needed),
+            _ => None,
+        }
+    }
+}
+
 /// Writes a complete `200 OK` response carrying `body` of `content_type`, not to be
 /// cached (a status page, counters).
 ///

@@ -126,6 +126,8 @@ pub struct BrokerSession<E, S> {
     released: bool,
     /// The terminal event, when reported by the timer and not yet by a read.
     ended: Option<CloseReason>,
+    /// Messages published by the client (SEND frames routed).
+    published: u64,
 }
 
 impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
@@ -138,6 +140,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             scratch,
             released: false,
             ended: None,
+            published: 0,
         }
     }
 
@@ -388,6 +391,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     headers: HeaderLines::with_escaping(bytes(scratch, headers), escaping),
                     body: bytes(scratch, body),
                 };
+                self.published = self.published.saturating_add(1);
                 let routed =
                     broker.publish(me, message, &mut route(&mut self.endpoint, me, now, others));
                 match routed {
@@ -482,6 +486,11 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         others: &mut Sink<'_>,
     ) {
         self.release(now, broker, others);
+    }
+
+    /// How many messages the client published (SEND frames given to the broker).
+    pub fn published(&self) -> u64 {
+        self.published
     }
 
     /// Whether the broker has been told the session is gone.

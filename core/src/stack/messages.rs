@@ -77,24 +77,24 @@ impl<S: ByteStore> WebSocketMessages<S> {
         &mut self,
         input: &mut [u8],
         now: Instant,
-        answer: impl FnOnce(MessageEvent<'_>, &mut Reply<'_, S>) -> R,
+        answer: impl FnOnce(MessageEvent<'_>, Reply<'_, S>) -> R,
     ) -> Read<R> {
         let read = self.read_event(input, now);
         let (consumed, status) = (read.consumed, read.status);
         let Self {
             ws, incoming, out, ..
         } = self;
-        let mut reply = Reply { ws, out, now };
+        let reply = Reply { ws, out, now };
         match status {
             Status::Event(Some(code)) => {
-                Read::event(consumed, answer(MessageEvent::Closed { code }, &mut reply))
+                Read::event(consumed, answer(MessageEvent::Closed { code }, reply))
             }
             Status::Event(None) => {
                 let event = MessageEvent::Message {
                     kind: self.kind,
                     data: incoming.as_slice(),
                 };
-                Read::event(consumed, answer(event, &mut reply))
+                Read::event(consumed, answer(event, reply))
             }
             Status::NeedMore => Read::need_more(consumed),
             Status::Paused(p) => Read::paused(consumed, p),
@@ -190,6 +190,15 @@ impl<S: ByteStore> WebSocketMessages<S> {
         self.ws.close(now, code, reason)?;
         flush_control(&mut self.ws, &mut self.out, now);
         Ok(())
+    }
+
+    /// A [`Reply`] to send at `now` outside of a read (when the connection opens).
+    pub fn reply(&mut self, now: Instant) -> Reply<'_, S> {
+        Reply {
+            ws: &mut self.ws,
+            out: &mut self.out,
+            now,
+        }
     }
 
     /// Bytes waiting to be written.

@@ -166,6 +166,12 @@ impl<
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         self.flush(now);
         if self.over {
+            // The transport may still have its closing handshake to finish.
+            if !self.transport_closed {
+                let _ = self.carrier.receive(input, now, &mut self.inbound);
+                let all = self.inbound.len();
+                self.inbound.discard(all);
+            }
             return Read::closed(input.len());
         }
         let received = if self.transport_closed {
@@ -282,9 +288,11 @@ impl<
         }
     }
 
-    /// Bytes waiting to be written, for writing straight from the stack; report what was
-    /// written with [`StompStack::advance`].
-    pub fn outbound(&self) -> &[u8] {
+    /// Bytes waiting to be written at `now` (everything owed so far moved in), for
+    /// writing straight from the stack; report what was written with
+    /// [`StompStack::advance`].
+    pub fn outbound(&mut self, now: Instant) -> &[u8] {
+        self.flush(now);
         self.carrier.outbound()
     }
 

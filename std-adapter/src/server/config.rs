@@ -4,12 +4,68 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sockwire_core::http::RequestLimits;
+use sockwire_core::sockjs::Config as SockJsConfig;
 use sockwire_core::stomp::ServerSessionConfig;
-use sockwire_core::ws::Config as WsConfig;
+use sockwire_core::ws::{CloseCode, Config as WsConfig};
 
 use super::app::{AppHandler, DefaultApp};
 use super::handler::{EchoHandler, HandlerFactory};
-use super::sockjs::{SockJsApp, SockJsSettings};
+
+/// SockJS settings of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SockJsSettings {
+    /// Heart-beat interval, ms (25 000).
+    pub heartbeat_ms: u64,
+    /// How long a session without a receiving request lives, ms (5 000).
+    pub disconnect_delay_ms: u64,
+    /// Bytes after which a streaming response ends so that the client reconnects (128 KiB).
+    pub response_limit: usize,
+    /// Whether `/info` says a `JSESSIONID` cookie is needed (for sticky load balancers).
+    pub cookie_needed: bool,
+    /// The sockjs-client script the iframe page loads.
+    pub client_library_url: String,
+    /// Whether the `websocket` transport is offered (behind proxies that break
+    /// WebSocket, turning it off sends clients straight to the HTTP transports).
+    pub websocket_enabled: bool,
+}
+
+impl Default for SockJsSettings {
+    fn default() -> Self {
+        let core = SockJsConfig::DEFAULT;
+        SockJsSettings {
+            heartbeat_ms: core.heartbeat_ms,
+            disconnect_delay_ms: core.disconnect_delay_ms,
+            response_limit: core.response_limit,
+            cookie_needed: core.cookie_needed,
+            client_library_url: core.client_library_url.to_string(),
+            websocket_enabled: core.websocket_enabled,
+        }
+    }
+}
+
+impl SockJsSettings {
+    /// The core's view of these settings.
+    pub fn core(&self) -> SockJsConfig<'_> {
+        SockJsConfig {
+            heartbeat_ms: self.heartbeat_ms,
+            disconnect_delay_ms: self.disconnect_delay_ms,
+            response_limit: self.response_limit,
+            cookie_needed: self.cookie_needed,
+            websocket_enabled: self.websocket_enabled,
+            client_library_url: &self.client_library_url,
+        }
+    }
+}
+
+/// What a SockJS endpoint does with messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockJsApp {
+    /// Every message comes back to its sender.
+    Echo,
+    /// Each message carries STOMP bytes for a session of the server's broker.
+    Stomp,
+}
 
 /// An endpoint served at a path.
 #[derive(Clone)]
@@ -157,6 +213,22 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Limits of the HTTP requests the server reads.
+    pub fn request_limits(&self) -> RequestLimits {
+        RequestLimits {
+            timeout_ms: millis(self.handshake_timeout),
+            ..RequestLimits::default()
+        }
+    }
+
+    /// The STOMP session settings, with the handshake timeout as the CONNECT deadline.
+    pub fn stomp_session(&self) -> ServerSessionConfig {
+        ServerSessionConfig {
+            connect_timeout_ms: Some(millis(self.handshake_timeout)),
+            ..self.stomp
+        }
+    }
+
     /// The endpoint serving `target`'s path, if any: an exact path, or a path under a
     /// SockJS prefix.
     pub fn route(&self, target: &str) -> Option<&Endpoint> {
@@ -178,4 +250,16 @@ impl ServerConfig {
                         .is_some_and(|rest| rest.starts_with('/'))
         })
     }
+}
+
+/// The reason sessions are given when the server shuts down.
+pub const SHUTDOWN: &str = "server shutting down";
+/// The WebSocket close code of a shutdown: the server is going away.
+pub const SHUTDOWN_CLOSE: CloseCode = CloseCode::GOING_AWAY;
+/// The SockJS close code of a shutdown.
+pub const SHUTDOWN_SOCKJS: u16 = CloseCode::GOING_AWAY.as_u16();
+
+/// A duration in milliseconds, as the core counts time.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

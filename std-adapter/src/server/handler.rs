@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use sockwire_core::time::Instant;
-use sockwire_core::ws::{CloseCode, Connection, DataKind, SendError};
+use sockwire_core::stack::{Reply, SendMessageError};
+use sockwire_core::ws::{CloseCode, DataKind, SendError};
 
-use crate::outbound::push_frame;
+use crate::store::VecBytes;
 
 /// The request that opened a WebSocket session.
 #[derive(Debug, Clone)]
@@ -33,32 +33,31 @@ pub trait WsHandler: Send {
 /// Creates a handler for each new session of an endpoint.
 pub type HandlerFactory = Arc<dyn Fn(&SessionInfo) -> Box<dyn WsHandler> + Send + Sync>;
 
-/// Sends on behalf of a handler: frames are queued on the session's write buffer.
+/// Sends on behalf of a handler: messages wait in the session's bounded output queue.
 pub struct Outbox<'a> {
-    pub(crate) conn: &'a mut Connection,
-    pub(crate) wbuf: &'a mut Vec<u8>,
-    pub(crate) now: Instant,
+    pub(crate) reply: Reply<'a, VecBytes>,
 }
 
 impl Outbox<'_> {
-    /// Queues a message of the given kind as one frame.
-    pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendError> {
-        push_frame(self.conn, self.now, kind, data, self.wbuf)
+    /// Queues a message of the given kind. Fails when the queue is full (the peer does
+    /// not read) or the session is closing.
+    pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendMessageError> {
+        self.reply.send(kind, data)
     }
 
     /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendMessageError> {
         self.send(DataKind::Text, text.as_bytes())
     }
 
     /// Starts the closing handshake.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.conn.close(self.now, code, reason)
+        self.reply.close(code, reason)
     }
 
     /// Bytes queued and not yet written to the socket.
     pub fn queued_bytes(&self) -> usize {
-        self.wbuf.len()
+        self.reply.queued()
     }
 }
 

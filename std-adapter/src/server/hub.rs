@@ -1,99 +1,59 @@
-//! The hub: the broker and the registry of STOMP sessions, on the hub worker's thread.
+//! The hub: the broker, the map of STOMP sessions to where they live, and the
+//! application handler, on the hub worker's thread.
 //!
-//! Sessions report [`Action`]s; the hub applies them to the core's [`SimpleBroker`] and
-//! writes each resulting delivery into the receiving session's connection directly, with
-//! no lock and no copy of the body per subscriber beyond its MESSAGE frame.
+//! A STOMP session's input runs through [`run`]; what the broker delivers to other
+//! sessions is written straight into them through [`Route`].
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 
 use sockwire_core::broker::{
-    Broker, BrokerConfig, Delivery, HeaderLines, Message, Routed, SessionId, SimpleBroker,
-    Subscribe,
+    BrokerConfig, Delivery, HeaderLines, Message, SessionId, SimpleBroker,
+};
+use sockwire_core::machine::Status;
+use sockwire_core::stack::{
+    AnyCarrier, BrokerSession, CloseReason, DeliverError, SessionEvent, SockJsStomp, StompEndpoint,
+    StompStack,
 };
 use sockwire_core::time::Instant;
 
-use super::app::{AppHandler, AppMessage, Publish};
+use super::app::{AppHandler, AppMessage};
 use super::config::ServerConfig;
-use super::connection::ServerConnection;
+use super::conn::{Conn, Phase};
 use super::sockjs::Registry;
-use super::stomp::{Action, Outgoing};
+use super::stats::Stats;
 use crate::broker::{VecInFlight, VecStore};
+use crate::store::VecBytes;
 
-/// Counters in the spirit of Spring's `WebSocketMessageBrokerStats`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct HubStats {
-    /// STOMP sessions connected now.
-    pub sessions: usize,
-    /// Messages published (SEND frames routed).
-    pub published: u64,
-    /// MESSAGE frames written to sessions.
-    pub delivered: u64,
-    /// Sessions closed because they did not keep up.
-    pub closed_for_slowness: u64,
+/// A STOMP session over TCP, WebSocket or SockJS over WebSocket: room for 32
+/// subscriptions, 4 open transactions, 128 unacknowledged messages and 8 KiB of
+/// transactional frames (31 KiB in all, so that 1,000 sessions stay under 64 MiB).
+pub type StompConn =
+    BrokerSession<StompStack<AnyCarrier<VecBytes>, VecBytes, 32, 4, 128, 8192>, VecBytes>;
+
+/// A STOMP session over SockJS's HTTP transports.
+pub type SockJsStompSession = BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192>, VecBytes>;
+
+/// The broker the server runs.
+pub type Broker = SimpleBroker<'static, VecStore, VecInFlight>;
+
+/// Where a STOMP session lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    /// In the connection at this slot of the hub worker.
+    Slot(usize),
+    /// In the SockJS session with this key.
+    SockJs(String),
 }
 
 /// The broker side of the server.
 pub struct Hub {
-    broker: SimpleBroker<'static, VecStore, VecInFlight>,
-    sessions: HashMap<SessionId, (Target, String)>,
-    app: Box<dyn AppHandler>,
-    stats: HubStats,
-}
-
-/// Where a STOMP session's frames go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The connection in this slot of the hub worker (TCP or WebSocket).
-    Connection(usize),
-    /// The SockJS session with this key (HTTP transports).
-    SockJs(String),
-}
-
-/// What the hub writes deliveries into.
-pub struct Outputs<'a> {
-    /// The hub worker's connections.
-    pub conns: &'a mut [Option<ServerConnection>],
-    /// The SockJS sessions.
-    pub sockjs: &'a mut Registry,
-    /// Connections that got output.
-    pub dirty: &'a mut Vec<usize>,
-}
-
-impl Outputs<'_> {
-    fn deliver(&mut self, target: &Target, message: Outgoing<'_>, now: Instant) -> bool {
-        let woken = match target {
-            Target::Connection(slot) => match self.conns.get_mut(*slot) {
-                Some(Some(conn)) => conn.deliver(message, now).ok().map(|_| *slot),
-                _ => None,
-            },
-            Target::SockJs(key) => match self.sockjs.deliver(key, message, now) {
-                Ok(receiver) => {
-                    if let Some(r) = receiver {
-                        self.dirty.push(r);
-                    }
-                    return true;
-                }
-                Err(_) => None,
-            },
-        };
-        woken.map(|slot| self.dirty.push(slot)).is_some()
-    }
-
-    fn refuse(&mut self, target: &Target, message: &str, now: Instant) {
-        match target {
-            Target::Connection(slot) => {
-                if let Some(Some(conn)) = self.conns.get_mut(*slot) {
-                    conn.refuse(message, now);
-                    self.dirty.push(*slot);
-                }
-            }
-            Target::SockJs(key) => {
-                if let Some(r) = self.sockjs.refuse(key, message, now) {
-                    self.dirty.push(r);
-                }
-            }
-        }
-    }
+    /// The broker.
+    pub broker: Broker,
+    /// Where each STOMP session lives.
+    pub sessions: HashMap<SessionId, Where>,
+    /// The application's handler of `/app` destinations.
+    pub app: Box<dyn AppHandler>,
 }
 
 fn leak(s: &str) -> &'static str {
@@ -115,160 +75,142 @@ impl Hub {
             broker: SimpleBroker::new(prefixes, VecStore::new(), VecInFlight::new()),
             sessions: HashMap::new(),
             app: (config.app)(),
-            stats: HubStats::default(),
-        }
-    }
-
-    /// The counters.
-    pub fn stats(&self) -> HubStats {
-        HubStats {
-            sessions: self.sessions.len(),
-            ..self.stats
-        }
-    }
-
-    /// Applies what the session at `slot` asked for. Connections that got output are
-    /// added to `dirty`.
-    pub fn apply(
-        &mut self,
-        (target, id): (Target, SessionId),
-        actions: &mut Vec<Action>,
-        out: &mut Outputs<'_>,
-        now: Instant,
-    ) {
-        for action in actions.drain(..) {
-            self.apply_one(&target, id, action, out, now);
-        }
-    }
-
-    /// Counts a session closed for not keeping up.
-    pub fn count_slow_consumer(&mut self) {
-        self.stats.closed_for_slowness += 1;
-    }
-
-    fn apply_one(
-        &mut self,
-        target: &Target,
-        id: SessionId,
-        action: Action,
-        out: &mut Outputs<'_>,
-        now: Instant,
-    ) {
-        let Hub {
-            broker,
-            sessions,
-            app,
-            stats,
-        } = self;
-        let mut sink = |d: Delivery<'_>| {
-            let Some((to, _)) = sessions.get(&d.session) else {
-                return;
-            };
-            let message = Outgoing {
-                subscription: d.subscription.as_bytes(),
-                message_id: d.message_id.as_bytes(),
-                destination: d.destination,
-                headers: d.headers,
-                body: d.body,
-            };
-            if out.deliver(to, message, now) {
-                stats.delivered += 1;
-            } else {
-                log::debug!("delivery to session {} refused", d.session.0);
-            }
-        };
-        let refused = match action {
-            Action::Connected { user } => {
-                let user = user.unwrap_or_else(|| format!("session-{}", id.0));
-                sessions.insert(id, (target.clone(), user));
-                None
-            }
-            Action::Subscribe {
-                id: sub,
-                destination,
-                ack,
-                selector,
-            } => {
-                let user = sessions.get(&id).map(|(_, u)| u.as_str());
-                let request = Subscribe {
-                    session: id,
-                    id: &sub,
-                    destination: &destination,
-                    ack,
-                    selector: selector.as_deref(),
-                    user,
-                };
-                broker.subscribe(request, &mut sink).err()
-            }
-            Action::Unsubscribe { id: sub } => broker.unsubscribe(id, &sub, &mut sink).err(),
-            Action::Publish {
-                destination,
-                headers,
-                escaping,
-                body,
-            } => {
-                stats.published += 1;
-                let headers = HeaderLines::with_escaping(&headers, escaping);
-                let message = Message {
-                    destination: &destination,
-                    headers,
-                    body: &body,
-                };
-                match broker.publish(id, message, &mut sink) {
-                    Ok(Routed::Application) => {
-                        let user = sessions
-                            .get(&id)
-                            .map(|(_, u)| u.clone())
-                            .unwrap_or_default();
-                        let replies = app.on_message(&AppMessage {
-                            destination: &destination,
-                            user: &user,
-                            headers,
-                            body: &body,
-                        });
-                        publish_all(broker, id, replies, &mut sink);
-                        None
-                    }
-                    Ok(_) => None,
-                    Err(e) => Some(e),
-                }
-            }
-            Action::Ack { message_id } => {
-                // Auto and topic messages are not held: nothing to settle.
-                let _ = broker.ack(id, &message_id);
-                None
-            }
-            Action::Nack { message_id } => {
-                let _ = broker.nack(id, &message_id, &mut sink);
-                None
-            }
-            Action::Gone => {
-                broker.disconnect(id, &mut sink);
-                sessions.remove(&id);
-                None
-            }
-        };
-        if let Some(e) = refused {
-            out.refuse(target, e.message(), now);
         }
     }
 }
 
-/// Publishes what the application handler returned, as if its sender had sent it.
-fn publish_all(
-    broker: &mut SimpleBroker<'static, VecStore, VecInFlight>,
-    from: SessionId,
-    replies: Vec<Publish>,
-    sink: &mut dyn FnMut(Delivery<'_>),
-) {
-    for p in replies {
-        let message = Message {
-            destination: &p.destination,
-            headers: HeaderLines::with_escaping(&p.headers, p.escaping),
-            body: &p.body,
+/// Where deliveries for sessions other than the one being run go.
+pub struct Route<'a> {
+    /// Where each session lives.
+    pub sessions: &'a HashMap<SessionId, Where>,
+    /// The hub worker's connections (the one being run is out of its slot).
+    pub conns: &'a mut [Option<Conn>],
+    /// The SockJS sessions (the one being run, if any, is out of the map).
+    pub registry: &'a mut Registry,
+    /// Connections that got output, to flush.
+    pub dirty: &'a mut Vec<usize>,
+    /// The counters.
+    pub stats: &'a Stats,
+    /// The time now.
+    pub now: Instant,
+}
+
+impl Route<'_> {
+    /// Writes one delivery into the session it is for.
+    pub fn deliver(&mut self, d: &Delivery<'_>) {
+        let result = match self.sessions.get(&d.session) {
+            Some(Where::Slot(slot)) => match self.conns.get_mut(*slot) {
+                Some(Some(Conn {
+                    phase: Phase::Stomp(s),
+                    ..
+                })) => {
+                    self.dirty.push(*slot);
+                    s.deliver(self.now, d)
+                }
+                _ => return,
+            },
+            Some(Where::SockJs(key)) => match self.registry.stomp_mut(key) {
+                Some((s, receiver)) => {
+                    self.dirty.extend(receiver);
+                    s.deliver(self.now, d)
+                }
+                None => return,
+            },
+            None => return,
         };
-        if let Err(e) = broker.publish(from, message, sink) {
-            log::debug!("application reply to {} not routed: {e}", p.destination);
+        match result {
+            Ok(()) => {
+                self.stats.delivered.fetch_add(1, Relaxed);
+            }
+            Err(DeliverError::SlowConsumer) => {
+                log::warn!("session {}: closed as a slow consumer", d.session.0);
+                self.stats.closed_for_slowness.fetch_add(1, Relaxed);
+            }
+            Err(e) => log::debug!("delivery to session {} refused: {e}", d.session.0),
         }
     }
+}
+
+/// Runs a STOMP session's input through the broker until it needs more input, pauses or
+/// ends: accepts CONNECTs, hands application messages to the handler and publishes its
+/// answers, forgets ended sessions. Returns the bytes consumed and the status that
+/// stopped it.
+pub fn run<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    input: &mut [u8],
+    broker: &mut Broker,
+    app: &mut dyn AppHandler,
+    route: &mut Route<'_>,
+) -> (usize, Status<()>, Option<CloseReason>) {
+    let now = route.now;
+    let mut consumed = 0;
+    loop {
+        let rest = input.get_mut(consumed..).unwrap_or_default();
+        let user = session.user().to_string();
+        let published = session.published();
+        let mut sink = |d: Delivery<'_>| route.deliver(&d);
+        let read = session.read(rest, now, broker, &mut sink);
+        consumed += read.consumed;
+        let (mut login, mut replies, mut ended) = (None, Vec::new(), None);
+        let status = match read.status {
+            Status::Event(SessionEvent::Connect { login: l, .. }) => {
+                login = Some(l.filter(|l| !l.is_empty()).map(str::to_string));
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Application {
+                destination,
+                headers,
+                body,
+            }) => {
+                replies = app.on_message(&AppMessage {
+                    destination,
+                    user: &user,
+                    headers,
+                    body,
+                });
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Closed(reason)) => {
+                ended = Some(reason);
+                Status::Closed
+            }
+            other => other.map(|_| ()),
+        };
+        let sent = session.published().saturating_sub(published);
+        route.stats.published.fetch_add(sent, Relaxed);
+        if let Some(login) = login {
+            let name = login.unwrap_or_else(|| format!("session-{}", session.id().0));
+            if session.accept(now, &name).is_ok() {
+                route.stats.stomp_sessions.fetch_add(1, Relaxed);
+            }
+        }
+        for p in replies {
+            let message = Message {
+                destination: &p.destination,
+                headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+                body: &p.body,
+            };
+            let mut sink = |d: Delivery<'_>| route.deliver(&d);
+            if let Err(e) = session.publish(now, broker, message, &mut sink) {
+                log::debug!("application answer to {} not routed: {e}", p.destination);
+            }
+        }
+        if ended.is_some() || status != Status::Event(()) {
+            return (consumed, status, ended);
+        }
+    }
+}
+
+/// A session ended: it no longer receives deliveries.
+pub fn forget(
+    sessions: &mut HashMap<SessionId, Where>,
+    stats: &Stats,
+    id: SessionId,
+    connected: bool,
+    reason: CloseReason,
+) {
+    if sessions.remove(&id).is_some() && connected {
+        stats.stomp_sessions.fetch_sub(1, Relaxed);
+    }
+    log::debug!("STOMP session {} ended: {reason:?}", id.0);
 }

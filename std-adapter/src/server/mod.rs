@@ -10,11 +10,12 @@
 
 mod app;
 mod config;
-mod connection;
+mod conn;
 mod handler;
+mod http;
 mod hub;
 mod sockjs;
-mod stomp;
+mod stats;
 mod worker;
 
 use std::io;
@@ -26,10 +27,9 @@ use std::thread::JoinHandle;
 use mio::{Poll, Waker};
 
 pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
-pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig};
+pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig, SockJsApp, SockJsSettings};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
-pub use hub::HubStats;
-pub use sockjs::{SockJsApp, SockJsSettings};
+pub use stats::HubStats;
 
 use crate::clock::Clock;
 use hub::Hub;
@@ -86,14 +86,13 @@ impl Server {
         let hub = Hub::new(&config);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             config,
             clock: Clock::new(),
             next_session: AtomicU32::new(1),
             to_hub: Mutex::new(to_hub),
             hub_waker: hub_waker.clone(),
-            stats: Mutex::new(HubStats::default()),
-            counters: Default::default(),
-            draining: AtomicBool::new(false),
+            stats: Default::default(),
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
@@ -141,7 +140,7 @@ impl Server {
 
     /// The broker's counters.
     pub fn stats(&self) -> HubStats {
-        self.shared.stats.lock().map(|s| *s).unwrap_or_default()
+        self.shared.stats.hub()
     }
 
     /// A handle that can shut the server down from another thread (a signal handler).
@@ -162,7 +161,7 @@ impl Server {
 
     /// The statistics as JSON (what `GET /stats` answers).
     pub fn stats_json(&self) -> String {
-        self.shared.stats_json()
+        self.shared.stats.json()
     }
 
     /// Asks every worker to stop; connections are dropped.

@@ -1,5 +1,6 @@
 //! One event loop: a thread that owns a share of the connections. The first worker also
-//! owns the hub (the broker and every STOMP session); the others hand STOMP sessions to it.
+//! owns the hub (the broker and every STOMP and SockJS session); the others hand those
+//! connections to it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -10,14 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use sockwire_core::broker::SessionId;
 use sockwire_core::time::Instant;
 
 use super::config::ServerConfig;
-use super::connection::{Counters, Ctx, Next, ServerConnection};
-use super::hub::{Hub, HubStats, Outputs, Target};
+use super::conn::{Conn, Ctx, HubCtx, Next};
+use super::hub::Hub;
 use super::sockjs::Registry;
-use super::stomp::Action;
+use super::stats::Stats;
 use crate::clock::Clock;
 
 const HTTP_LISTENER: Token = Token(usize::MAX - 1);
@@ -25,69 +25,43 @@ const STOMP_LISTENER: Token = Token(usize::MAX - 3);
 /// The token of the waker that asks a worker to stop or to adopt connections.
 pub const WAKER: Token = Token(usize::MAX - 2);
 
+/// How long a graceful shutdown waits for sessions to finish.
+const DRAIN_MILLIS: u64 = 5000;
+
 /// State shared by the workers of one server.
 pub struct Shared {
     /// Set to stop every worker.
     pub stop: AtomicBool,
+    /// Set to close every session gracefully and then stop.
+    pub draining: AtomicBool,
     /// The server's settings.
     pub config: ServerConfig,
     /// The server's clock.
     pub clock: Clock,
-    /// Numbers STOMP sessions across workers.
+    /// Numbers STOMP sessions.
     pub next_session: AtomicU32,
-    /// Hands STOMP connections to the hub worker.
-    pub to_hub: Mutex<Sender<ServerConnection>>,
+    /// Hands connections to the hub worker.
+    pub to_hub: Mutex<Sender<Conn>>,
     /// Wakes the hub worker.
     pub hub_waker: Arc<Waker>,
-    /// The hub's counters, refreshed by the hub worker.
-    pub stats: Mutex<HubStats>,
-    /// Connections by kind, kept by every worker.
-    pub counters: Counters,
-    /// Set to close every session gracefully and then stop.
-    pub draining: AtomicBool,
-}
-
-impl Shared {
-    /// The statistics as a JSON object.
-    pub fn stats_json(&self) -> String {
-        let hub = self.stats.lock().map(|s| *s).unwrap_or_default();
-        let c = &self.counters;
-        format!(
-            concat!(
-                "{{\"sessions\":{{\"websocket\":{},\"stomp_websocket\":{},\"stomp_tcp\":{}}},",
-                "\"stomp_sessions_connected\":{},\"messages_published\":{},",
-                "\"messages_delivered\":{},\"queued_bytes\":{},\"closed_for_slowness\":{}}}"
-            ),
-            c.websocket.load(Ordering::Relaxed),
-            c.stomp_websocket.load(Ordering::Relaxed),
-            c.stomp_tcp.load(Ordering::Relaxed),
-            hub.sessions,
-            hub.published,
-            hub.delivered,
-            c.queued_bytes.load(Ordering::Relaxed),
-            hub.closed_for_slowness,
-        )
-    }
+    /// The counters.
+    pub stats: Stats,
 }
 
 /// The hub worker's extra state.
 pub struct HubRole {
     hub: Hub,
-    sockjs: Registry,
+    registry: Registry,
     stomp_listener: Option<TcpListener>,
-    inbox: Receiver<ServerConnection>,
+    inbox: Receiver<Conn>,
 }
 
 impl HubRole {
     /// The hub, its STOMP listener and the inbox of handed-over connections.
-    pub fn new(
-        hub: Hub,
-        stomp_listener: Option<TcpListener>,
-        inbox: Receiver<ServerConnection>,
-    ) -> HubRole {
+    pub fn new(hub: Hub, stomp_listener: Option<TcpListener>, inbox: Receiver<Conn>) -> HubRole {
         HubRole {
             hub,
-            sockjs: Registry::default(),
+            registry: Registry::default(),
             stomp_listener,
             inbox,
         }
@@ -100,21 +74,16 @@ pub struct Worker {
     listener: TcpListener,
     shared: Arc<Shared>,
     hub: Option<HubRole>,
-    connections: Vec<Option<ServerConnection>>,
+    conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Deadlines by connection; stale entries are skipped when they fire.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     scratch: Vec<u8>,
-    actions: Vec<Action>,
     dirty: Vec<usize>,
-    /// When a graceful shutdown gives up on connections that have not finished.
     drain_deadline: Option<Instant>,
-    /// Readers paused by backpressure, to resume when output drains.
+    /// Readers paused by the server-wide output budget.
     blocked: Vec<usize>,
 }
-
-/// How long a graceful shutdown waits for sessions to finish.
-const DRAIN_MILLIS: u64 = 5000;
 
 impl Worker {
     /// A worker accepting from its own handle on the shared listening socket.
@@ -135,11 +104,10 @@ impl Worker {
             listener,
             shared,
             hub,
-            connections: Vec::new(),
+            conns: Vec::new(),
             free: Vec::new(),
             timers: BinaryHeap::new(),
             scratch: vec![0; 64 * 1024],
-            actions: Vec::new(),
             dirty: Vec::new(),
             drain_deadline: None,
             blocked: Vec::new(),
@@ -150,30 +118,26 @@ impl Worker {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         while !self.shared.stop.load(Ordering::Acquire) {
+            let now = self.shared.clock.now();
             if self.shared.draining.load(Ordering::Acquire) {
-                let now = self.shared.clock.now();
                 match self.drain_deadline {
                     None => self.begin_drain(now),
                     Some(d) if d <= now => break,
                     Some(_) => {}
                 }
-                if self.connections.iter().all(Option::is_none) {
+                if self.conns.iter().all(Option::is_none) {
                     break;
                 }
             }
-            let mut timeout = self
-                .timers
-                .peek()
-                .map(|Reverse((t, _))| self.shared.clock.until(*t));
-            if let Some(d) = self.drain_deadline {
-                let left = self.shared.clock.until(d);
-                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            let mut wake = self.timers.peek().map(|Reverse((t, _))| *t);
+            let sweeping = self.hub.as_ref().is_some_and(|h| !h.registry.is_empty());
+            for t in [self.drain_deadline, sweeping.then(|| now.add_millis(1000))]
+                .into_iter()
+                .flatten()
+            {
+                wake = Some(wake.map_or(t, |w| w.min(t)));
             }
-            if self.hub.as_ref().is_some_and(|h| !h.sockjs.is_empty()) {
-                // SockJS sessions without a receiver are swept once a second.
-                let second = std::time::Duration::from_secs(1);
-                timeout = Some(timeout.map_or(second, |t| t.min(second)));
-            }
+            let timeout = wake.map(|t| self.shared.clock.until(t));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -185,40 +149,40 @@ impl Worker {
                     HTTP_LISTENER => self.accept(false),
                     STOMP_LISTENER => self.accept(true),
                     WAKER => self.adopt(),
-                    Token(slot) => self.ready(
-                        slot,
-                        event.is_readable() || event.is_read_closed(),
-                        event.is_writable(),
-                    ),
+                    Token(slot) => {
+                        let (readable, writable) = (
+                            event.is_readable() || event.is_read_closed(),
+                            event.is_writable(),
+                        );
+                        self.run_conn(slot, |c, scratch, ctx| {
+                            let mut next = if writable {
+                                c.on_writable(scratch, ctx)
+                            } else {
+                                Next::Keep
+                            };
+                            if readable && next == Next::Keep {
+                                next = c.on_readable(scratch, ctx);
+                            }
+                            next
+                        });
+                    }
                 }
             }
             self.fire_timers();
             self.resume_blocked();
-            if let Some(h) = self.hub.as_mut() {
-                let now = self.shared.clock.now();
-                h.sockjs.sweep(now);
-                // Deliver what the sweep made the STOMP sessions say (and forget).
-                self.apply_actions(usize::MAX, None, now);
-                self.flush_dirty(now);
-            }
-            if let Some(h) = &self.hub {
-                if let Ok(mut stats) = self.shared.stats.lock() {
-                    *stats = h.hub.stats();
-                }
-            }
+            self.sweep();
         }
         Ok(())
     }
 
-    /// Stops accepting and asks every connection to finish.
     fn begin_drain(&mut self, now: Instant) {
         self.drain_deadline = Some(now.add_millis(DRAIN_MILLIS));
         let _ = self.poll.registry().deregister(&mut self.listener);
         if let Some(l) = self.hub.as_mut().and_then(|h| h.stomp_listener.as_mut()) {
             let _ = self.poll.registry().deregister(l);
         }
-        for slot in 0..self.connections.len() {
-            self.run_connection(slot, |conn, ctx| conn.shut_down(ctx));
+        for slot in 0..self.conns.len() {
+            self.run_conn(slot, |c, _, ctx| c.shut_down(ctx));
         }
     }
 
@@ -236,15 +200,15 @@ impl Worker {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let now = self.shared.clock.now();
-                    let conn = if stomp {
-                        let shared = self.shared.clone();
-                        let mut scratch = Vec::new();
-                        let ctx = self.ctx_parts(&shared, &mut scratch, now, usize::MAX);
-                        ServerConnection::stomp_tcp(stream, peer, &ctx)
-                    } else {
-                        ServerConnection::new(stream, peer, &self.shared.config, now)
-                    };
-                    self.insert(conn);
+                    let conn = Conn::http(stream, peer, &self.shared.config, now);
+                    if let Some(slot) = self.insert(conn) {
+                        if stomp {
+                            self.run_conn(slot, |c, _, ctx| {
+                                super::http::stomp_tcp(c, ctx);
+                                Next::Keep
+                            });
+                        }
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -257,34 +221,11 @@ impl Worker {
         }
     }
 
-    /// A context for running connections (the hub's action list only on the hub worker).
-    fn ctx_parts<'a>(
-        &'a mut self,
-        shared: &'a Shared,
-        scratch: &'a mut Vec<u8>,
-        now: Instant,
-        slot: usize,
-    ) -> Ctx<'a> {
-        let hub = self.hub.as_mut();
-        let on_hub = hub.is_some();
-        Ctx {
-            scratch,
-            config: &shared.config,
-            now,
-            actions: on_hub.then_some(&mut self.actions),
-            next_session: &shared.next_session,
-            shared,
-            sockjs: hub.map(|h| &mut h.sockjs),
-            slot,
-            wake: &mut self.dirty,
-        }
-    }
-
     /// Registers a connection and returns its slot.
-    fn insert(&mut self, mut conn: ServerConnection) -> Option<usize> {
+    fn insert(&mut self, mut conn: Conn) -> Option<usize> {
         let slot = self.free.pop().unwrap_or_else(|| {
-            self.connections.push(None);
-            self.connections.len() - 1
+            self.conns.push(None);
+            self.conns.len() - 1
         });
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(e) = self
@@ -297,36 +238,23 @@ impl Worker {
             return None;
         }
         self.schedule(slot, conn.deadline(&self.shared.config));
-        if let Some(entry) = self.connections.get_mut(slot) {
+        if let Some(entry) = self.conns.get_mut(slot) {
             *entry = Some(conn);
         }
         Some(slot)
     }
 
-    /// Takes in STOMP connections handed over by other workers.
+    /// Takes in connections handed over by other workers.
     fn adopt(&mut self) {
-        let adopted: Vec<ServerConnection> = match &self.hub {
+        let adopted: Vec<Conn> = match &self.hub {
             Some(h) => h.inbox.try_iter().collect(),
             None => return,
         };
         for conn in adopted {
             if let Some(slot) = self.insert(conn) {
-                self.run_connection(slot, |conn, ctx| conn.resume(ctx));
+                self.run_conn(slot, |c, _, ctx| c.resume(ctx));
             }
         }
-    }
-
-    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
-        self.run_connection(slot, |conn, ctx| {
-            let mut next = Next::Keep;
-            if writable {
-                next = conn.on_writable(ctx);
-            }
-            if readable && next == Next::Keep {
-                next = conn.on_readable(ctx);
-            }
-            next
-        });
     }
 
     fn fire_timers(&mut self) {
@@ -336,181 +264,146 @@ impl Worker {
                 break;
             }
             self.timers.pop();
-            let Some(Some(conn)) = self.connections.get(slot) else {
+            let Some(Some(conn)) = self.conns.get(slot) else {
                 continue;
             };
             // Skip entries for deadlines that moved.
             if conn.deadline(&self.shared.config).is_none_or(|d| d > now) {
                 continue;
             }
-            self.run_connection(slot, |conn, ctx| conn.on_timeout(ctx));
+            self.run_conn(slot, |c, _, ctx| c.on_timeout(ctx));
         }
     }
 
-    /// Runs `step` on a connection, then lets the hub apply what its session asked for,
-    /// writes what deliveries queued on other connections, and settles each of them. A
-    /// STOMP reader yields after each read that asked something of the hub; it is run
-    /// again until its socket is drained.
-    fn run_connection(
+    /// Runs the SockJS sessions' timers (at most once a second).
+    fn sweep(&mut self) {
+        let now = self.shared.clock.now();
+        let shared = self.shared.clone();
+        if let Some(h) = self.hub.as_mut() {
+            if h.registry.is_empty() || !h.registry.sweep_due(now) {
+                return;
+            }
+            let mut ctx = HubCtx {
+                hub: &mut h.hub,
+                registry: &mut h.registry,
+                conns: &mut self.conns,
+                dirty: &mut self.dirty,
+            };
+            Registry::sweep(&mut ctx, &shared.stats, now);
+        }
+        self.flush_dirty(now);
+    }
+
+    /// Runs `step` on a connection, then writes what it caused on others. A STOMP reader
+    /// yields after each read that delivered something; it is run again until its socket
+    /// is drained or the server-wide output budget is spent.
+    fn run_conn(
         &mut self,
         slot: usize,
-        step: impl FnOnce(&mut ServerConnection, &mut Ctx<'_>) -> Next,
+        step: impl FnOnce(&mut Conn, &mut Vec<u8>, &mut Ctx<'_>) -> Next,
     ) {
         if !self.step_once(slot, step) {
             return;
         }
         while self
-            .connections
+            .conns
             .get(slot)
             .and_then(Option::as_ref)
-            .is_some_and(ServerConnection::more_to_read)
+            .is_some_and(|c| c.more_to_read)
         {
-            if self.over_budget() {
+            let budget = self.shared.config.max_total_queued_bytes;
+            if self.shared.stats.queued_bytes.load(Ordering::Relaxed) > budget {
                 // Backpressure: the publisher waits (its TCP window fills) until the
-                // subscribers' queued output drains.
+                // subscribers' output drains.
                 self.blocked.push(slot);
                 return;
             }
-            if !self.step_once(slot, |conn, ctx| conn.on_readable(ctx)) {
+            if !self.step_once(slot, |c, scratch, ctx| c.on_readable(scratch, ctx)) {
                 return;
             }
         }
     }
 
-    /// Whether queued output across all connections is above the server's budget.
-    fn over_budget(&self) -> bool {
-        self.shared.counters.queued_bytes.load(Ordering::Relaxed)
-            > self.shared.config.max_total_queued_bytes
-    }
-
-    /// Resumes publishers stopped by backpressure once queued output has halved.
+    /// Resumes publishers stopped by the budget once queued output has halved.
     fn resume_blocked(&mut self) {
-        let queued = self.shared.counters.queued_bytes.load(Ordering::Relaxed);
+        let queued = self.shared.stats.queued_bytes.load(Ordering::Relaxed);
         if self.blocked.is_empty() || queued > self.shared.config.max_total_queued_bytes / 2 {
             return;
         }
         for slot in std::mem::take(&mut self.blocked) {
-            self.run_connection(slot, |conn, ctx| conn.on_readable(ctx));
+            self.run_conn(slot, |c, scratch, ctx| c.on_readable(scratch, ctx));
         }
     }
 
     /// One step of a connection and everything it caused; false when the connection left
-    /// this worker.
+    /// this worker or was dropped.
     fn step_once(
         &mut self,
         slot: usize,
-        step: impl FnOnce(&mut ServerConnection, &mut Ctx<'_>) -> Next,
+        step: impl FnOnce(&mut Conn, &mut Vec<u8>, &mut Ctx<'_>) -> Next,
     ) -> bool {
         let shared = self.shared.clone();
         let now = shared.clock.now();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let Some(Some(mut conn)) = self.connections.get_mut(slot).map(Option::take) else {
-            self.scratch = scratch;
+        let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) else {
             return false;
         };
         let before = conn.deadline(&shared.config);
+        let mut scratch = std::mem::take(&mut self.scratch);
         let next = {
-            let mut ctx = self.ctx_parts(&shared, &mut scratch, now, slot);
-            step(&mut conn, &mut ctx)
+            let mut ctx = self.ctx(&shared, now, slot);
+            step(&mut conn, &mut scratch, &mut ctx)
         };
-        let session = conn.session_id();
+        self.scratch = scratch;
         let handoff = self.hub.is_none() && conn.needs_hub() && next == Next::Keep;
-        if let Some(entry) = self.connections.get_mut(slot) {
+        if let Some(entry) = self.conns.get_mut(slot) {
             *entry = Some(conn);
         }
         if handoff {
             self.hand_to_hub(slot);
-            self.scratch = scratch;
             return false;
         }
-        self.apply_actions(slot, session, now);
         let keep = next == Next::Keep;
         self.settle(slot, next, before);
-        self.scratch = scratch;
         self.flush_dirty(now);
         keep
     }
 
-    /// Writes what the hub queued on connections (including the one that just ran);
-    /// closing a slow consumer can queue more (redeliveries), hence the loop.
+    fn ctx<'a>(&'a mut self, shared: &'a Shared, now: Instant, slot: usize) -> Ctx<'a> {
+        Ctx {
+            now,
+            config: &shared.config,
+            stats: &shared.stats,
+            next_session: &shared.next_session,
+            slot,
+            hub: self.hub.as_mut().map(|h| HubCtx {
+                hub: &mut h.hub,
+                registry: &mut h.registry,
+                conns: &mut self.conns,
+                dirty: &mut self.dirty,
+            }),
+        }
+    }
+
+    /// Writes what deliveries queued on connections, and pumps SockJS receivers.
     fn flush_dirty(&mut self, now: Instant) {
-        let shared = self.shared.clone();
-        let mut scratch = std::mem::take(&mut self.scratch);
         while !self.dirty.is_empty() {
             let mut dirty = std::mem::take(&mut self.dirty);
             dirty.sort_unstable();
             dirty.dedup();
-            for other in dirty {
-                let Some(Some(conn)) = self.connections.get_mut(other) else {
-                    continue;
-                };
-                let before = conn.deadline(&shared.config);
-                let mut ctx = Ctx {
-                    scratch: &mut scratch,
-                    config: &shared.config,
-                    now,
-                    actions: Some(&mut self.actions),
-                    next_session: &shared.next_session,
-                    shared: &shared,
-                    sockjs: self.hub.as_mut().map(|h| &mut h.sockjs),
-                    slot: other,
-                    wake: &mut self.dirty,
-                };
-                let (next, slow) = conn.on_output(&mut ctx);
-                let id = conn.session_id();
-                if slow {
-                    if let Some(h) = self.hub.as_mut() {
-                        h.hub.count_slow_consumer();
-                    }
-                }
-                self.apply_actions(other, id, now);
-                self.settle(other, next, before);
+            for slot in dirty {
+                self.run_conn(slot, |c, _, ctx| c.on_output(ctx));
             }
         }
-        self.scratch = scratch;
+        let _ = now;
     }
 
-    /// Lets the hub apply what the session at `slot` asked for.
-    fn apply_actions(&mut self, slot: usize, session: Option<SessionId>, now: Instant) {
-        let Some(h) = self.hub.as_mut() else {
-            self.actions.clear();
-            return;
-        };
-        let mut out = Outputs {
-            conns: &mut self.connections,
-            sockjs: &mut h.sockjs,
-            dirty: &mut self.dirty,
-        };
-        if let Some(id) = session {
-            if !self.actions.is_empty() {
-                h.hub.apply(
-                    (Target::Connection(slot), id),
-                    &mut self.actions,
-                    &mut out,
-                    now,
-                );
-            }
-        }
-        self.actions.clear();
-        // STOMP sessions carried by SockJS over HTTP report theirs through the registry.
-        loop {
-            let pending = out.sockjs.take_pending();
-            if pending.is_empty() {
-                break;
-            }
-            for (key, id, action) in pending {
-                h.hub
-                    .apply((Target::SockJs(key), id), &mut vec![action], &mut out, now);
-            }
-        }
-    }
-
-    /// Moves a STOMP connection to the hub worker.
+    /// Moves a connection to the hub worker.
     fn hand_to_hub(&mut self, slot: usize) {
-        let Some(Some(mut conn)) = self.connections.get_mut(slot).map(Option::take) else {
+        let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) else {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        conn.recount(&self.shared.stats, true);
         self.free.push(slot);
         let sent = match self.shared.to_hub.lock() {
             Ok(tx) => tx.send(conn).is_ok(),
@@ -523,23 +416,23 @@ impl Worker {
 
     /// Drops a finished connection, or re-arms its timer when its deadline changed.
     fn settle(&mut self, slot: usize, next: Next, before: Option<Instant>) {
-        let config = &self.shared.config;
-        let Some(entry) = self.connections.get_mut(slot) else {
+        let Some(entry) = self.conns.get_mut(slot) else {
             return;
         };
         match next {
             Next::Drop => {
                 if let Some(mut conn) = entry.take() {
-                    conn.recount(&self.shared.counters, true);
+                    conn.recount(&self.shared.stats, true);
                     let _ = self.poll.registry().deregister(&mut conn.stream);
                 }
                 self.free.push(slot);
             }
             Next::Keep => {
-                if let Some(conn) = entry.as_mut() {
-                    conn.recount(&self.shared.counters, false);
-                }
-                let after = entry.as_ref().and_then(|c| c.deadline(config));
+                let Some(conn) = entry.as_mut() else {
+                    return;
+                };
+                conn.recount(&self.shared.stats, false);
+                let after = conn.deadline(&self.shared.config);
                 if after != before || after.is_some_and(|d| d <= self.shared.clock.now()) {
                     self.schedule(slot, after);
                 }

@@ -1,0 +1,464 @@
+//! The HTTP phase of a connection: requests read by the core's `RequestReader`, routed
+//! to an endpoint, answered by the core or upgraded to a session.
+
+use sockwire_core::broker::SessionId;
+use sockwire_core::http::{
+    keeps_alive, write_ok_response, BodyFraming, Header, Request, RequestError, RequestEvent,
+    RequestReader,
+};
+use sockwire_core::machine::{Machine, Status};
+use sockwire_core::sockjs::{
+    answer, Answer, BodyEncoding, RequestContext, Service, Transport, MAX_KEPT_HEADER,
+};
+use sockwire_core::stack::{
+    AnyCarrier, BrokerSession, SockJsStores, SockJsWebSocket, StompStack, TcpCarrier,
+    WebSocketCarrier, WebSocketMessages,
+};
+use sockwire_core::stomp::{Id, ServerSession, WEBSOCKET_SUBPROTOCOLS};
+use sockwire_core::store::ByteStore;
+use sockwire_core::time::Instant;
+use sockwire_core::ws::handshake::{accept, AllowedOrigins, ServerConfig as HandshakeConfig};
+use sockwire_core::ws::{Connection, Role};
+
+use super::config::{Endpoint, ServerConfig, SockJsApp};
+use super::conn::{Conn, Ctx, Phase};
+use super::handler::{Outbox, SessionInfo};
+use super::hub::{StompConn, Where};
+use crate::store::VecBytes;
+
+/// Request header fields accepted at most.
+const MAX_FIELDS: usize = 64;
+
+/// A SockJS send request whose body is being read.
+pub struct SockJsSend {
+    /// The session's key in the registry.
+    pub key: String,
+    /// `xhr_send` or `jsonp_send`.
+    pub transport: Transport,
+    /// How the body is encoded.
+    pub encoding: BodyEncoding,
+    /// What the answer needs from the request.
+    pub origin: Option<String>,
+    /// The `JSESSIONID` cookie.
+    pub jsessionid: Option<String>,
+    /// Whether the connection stays open after the answer.
+    pub keep_alive: bool,
+}
+
+/// Moves the reader's error answer, if any, into `out`.
+pub fn flush_reader(reader: &mut RequestReader<VecBytes>, out: &mut VecBytes, now: Instant) {
+    let _ = out.write_with(
+        256,
+        |buf| match reader.poll_transmit(now, buf) {
+            Ok(Some(n)) => Ok(n),
+            Ok(None) => Err(None),
+            Err(e) => Err(Some(e.needed)),
+        },
+        |e| *e,
+    );
+}
+
+/// Runs the HTTP phase over `input`. Returns the bytes consumed, what stopped it, and
+/// whether the phase changed (the rest of the input belongs to the new phase).
+pub fn step(conn: &mut Conn, input: &mut [u8], ctx: &mut Ctx<'_>) -> (usize, Status<()>, bool) {
+    let mut used = 0;
+    loop {
+        let Phase::Http(reader, _) = &mut conn.phase else {
+            return (used, Status::Event(()), true);
+        };
+        let rest = input.get(used..).unwrap_or_default();
+        let read = reader.read(rest, ctx.now);
+        let consumed = read.consumed;
+        let status = match read.status {
+            Status::Event(RequestEvent::Head(head)) => {
+                let head = head.to_vec();
+                let before = used;
+                used += consumed;
+                if on_head(conn, &head, ctx) {
+                    if conn.wants_hub {
+                        return (
+                            before,
+                            Status::Paused(sockwire_core::machine::Pause::Decision),
+                            false,
+                        );
+                    }
+                    if !matches!(conn.phase, Phase::Http(..)) {
+                        return (used, Status::Event(()), true);
+                    }
+                }
+                continue;
+            }
+            Status::Event(RequestEvent::Body) => {
+                used += consumed;
+                on_body(conn, ctx);
+                continue;
+            }
+            Status::Event(RequestEvent::Failed(e)) => {
+                log::debug!("{}: request refused: {e}", conn.peer);
+                used += consumed;
+                Status::Closed
+            }
+            other => {
+                used += consumed;
+                other.map(|_| ())
+            }
+        };
+        if let Phase::Http(reader, _) = &mut conn.phase {
+            flush_reader(reader, &mut conn.out, ctx.now);
+        }
+        return (used, status, false);
+    }
+}
+
+/// The response to the request is written: read the next one, or finish.
+fn answered(conn: &mut Conn, keep_alive: bool, now: Instant) {
+    match &mut conn.phase {
+        Phase::Http(reader, _) if keep_alive => reader.next_request(now),
+        _ => conn.finish(now),
+    }
+}
+
+/// A request head arrived: route it. Returns whether it was handled here (false while
+/// its body is awaited).
+fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
+    let now = ctx.now;
+    let config = ctx.config;
+    let mut fields = [Header::EMPTY; MAX_FIELDS];
+    let Phase::Http(reader, _) = &mut conn.phase else {
+        return true;
+    };
+    let Some(request) = reader.parse(now, head, &mut fields) else {
+        flush_reader(reader, &mut conn.out, now);
+        return true;
+    };
+    let endpoint = config.route(request.target);
+    if endpoint.is_some_and(Endpoint::needs_hub) && ctx.hub.is_none() {
+        conn.wants_hub = true;
+        return true;
+    }
+    let keep_alive = keeps_alive(&request);
+    match endpoint {
+        None => {
+            reader.refuse(now, RequestError::NotFound);
+            flush_reader(reader, &mut conn.out, now);
+        }
+        Some(Endpoint::Stats) => {
+            let body = ctx.stats.json();
+            let _ = conn.out.write_with(
+                body.len() + 256,
+                |b| write_ok_response("application/json", body.as_bytes(), b),
+                |e| e.needed(),
+            );
+            answered(conn, keep_alive, now);
+        }
+        Some(Endpoint::WebSocket {
+            subprotocols,
+            handler,
+        }) => {
+            let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
+            if let Some(subprotocol) = upgrade(conn, &request, &protocols, ctx) {
+                let info = SessionInfo {
+                    target: request.target.to_string(),
+                    subprotocol,
+                    peer: conn.peer,
+                };
+                start_websocket(conn, handler(&info), ctx);
+            }
+        }
+        Some(Endpoint::Stomp) => {
+            if upgrade(conn, &request, &WEBSOCKET_SUBPROTOCOLS, ctx).is_some() {
+                let carrier =
+                    AnyCarrier::WebSocket(WebSocketCarrier::new(ws(config), out_store(config)));
+                start_stomp(conn, carrier, ctx);
+            }
+        }
+        Some(Endpoint::SockJs { app }) => {
+            let prefix = config
+                .route_prefix(request.target)
+                .unwrap_or_default()
+                .to_string();
+            return sockjs(conn, &request, &prefix, *app, keep_alive, ctx);
+        }
+    }
+    true
+}
+
+/// The WebSocket handshake: the 101, or the refusal (then the connection finishes).
+/// Returns the chosen subprotocol on success.
+fn upgrade(
+    conn: &mut Conn,
+    request: &Request<'_, '_>,
+    protocols: &[&str],
+    ctx: &Ctx<'_>,
+) -> Option<Option<String>> {
+    let origins: Vec<&str> = ctx
+        .config
+        .allowed_origins
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let handshake = HandshakeConfig {
+        subprotocols: protocols,
+        origins: allowed(&origins),
+        limits: Default::default(),
+    };
+    let accepted = accept(request, &handshake);
+    let written = match &accepted {
+        Ok(a) => conn
+            .out
+            .write_with(256, |b| a.write_response(&[], b), |e| e.needed())
+            .is_ok(),
+        Err(r) => {
+            log::debug!("{}: handshake refused: {:?}", conn.peer, r.reason);
+            let _ = conn
+                .out
+                .write_with(256, |b| r.write_response(b), |e| Some(e.needed));
+            false
+        }
+    };
+    match accepted {
+        Ok(a) if written => {
+            if let Phase::Http(reader, _) = &mut conn.phase {
+                reader.finish();
+            }
+            Some(a.subprotocol().map(str::to_string))
+        }
+        _ => {
+            conn.finish(ctx.now);
+            None
+        }
+    }
+}
+
+fn allowed<'a>(origins: &'a [&'a str]) -> AllowedOrigins<'a> {
+    if origins.is_empty() {
+        AllowedOrigins::SameOrigin
+    } else {
+        AllowedOrigins::List(origins)
+    }
+}
+
+/// A server WebSocket connection with the server's limits.
+fn ws(config: &ServerConfig) -> Connection {
+    Connection::new(Role::Server, config.ws, 0)
+}
+
+/// An outbound store for a session: its limit is where it is closed as a slow consumer.
+fn out_store(config: &ServerConfig) -> VecBytes {
+    VecBytes::new(config.max_queued_bytes)
+}
+
+/// A store for what a peer sends, up to the largest message.
+fn in_store(config: &ServerConfig) -> VecBytes {
+    VecBytes::new(usize::try_from(config.ws.max_message_size).unwrap_or(usize::MAX))
+}
+
+fn start_websocket(
+    conn: &mut Conn,
+    mut handler: Box<dyn super::handler::WsHandler>,
+    ctx: &Ctx<'_>,
+) {
+    let config = ctx.config;
+    let out = VecBytes::new(
+        config
+            .max_write_buffer
+            .saturating_add(in_store(config).limit()),
+    );
+    let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(config), out));
+    handler.on_open(&mut Outbox {
+        reply: messages.reply(ctx.now),
+    });
+    conn.phase = Phase::Ws(messages, handler);
+}
+
+/// A new STOMP session on `carrier`, registered with the hub at this slot.
+pub fn stomp_session(carrier: AnyCarrier<VecBytes>, ctx: &mut Ctx<'_>) -> Box<StompConn> {
+    let config = ctx.config;
+    let number = ctx
+        .next_session
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let session = ServerSession::new(
+        config.stomp_session(),
+        Id::from_decimal(u64::from(number)),
+        ctx.now,
+    );
+    let limit = config.stomp.limits.max_body.saturating_add(64 * 1024);
+    let stack = StompStack::new(carrier, session, VecBytes::new(limit));
+    let id = SessionId(number);
+    if let Some(h) = ctx.hub.as_mut() {
+        h.hub.sessions.insert(id, Where::Slot(ctx.slot));
+    }
+    Box::new(BrokerSession::new(stack, id, VecBytes::new(limit)))
+}
+
+fn start_stomp(conn: &mut Conn, carrier: AnyCarrier<VecBytes>, ctx: &mut Ctx<'_>) {
+    conn.phase = Phase::Stomp(stomp_session(carrier, ctx));
+}
+
+/// A connection on the STOMP-over-TCP listener.
+pub fn stomp_tcp(conn: &mut Conn, ctx: &mut Ctx<'_>) {
+    let carrier = AnyCarrier::Tcp(TcpCarrier::new(out_store(ctx.config)));
+    start_stomp(conn, carrier, ctx);
+}
+
+/// A request under a SockJS prefix. Returns false while a send's body is awaited.
+fn sockjs(
+    conn: &mut Conn,
+    request: &Request<'_, '_>,
+    prefix: &str,
+    app: SockJsApp,
+    keep_alive: bool,
+    ctx: &mut Ctx<'_>,
+) -> bool {
+    let now = ctx.now;
+    let settings = &ctx.config.sockjs;
+    let origins: Vec<&str> = ctx
+        .config
+        .allowed_origins
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let host = request.headers.get("host").unwrap_or_default();
+    let mut entropy = [0u8; 4];
+    let _ = getrandom::fill(&mut entropy);
+    let expires = a_year_from_now();
+    let service = Service {
+        prefix,
+        config: settings.core(),
+        origin_allowed: allowed(&origins).allows(request.headers.get("origin"), host),
+        entropy: u32::from_le_bytes(entropy),
+        expires: &expires,
+    };
+    let mut decided = None;
+    let _ = conn.out.write_with(
+        4096,
+        |b| match answer(&service, request, b) {
+            Ok(Answer::Respond { len }) => Ok(len),
+            Ok(other) => {
+                decided = Some(other.clone());
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        },
+        |e| e.needed(),
+    );
+    let ctx_fields = RequestContext::from_headers(&request.headers);
+    match decided {
+        None => answered(conn, keep_alive, now),
+        Some(Answer::Respond { .. }) => {}
+        Some(Answer::RawWebSocket) => {
+            if app == SockJsApp::Stomp {
+                if upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx).is_some() {
+                    let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
+                        ws(ctx.config),
+                        out_store(ctx.config),
+                    ));
+                    start_stomp(conn, carrier, ctx);
+                }
+            } else if upgrade(conn, request, &[], ctx).is_some() {
+                start_websocket(conn, Box::new(super::handler::EchoHandler), ctx);
+            }
+        }
+        Some(Answer::WebSocket { .. }) => {
+            if upgrade(conn, request, &[], ctx).is_some() {
+                let config = ctx.config;
+                let stores = SockJsStores {
+                    incoming: in_store(config),
+                    decoded: in_store(config),
+                    queue: out_store(config),
+                    out: out_store(config),
+                };
+                let sockjs = SockJsWebSocket::new(ws(config), &settings.core(), stores, now);
+                match app {
+                    SockJsApp::Stomp => start_stomp(conn, AnyCarrier::SockJs(sockjs), ctx),
+                    SockJsApp::Echo => conn.phase = Phase::SockJsEcho(Box::new(sockjs)),
+                }
+            }
+        }
+        Some(Answer::Receive {
+            session,
+            transport,
+            callback,
+        }) => {
+            let key = format!("{prefix}/{session}");
+            let app = (app == SockJsApp::Stomp).then_some(ctx.next_session);
+            let Some(h) = ctx.hub.as_mut() else {
+                return true;
+            };
+            let attach = super::sockjs::Attaching {
+                key: &key,
+                transport,
+                callback: &callback,
+                ctx: &ctx_fields,
+                slot: ctx.slot,
+            };
+            match h.registry.receive(
+                &attach,
+                app,
+                &mut h.hub.sessions,
+                now,
+                ctx.config,
+                &mut conn.out,
+            ) {
+                Some(response) => conn.phase = Phase::Receiving(key, Box::new(response)),
+                None => answered(conn, keep_alive, now),
+            }
+        }
+        Some(Answer::Send { session, transport }) => {
+            let framing = BodyFraming::of(request);
+            let Phase::Http(reader, send) = &mut conn.phase else {
+                return true;
+            };
+            match framing.and_then(|f| reader.expect_body(now, f)) {
+                Ok(()) => {
+                    let kept = |v: Option<&str>| {
+                        v.filter(|v| v.len() <= MAX_KEPT_HEADER).map(str::to_string)
+                    };
+                    *send = Some(Box::new(SockJsSend {
+                        key: format!("{prefix}/{session}"),
+                        transport,
+                        encoding: if transport == Transport::JsonpSend {
+                            BodyEncoding::from_content_type(request.headers.get("content-type"))
+                        } else {
+                            BodyEncoding::Json
+                        },
+                        origin: kept(ctx_fields.origin),
+                        jsessionid: kept(ctx_fields.jsessionid),
+                        keep_alive,
+                    }));
+                    return false;
+                }
+                Err(e) => {
+                    reader.refuse(now, e);
+                    flush_reader(reader, &mut conn.out, now);
+                }
+            }
+        }
+    }
+    true
+}
+
+/// A SockJS send's body is in: hand it to its session and answer.
+fn on_body(conn: &mut Conn, ctx: &mut Ctx<'_>) {
+    let now = ctx.now;
+    let Phase::Http(reader, send) = &mut conn.phase else {
+        return;
+    };
+    let Some(send) = send.take() else {
+        // A request without a body the server reads.
+        return;
+    };
+    let body = reader.body().to_vec();
+    if let Some(h) = ctx.hub.as_mut() {
+        super::sockjs::send(&send, &body, h, ctx.stats, now, ctx.config, &mut conn.out);
+    }
+    answered(conn, send.keep_alive, now);
+}
+
+/// An HTTP date a year ahead, for `Expires` on cacheable answers.
+fn a_year_from_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    sockwire_core::http::imf_fixdate(secs.saturating_add(365 * 24 * 3600)).to_string()
+}
