@@ -8,8 +8,10 @@ use super::response::{
 };
 use super::route::{Route, Router};
 use super::transport::{callback_from_query, Transport, MAX_CALLBACK_LEN};
+use super::BodyEncoding;
 use super::Config;
 use crate::http::{write_error_response, Request, WriteError};
+use crate::ws::handshake::AllowedOrigins;
 
 /// A callback name (`jsonp`, `htmlfile`), checked and percent-decoded.
 pub type Callback = heapless::String<MAX_CALLBACK_LEN>;
@@ -49,6 +51,8 @@ pub enum Answer<'a> {
         session: &'a str,
         /// The transport.
         transport: Transport,
+        /// How its body is encoded (`jsonp_send` may be form-encoded).
+        encoding: BodyEncoding,
     },
 }
 
@@ -59,10 +63,9 @@ pub struct Service<'c> {
     pub prefix: &'c str,
     /// Its settings.
     pub config: Config<'c>,
-    /// Whether the request's `Origin` is allowed (see
-    /// [`AllowedOrigins::allows`](crate::ws::handshake::AllowedOrigins::allows)): a refused
+    /// The browser origins allowed (the same rule as for WebSocket handshakes): a refused
     /// origin gets 403 on every resource.
-    pub origin_allowed: bool,
+    pub origins: AllowedOrigins<'c>,
     /// Random bits for `/info` (`entropy`).
     pub entropy: u32,
     /// An HTTP date a year ahead, for `Expires` on cacheable answers.
@@ -74,14 +77,21 @@ pub struct Service<'c> {
 ///
 /// ```
 /// use sockwire_core::http::{Header, Request};
-/// use sockwire_core::sockjs::{answer, Answer, Config, Service, Transport};
+/// use sockwire_core::sockjs::{answer, Answer, BodyEncoding, Config, Service, Transport};
+/// use sockwire_core::ws::handshake::AllowedOrigins;
 /// let mut fields = [Header::EMPTY; 8];
 /// let head = b"POST /echo/000/abc/xhr_send HTTP/1.1\r\nHost: h\r\n\r\n";
 /// let (request, _) = Request::parse(head, &mut fields).unwrap().unwrap();
-/// let service = Service { prefix: "/echo", config: Config::default(), origin_allowed: true, entropy: 7, expires: "Thu, 01 Jan 2026 00:00:00 GMT" };
+/// let service = Service {
+///     prefix: "/echo",
+///     config: Config::default(),
+///     origins: AllowedOrigins::SameOrigin,
+///     entropy: 7,
+///     expires: "Thu, 01 Jan 2026 00:00:00 GMT",
+/// };
 /// let mut out = [0u8; 1024];
 /// let a = answer(&service, &request, &mut out).unwrap();
-/// assert_eq!(a, Answer::Send { session: "abc", transport: Transport::XhrSend });
+/// assert_eq!(a, Answer::Send { session: "abc", transport: Transport::XhrSend, encoding: BodyEncoding::Json });
 /// ```
 pub fn answer<'a>(
     service: &Service<'_>,
@@ -90,7 +100,8 @@ pub fn answer<'a>(
 ) -> Result<Answer<'a>, WriteError> {
     let ctx = RequestContext::from_headers(&request.headers);
     let respond = |len: usize| Ok(Answer::Respond { len });
-    if !service.origin_allowed {
+    let host = request.headers.get("host").unwrap_or_default();
+    if !service.origins.allows(request.headers.get("origin"), host) {
         return respond(write_error_response(403, &[], out)?);
     }
     let router = Router::new(service.prefix, service.config.websocket_enabled);
@@ -117,7 +128,16 @@ pub fn answer<'a>(
             ..
         } => match transport {
             Transport::WebSocket => Ok(Answer::WebSocket { session }),
-            Transport::XhrSend | Transport::JsonpSend => Ok(Answer::Send { session, transport }),
+            Transport::XhrSend => Ok(Answer::Send {
+                session,
+                transport,
+                encoding: BodyEncoding::Json,
+            }),
+            Transport::JsonpSend => Ok(Answer::Send {
+                session,
+                transport,
+                encoding: BodyEncoding::from_content_type(request.headers.get("content-type")),
+            }),
             _ => {
                 let mut callback = Callback::new();
                 if transport.needs_callback() {
@@ -145,7 +165,7 @@ mod tests {
     use super::*;
     use crate::http::Header;
 
-    fn ask(head: &str, origin_allowed: bool) -> (std::string::String, Option<Answer<'static>>) {
+    fn ask(head: &str, same_origin: bool) -> (std::string::String, Option<Answer<'static>>) {
         let head: &'static str = std::boxed::Box::leak(head.into());
         let fields: &'static mut [Header<'static>; 8] =
             std::boxed::Box::leak(std::boxed::Box::new([Header::EMPTY; 8]));
@@ -153,7 +173,11 @@ mod tests {
         let service = Service {
             prefix: "/s",
             config: Config::default(),
-            origin_allowed,
+            origins: if same_origin {
+                AllowedOrigins::Any
+            } else {
+                AllowedOrigins::List(&[])
+            },
             entropy: 1,
             expires: "Thu, 01 Jan 2026 00:00:00 GMT",
         };
@@ -187,9 +211,11 @@ mod tests {
         assert!(ask("GET /s/1/2/xhr HTTP/1.1\r\n\r\n", true)
             .0
             .starts_with("HTTP/1.1 405"));
-        assert!(ask("GET /s/info HTTP/1.1\r\n\r\n", false)
-            .0
-            .starts_with("HTTP/1.1 403"));
+        let refused = ask(
+            "GET /s/info HTTP/1.1\r\nHost: a\r\nOrigin: http://b\r\n\r\n",
+            false,
+        );
+        assert!(refused.0.starts_with("HTTP/1.1 403"));
         let (body, _) = ask("GET /s/1/2/jsonp HTTP/1.1\r\n\r\n", true);
         assert!(
             body.starts_with("HTTP/1.1 500") && body.ends_with("\"callback\" parameter required")

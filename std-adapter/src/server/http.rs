@@ -318,14 +318,13 @@ fn sockjs(
         .iter()
         .map(String::as_str)
         .collect();
-    let host = request.headers.get("host").unwrap_or_default();
     let mut entropy = [0u8; 4];
     let _ = getrandom::fill(&mut entropy);
     let expires = a_year_from_now();
     let service = Service {
         prefix,
         config: settings.core(),
-        origin_allowed: allowed(&origins).allows(request.headers.get("origin"), host),
+        origins: allowed(&origins),
         entropy: u32::from_le_bytes(entropy),
         expires: &expires,
     };
@@ -404,7 +403,11 @@ fn sockjs(
                 None => answered(conn, keep_alive, now),
             }
         }
-        Some(Answer::Send { session, transport }) => {
+        Some(Answer::Send {
+            session,
+            transport,
+            encoding,
+        }) => {
             let framing = BodyFraming::of(request);
             let Phase::Http(reader, send) = &mut conn.phase else {
                 return true;
@@ -417,11 +420,7 @@ fn sockjs(
                     *send = Some(Box::new(SockJsSend {
                         key: format!("{prefix}/{session}"),
                         transport,
-                        encoding: if transport == Transport::JsonpSend {
-                            BodyEncoding::from_content_type(request.headers.get("content-type"))
-                        } else {
-                            BodyEncoding::Json
-                        },
+                        encoding,
                         origin: kept(ctx_fields.origin),
                         jsessionid: kept(ctx_fields.jsessionid),
                         keep_alive,
