@@ -454,3 +454,91 @@ fn stomp_over_sockjs_xhr_and_go_away_after_disconnect() {
     server.stop();
     server.join();
 }
+
+/// Reads WebSocket text messages until one satisfies `done`, within 5 s.
+fn read_text_until(c: &mut WsClient, done: impl Fn(&str) -> bool) -> Vec<String> {
+    let give_up = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while Instant::now() < give_up {
+        match c.read_for(Some(Duration::from_millis(100))) {
+            Ok(Some(Message::Text(t))) => {
+                let stop = done(&t);
+                seen.push(t);
+                if stop {
+                    return seen;
+                }
+            }
+            Ok(Some(Message::Close { code, .. })) => {
+                seen.push(format!("close {code:?}"));
+                return seen;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{e} after {seen:?}"),
+        }
+    }
+    panic!("gave up after {seen:?}")
+}
+
+#[test]
+fn websocket_transport_heart_beats_and_close_frames() {
+    let settings = SockJsSettings {
+        heartbeat_ms: 200,
+        ..SockJsSettings::default()
+    };
+    let server = start(settings);
+    let addr = server.local_addr();
+    // The echo application: `h` every heart-beat interval while nothing else is sent.
+    let mut echo = WsClient::connect(&format!("ws://{addr}/sockjs/1/hb/websocket")).unwrap();
+    assert_eq!(echo.read().unwrap(), Message::Text("o".into()));
+    let seen = read_text_until(&mut echo, |t| t == "h");
+    assert_eq!(seen, ["h"]);
+    assert_eq!(read_text_until(&mut echo, |t| t == "h"), ["h"]);
+    // STOMP: a DISCONNECT gets its receipt, then `c[3000,"Go away!"]`, then the close.
+    let mut stomp = WsClient::connect(&format!("ws://{addr}/stomp/1/st/websocket")).unwrap();
+    assert_eq!(stomp.read().unwrap(), Message::Text("o".into()));
+    stomp
+        .send_text(r#"["CONNECT\naccept-version:1.2\nhost:h\n\n\u0000"]"#)
+        .unwrap();
+    let seen = read_text_until(&mut stomp, |t| t.starts_with("a[\"CONNECTED"));
+    assert!(
+        seen.last()
+            .unwrap()
+            .starts_with("a[\"CONNECTED\\nversion:1.2"),
+        "{seen:?}"
+    );
+    stomp
+        .send_text(r#"["DISCONNECT\nreceipt:bye\n\n\u0000"]"#)
+        .unwrap();
+    let seen = read_text_until(&mut stomp, |t| t.starts_with('c'));
+    assert!(
+        seen.iter().any(|t| t.contains("RECEIPT\\nreceipt-id:bye")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some(r#"c[3000,"Go away!"]"#)
+    );
+    assert!(matches!(
+        stomp.read(),
+        Ok(Message::Close {
+            code: Some(1000),
+            ..
+        })
+    ));
+    // A shutdown closes the echo session with a close frame as well.
+    server.shutdown();
+    let seen = read_text_until(&mut echo, |t| t.starts_with('c'));
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some(r#"c[1001,"server shutting down"]"#)
+    );
+    assert!(matches!(
+        echo.read(),
+        Ok(Message::Close {
+            code: Some(1000),
+            ..
+        })
+    ));
+    drop((echo, stomp));
+    server.join();
+}
