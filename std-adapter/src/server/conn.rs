@@ -6,120 +6,20 @@ use std::net::{Shutdown, SocketAddr};
 
 use mio::net::TcpStream;
 use sockwire_core::http::RequestReader;
-use sockwire_core::machine::{Machine, Status};
-use sockwire_core::sockjs::{Progress, ReceiverResponse};
-use sockwire_core::stack::{MessageEvent, SockJsEvent, SockJsWebSocket, WebSocketMessages};
+use sockwire_core::machine::Machine;
+use sockwire_core::stack::{Carrier, CloseReason};
 use sockwire_core::store::ByteStore;
 use sockwire_core::time::Instant;
 
-use super::app::AppHandler;
 use super::config::ServerConfig;
-use super::handler::{Outbox, WsHandler};
-use super::http::SockJsSend;
-use super::hub::{self, Broker, Hub, Route, StompConn};
-use super::sockjs::Registry;
+pub use super::ctx::{Ctx, HubCtx};
+use super::phase::outbound;
+pub use super::phase::Phase;
 use super::stats::{Kind, Stats};
 use crate::store::VecBytes;
-use sockwire_core::broker::Delivery;
-use sockwire_core::stack::{BrokerSession, CloseReason, StompEndpoint};
 
 /// How long a finished connection waits for the peer to close before it is dropped.
 const LINGER_MILLIS: u64 = 2000;
-
-/// What a connection carries.
-pub enum Phase {
-    /// HTTP requests, and the SockJS send whose body is being read.
-    Http(Box<RequestReader<VecBytes>>, Option<Box<SockJsSend>>),
-    /// A WebSocket session with an application's handler.
-    Ws(Box<WebSocketMessages<VecBytes>>, Box<dyn WsHandler>),
-    /// A SockJS session on its `websocket` transport, echoing.
-    SockJsEcho(Box<SockJsWebSocket<VecBytes>>),
-    /// A STOMP session (TCP, WebSocket, SockJS over WebSocket).
-    Stomp(Box<StompConn>),
-    /// A receiving request of the SockJS session with this key.
-    Receiving(String, Box<ReceiverResponse>),
-    /// Everything is said; the write side shuts once it is written.
-    Finishing {
-        /// When to give up waiting for the peer to close.
-        deadline: Option<Instant>,
-    },
-}
-
-/// What the worker gives a connection while it runs.
-pub struct Ctx<'a> {
-    /// The time now.
-    pub now: Instant,
-    /// The server's settings.
-    pub config: &'a ServerConfig,
-    /// The counters.
-    pub stats: &'a Stats,
-    /// Numbers STOMP sessions across workers.
-    pub next_session: &'a std::sync::atomic::AtomicU32,
-    /// This connection's slot.
-    pub slot: usize,
-    /// The hub, on the hub worker.
-    pub hub: Option<HubCtx<'a>>,
-}
-
-/// The hub worker's shared state, lent to the connection it runs.
-pub struct HubCtx<'a> {
-    /// The broker side.
-    pub hub: &'a mut Hub,
-    /// The SockJS sessions.
-    pub registry: &'a mut Registry,
-    /// The other connections of the worker.
-    pub conns: &'a mut [Option<Conn>],
-    /// Connections that got output.
-    pub dirty: &'a mut Vec<usize>,
-}
-
-impl HubCtx<'_> {
-    /// Runs `f` with the broker, the application handler, and where deliveries for
-    /// other sessions go at `now`.
-    pub fn with_route<R>(
-        &mut self,
-        stats: &Stats,
-        now: Instant,
-        f: impl FnOnce(&mut Broker, &mut dyn AppHandler, &mut Route<'_>) -> R,
-    ) -> R {
-        let Hub {
-            broker,
-            sessions,
-            app,
-        } = &mut *self.hub;
-        let mut route = Route {
-            sessions,
-            conns: &mut *self.conns,
-            registry: &mut *self.registry,
-            dirty: &mut *self.dirty,
-            stats,
-            now,
-        };
-        f(broker, app.as_mut(), &mut route)
-    }
-
-    /// A STOMP session ended: forget it, telling the broker first when it was not told.
-    pub fn end<E: StompEndpoint>(
-        &mut self,
-        session: &mut BrokerSession<E, VecBytes>,
-        stats: &Stats,
-        now: Instant,
-        reason: CloseReason,
-    ) {
-        self.with_route(stats, now, |broker, _, route| {
-            let mut sink = |d: Delivery<'_>| route.deliver(&d);
-            session.disconnect(now, broker, &mut sink);
-        });
-        let connected = !session.user().is_empty();
-        hub::forget(
-            &mut self.hub.sessions,
-            stats,
-            session.id(),
-            connected,
-            reason,
-        );
-    }
-}
 
 /// What the worker does with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +36,7 @@ pub struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) phase: Phase,
     /// Bytes read and not yet consumed.
-    pending: Vec<u8>,
+    pub(super) pending: Vec<u8>,
     /// HTTP answers and other bytes written outside the phase's machine.
     pub(crate) out: VecBytes,
     pub(crate) paused: bool,
@@ -183,22 +83,11 @@ impl Conn {
     pub fn queued(&self) -> usize {
         let phase = match &self.phase {
             Phase::Ws(m, _) => m.outbound().len(),
-            Phase::SockJsEcho(s) => sockwire_core::stack::Carrier::outbound(s.as_ref()).len(),
-            Phase::Stomp(s) => {
-                sockwire_core::stack::Carrier::outbound(s.endpoint().carrier()).len()
-            }
+            Phase::SockJsEcho(s) => Carrier::outbound(s.as_ref()).len(),
+            Phase::Stomp(s) => Carrier::outbound(s.endpoint().carrier()).len(),
             _ => 0,
         };
         self.out.len() + phase
-    }
-
-    fn advance_phase(&mut self, now: Instant, n: usize) {
-        match &mut self.phase {
-            Phase::Ws(m, _) => m.advance(now, n),
-            Phase::SockJsEcho(s) => sockwire_core::stack::Carrier::advance(s.as_mut(), now, n),
-            Phase::Stomp(s) => s.endpoint_mut().advance(now, n),
-            _ => {}
-        }
     }
 
     /// When the connection next needs [`Conn::on_timeout`].
@@ -290,122 +179,11 @@ impl Conn {
         self.after_io(ctx).unwrap_or(Next::Keep)
     }
 
-    /// Runs the input through the phase; returns the bytes consumed and whether to read
-    /// more now (`false` while the phase is paused).
-    fn process(&mut self, input: &mut [u8], ctx: &mut Ctx<'_>) -> (usize, bool) {
-        let mut used = 0;
-        loop {
-            let rest = input.get_mut(used..).unwrap_or_default();
-            let now = ctx.now;
-            let (took, status) = match &mut self.phase {
-                Phase::Http(..) => {
-                    let (took, status, reroute) = super::http::step(self, rest, ctx);
-                    used += took;
-                    if reroute {
-                        continue;
-                    }
-                    if self.wants_hub {
-                        return (used, false);
-                    }
-                    return (used, status == Status::NeedMore);
-                }
-                Phase::Ws(m, handler) => {
-                    let read = m.read_with(rest, now, |ev, reply| {
-                        let mut out = Outbox { reply };
-                        match ev {
-                            MessageEvent::Message { kind, data } => {
-                                handler.on_message(kind, data, &mut out);
-                                false
-                            }
-                            MessageEvent::Closed { code } => {
-                                handler.on_close(code);
-                                true
-                            }
-                        }
-                    });
-                    (read.consumed, read.status.map(|_| ()))
-                }
-                Phase::SockJsEcho(s) => {
-                    let read = s.read(rest, now);
-                    let consumed = read.consumed;
-                    let status = match read.status {
-                        Status::Event(SockJsEvent::Message(m)) => {
-                            let m = m.to_string();
-                            if let Err(e) = s.send(now, &m) {
-                                log::debug!("SockJS echo not sent: {e}");
-                            }
-                            Status::Event(())
-                        }
-                        Status::Event(SockJsEvent::Closed) => Status::Closed,
-                        other => other.map(|_| ()),
-                    };
-                    (consumed, status)
-                }
-                Phase::Stomp(s) => {
-                    let Some(h) = ctx.hub.as_mut() else {
-                        return (used, false);
-                    };
-                    let (took, status, ended) =
-                        h.with_route(ctx.stats, now, |b, app, r| hub::run(s, rest, b, app, r));
-                    if let Some(reason) = ended {
-                        h.end(s, ctx.stats, now, reason);
-                    }
-                    (took, status)
-                }
-                Phase::Receiving(..) => {
-                    self.pump_receiver(ctx);
-                    return (input.len(), true);
-                }
-                // A finished connection is not expected to send.
-                Phase::Finishing { .. } => return (input.len(), true),
-            };
-            used += took;
-            match status {
-                Status::Event(()) => continue,
-                Status::NeedMore => return (used, true),
-                Status::Paused(_) => return (used, false),
-                Status::Closed => {
-                    // The machine may still be closing its transport: it says when done.
-                    if self.phase_is_closed() {
-                        self.finish(ctx.now);
-                    }
-                    return (input.len(), true);
-                }
-            }
-        }
-    }
-
     /// Writes what deliveries queued; a SockJS receiving request takes what its session
     /// owes it.
     pub fn on_output(&mut self, ctx: &mut Ctx<'_>) -> Next {
         self.pump_receiver(ctx);
         self.after_io(ctx).unwrap_or(Next::Keep)
-    }
-
-    /// A SockJS receiving request takes what its session owes it; a finished polling
-    /// response makes way for the next request on the connection.
-    fn pump_receiver(&mut self, ctx: &mut Ctx<'_>) {
-        let Phase::Receiving(key, response) = &mut self.phase else {
-            return;
-        };
-        let Some(h) = ctx.hub.as_mut() else {
-            return;
-        };
-        match h
-            .registry
-            .pump(key, response, ctx.config, ctx.now, &mut self.out)
-        {
-            Progress::Waiting => {}
-            Progress::Done => {
-                let reader = RequestReader::new(
-                    ctx.config.request_limits(),
-                    VecBytes::new(1 << 20),
-                    ctx.now,
-                );
-                self.phase = Phase::Http(Box::new(reader), None);
-            }
-            Progress::Close => self.finish(ctx.now),
-        }
     }
 
     /// Writes what is queued and tells whether the connection is done.
@@ -420,16 +198,6 @@ impl Conn {
             return Some(Next::Drop);
         }
         None
-    }
-
-    fn phase_is_closed(&self) -> bool {
-        match &self.phase {
-            Phase::Ws(m, _) => m.is_closed(),
-            Phase::SockJsEcho(s) => s.is_closed(),
-            Phase::Stomp(s) => s.is_closed(),
-            Phase::Http(r, _) => r.is_closed(),
-            _ => false,
-        }
     }
 
     /// The socket is writable: write, and read again if reading had paused.
@@ -482,39 +250,6 @@ impl Conn {
             Phase::Receiving(..) | Phase::Finishing { .. } => {}
         }
         self.after_io(ctx).unwrap_or(Next::Keep)
-    }
-
-    /// The server is shutting down: sessions are told (an ERROR, a close 1001), requests
-    /// in progress are dropped.
-    pub fn shut_down(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let now = ctx.now;
-        match &mut self.phase {
-            Phase::Http(..) => return Next::Drop,
-            Phase::Ws(m, _) => {
-                let _ = m.close(now, super::config::SHUTDOWN_CLOSE, super::config::SHUTDOWN);
-            }
-            Phase::SockJsEcho(s) => {
-                s.close(now, super::config::SHUTDOWN_SOCKJS, super::config::SHUTDOWN)
-            }
-            Phase::Stomp(s) => {
-                let _ = s.close(now, super::config::SHUTDOWN);
-            }
-            Phase::Receiving(..) => self.finish(now),
-            Phase::Finishing { .. } => {}
-        }
-        self.after_io(ctx).unwrap_or(Next::Keep)
-    }
-
-    /// What the connection counts as.
-    pub fn kind(&self) -> Kind {
-        match &self.phase {
-            Phase::Ws(..) => Kind::WebSocket,
-            Phase::Stomp(s) => match s.endpoint().carrier() {
-                sockwire_core::stack::AnyCarrier::Tcp(_) => Kind::StompTcp,
-                _ => Kind::StompWebSocket,
-            },
-            _ => Kind::Other,
-        }
     }
 
     /// Brings the counters up to date (`gone` when the connection is dropped).
@@ -609,15 +344,5 @@ impl Conn {
                 Err(_) => return Next::Drop,
             }
         }
-    }
-}
-
-/// The bytes a phase's machine has waiting to be written at `now`.
-fn outbound(phase: &mut Phase, now: Instant) -> &[u8] {
-    match phase {
-        Phase::Ws(m, _) => m.outbound(),
-        Phase::SockJsEcho(s) => sockwire_core::stack::Carrier::outbound(&**s),
-        Phase::Stomp(s) => s.endpoint_mut().outbound(now),
-        _ => &[],
     }
 }

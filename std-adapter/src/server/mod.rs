@@ -11,9 +11,11 @@
 mod app;
 mod config;
 mod conn;
+mod ctx;
 mod handler;
 mod http;
 mod hub;
+mod phase;
 mod sockjs;
 mod stats;
 mod worker;

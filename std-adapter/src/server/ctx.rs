@@ -1,0 +1,90 @@
+//! What the worker lends a connection while it runs it: the time, the settings, and on
+//! the hub worker the broker side and the other connections.
+
+use sockwire_core::broker::Delivery;
+use sockwire_core::stack::{BrokerSession, CloseReason, StompEndpoint};
+use sockwire_core::time::Instant;
+
+use super::app::AppHandler;
+use super::config::ServerConfig;
+use super::conn::Conn;
+use super::hub::{self, Broker, Hub, Route};
+use super::sockjs::Registry;
+use super::stats::Stats;
+use crate::store::VecBytes;
+
+/// What the worker gives a connection while it runs.
+pub struct Ctx<'a> {
+    /// The time now.
+    pub now: Instant,
+    /// The server's settings.
+    pub config: &'a ServerConfig,
+    /// The counters.
+    pub stats: &'a Stats,
+    /// Numbers STOMP sessions across workers.
+    pub next_session: &'a std::sync::atomic::AtomicU32,
+    /// This connection's slot.
+    pub slot: usize,
+    /// The hub, on the hub worker.
+    pub hub: Option<HubCtx<'a>>,
+}
+
+/// The hub worker's shared state, lent to the connection it runs.
+pub struct HubCtx<'a> {
+    /// The broker side.
+    pub hub: &'a mut Hub,
+    /// The SockJS sessions.
+    pub registry: &'a mut Registry,
+    /// The other connections of the worker.
+    pub conns: &'a mut [Option<Conn>],
+    /// Connections that got output.
+    pub dirty: &'a mut Vec<usize>,
+}
+
+impl HubCtx<'_> {
+    /// Runs `f` with the broker, the application handler, and where deliveries for
+    /// other sessions go at `now`.
+    pub fn with_route<R>(
+        &mut self,
+        stats: &Stats,
+        now: Instant,
+        f: impl FnOnce(&mut Broker, &mut dyn AppHandler, &mut Route<'_>) -> R,
+    ) -> R {
+        let Hub {
+            broker,
+            sessions,
+            app,
+        } = &mut *self.hub;
+        let mut route = Route {
+            sessions,
+            conns: &mut *self.conns,
+            registry: &mut *self.registry,
+            dirty: &mut *self.dirty,
+            stats,
+            now,
+        };
+        f(broker, app.as_mut(), &mut route)
+    }
+
+    /// A STOMP session ended: forget it, telling the broker first when it was not told.
+    pub fn end<E: StompEndpoint>(
+        &mut self,
+        session: &mut BrokerSession<E, VecBytes>,
+        stats: &Stats,
+        now: Instant,
+        reason: CloseReason,
+    ) {
+        self.with_route(stats, now, |broker, _, route| {
+            let mut sink = |d: Delivery<'_>| route.deliver(&d);
+            session.disconnect(now, broker, &mut sink);
+        });
+        let connected = !session.user().is_empty();
+        hub::forget(
+            &mut self.hub.sessions,
+            stats,
+            session.id(),
+            connected,
+            reason,
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! What a connection carries ([`Phase`]) and how each phase runs its machine.
+
+use sockwire_core::http::RequestReader;
+use sockwire_core::machine::{Machine, Status};
+use sockwire_core::sockjs::{Progress, ReceiverResponse};
+use sockwire_core::stack::{
+    AnyCarrier, Carrier, MessageEvent, SockJsEvent, SockJsWebSocket, WebSocketMessages,
+};
+use sockwire_core::time::Instant;
+
+use super::config::{SHUTDOWN, SHUTDOWN_CLOSE, SHUTDOWN_SOCKJS};
+use super::conn::{Conn, Next};
+use super::ctx::Ctx;
+use super::handler::{Outbox, WsHandler};
+use super::http::SockJsSend;
+use super::hub::{self, StompConn};
+use super::stats::Kind;
+use crate::store::VecBytes;
+
+/// What a connection carries.
+pub enum Phase {
+    /// HTTP requests, and the SockJS send whose body is being read.
+    Http(Box<RequestReader<VecBytes>>, Option<Box<SockJsSend>>),
+    /// A WebSocket session with an application's handler.
+    Ws(Box<WebSocketMessages<VecBytes>>, Box<dyn WsHandler>),
+    /// A SockJS session on its `websocket` transport, echoing.
+    SockJsEcho(Box<SockJsWebSocket<VecBytes>>),
+    /// A STOMP session (TCP, WebSocket, SockJS over WebSocket).
+    Stomp(Box<StompConn>),
+    /// A receiving request of the SockJS session with this key.
+    Receiving(String, Box<ReceiverResponse>),
+    /// Everything is said; the write side shuts once it is written.
+    Finishing {
+        /// When to give up waiting for the peer to close.
+        deadline: Option<Instant>,
+    },
+}
+
+impl Conn {
+    pub(super) fn advance_phase(&mut self, now: Instant, n: usize) {
+        match &mut self.phase {
+            Phase::Ws(m, _) => m.advance(now, n),
+            Phase::SockJsEcho(s) => Carrier::advance(s.as_mut(), now, n),
+            Phase::Stomp(s) => s.endpoint_mut().advance(now, n),
+            _ => {}
+        }
+    }
+
+    /// Runs the input through the phase; returns the bytes consumed and whether to read
+    /// more now (`false` while the phase is paused).
+    pub(super) fn process(&mut self, input: &mut [u8], ctx: &mut Ctx<'_>) -> (usize, bool) {
+        let mut used = 0;
+        loop {
+            let rest = input.get_mut(used..).unwrap_or_default();
+            let now = ctx.now;
+            let (took, status) = match &mut self.phase {
+                Phase::Http(..) => {
+                    let (took, status, reroute) = super::http::step(self, rest, ctx);
+                    used += took;
+                    if reroute {
+                        continue;
+                    }
+                    if self.wants_hub {
+                        return (used, false);
+                    }
+                    return (used, status == Status::NeedMore);
+                }
+                Phase::Ws(m, handler) => {
+                    let read = m.read_with(rest, now, |ev, reply| {
+                        let mut out = Outbox { reply };
+                        match ev {
+                            MessageEvent::Message { kind, data } => {
+                                handler.on_message(kind, data, &mut out);
+                                false
+                            }
+                            MessageEvent::Closed { code } => {
+                                handler.on_close(code);
+                                true
+                            }
+                        }
+                    });
+                    (read.consumed, read.status.map(|_| ()))
+                }
+                Phase::SockJsEcho(s) => {
+                    let read = s.read(rest, now);
+                    let consumed = read.consumed;
+                    let status = match read.status {
+                        Status::Event(SockJsEvent::Message(m)) => {
+                            let m = m.to_string();
+                            if let Err(e) = s.send(now, &m) {
+                                log::debug!("SockJS echo not sent: {e}");
+                            }
+                            Status::Event(())
+                        }
+                        Status::Event(SockJsEvent::Closed) => Status::Closed,
+                        other => other.map(|_| ()),
+                    };
+                    (consumed, status)
+                }
+                Phase::Stomp(s) => {
+                    let Some(h) = ctx.hub.as_mut() else {
+                        return (used, false);
+                    };
+                    let (took, status, ended) =
+                        h.with_route(ctx.stats, now, |b, app, r| hub::run(s, rest, b, app, r));
+                    if let Some(reason) = ended {
+                        h.end(s, ctx.stats, now, reason);
+                    }
+                    (took, status)
+                }
+                Phase::Receiving(..) => {
+                    self.pump_receiver(ctx);
+                    return (input.len(), true);
+                }
+                // A finished connection is not expected to send.
+                Phase::Finishing { .. } => return (input.len(), true),
+            };
+            used += took;
+            match status {
+                Status::Event(()) => continue,
+                Status::NeedMore => return (used, true),
+                Status::Paused(_) => return (used, false),
+                Status::Closed => {
+                    // The machine may still be closing its transport: it says when done.
+                    if self.phase_is_closed() {
+                        self.finish(ctx.now);
+                    }
+                    return (input.len(), true);
+                }
+            }
+        }
+    }
+
+    /// A SockJS receiving request takes what its session owes it; a finished polling
+    /// response makes way for the next request on the connection.
+    pub(super) fn pump_receiver(&mut self, ctx: &mut Ctx<'_>) {
+        let Phase::Receiving(key, response) = &mut self.phase else {
+            return;
+        };
+        let Some(h) = ctx.hub.as_mut() else {
+            return;
+        };
+        match h
+            .registry
+            .pump(key, response, ctx.config, ctx.now, &mut self.out)
+        {
+            Progress::Waiting => {}
+            Progress::Done => {
+                let reader = RequestReader::new(
+                    ctx.config.request_limits(),
+                    VecBytes::new(1 << 20),
+                    ctx.now,
+                );
+                self.phase = Phase::Http(Box::new(reader), None);
+            }
+            Progress::Close => self.finish(ctx.now),
+        }
+    }
+
+    pub(super) fn phase_is_closed(&self) -> bool {
+        match &self.phase {
+            Phase::Ws(m, _) => m.is_closed(),
+            Phase::SockJsEcho(s) => s.is_closed(),
+            Phase::Stomp(s) => s.is_closed(),
+            Phase::Http(r, _) => r.is_closed(),
+            _ => false,
+        }
+    }
+
+    /// The server is shutting down: sessions are told (an ERROR, a close 1001), requests
+    /// in progress are dropped.
+    pub fn shut_down(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let now = ctx.now;
+        match &mut self.phase {
+            Phase::Http(..) => return Next::Drop,
+            Phase::Ws(m, _) => {
+                let _ = m.close(now, SHUTDOWN_CLOSE, SHUTDOWN);
+            }
+            Phase::SockJsEcho(s) => s.close(now, SHUTDOWN_SOCKJS, SHUTDOWN),
+            Phase::Stomp(s) => {
+                let _ = s.close(now, SHUTDOWN);
+            }
+            Phase::Receiving(..) => self.finish(now),
+            Phase::Finishing { .. } => {}
+        }
+        self.after_io(ctx).unwrap_or(Next::Keep)
+    }
+
+    /// What the connection counts as.
+    pub fn kind(&self) -> Kind {
+        match &self.phase {
+            Phase::Ws(..) => Kind::WebSocket,
+            Phase::Stomp(s) => match s.endpoint().carrier() {
+                AnyCarrier::Tcp(_) => Kind::StompTcp,
+                _ => Kind::StompWebSocket,
+            },
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// The bytes a phase's machine has waiting to be written at `now`.
+pub(super) fn outbound(phase: &mut Phase, now: Instant) -> &[u8] {
+    match phase {
+        Phase::Ws(m, _) => m.outbound(),
+        Phase::SockJsEcho(s) => Carrier::outbound(&**s),
+        Phase::Stomp(s) => s.endpoint_mut().outbound(now),
+        _ => &[],
+    }
+}
