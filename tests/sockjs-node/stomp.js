@@ -3,20 +3,29 @@
 // a plain WebSocket at /ws. Each run subscribes, publishes to a topic and to the
 // application's /app/echo, and checks what comes back. Prints "N passed, M failed".
 //
-// Usage: node stomp.js http://127.0.0.1:8080
+// Usage: node stomp.js http://127.0.0.1:8080 [--only ws|sockjs]
+//   --only ws      only the plain WebSocket run (/ws), for servers without SockJS
+//   --only sockjs  only the SockJS runs (/stomp)
 'use strict';
 const { Client } = require('@stomp/stompjs');
 const SockJS = require('sockjs-client');
 const WebSocket = require('ws');
 
 const base = process.argv[2];
+const rest = process.argv.slice(3);
+const only = rest[0] === '--only' ? rest[1] : undefined;
+if (!base || (rest.length > 0 && !(rest.length === 2 && ['ws', 'sockjs'].includes(only)))) {
+  console.error('usage: node stomp.js BASE_URL [--only ws|sockjs]');
+  process.exit(2);
+}
 const runs = [
-  { name: 'websocket /ws', factory: () => new WebSocket(base.replace('http', 'ws') + '/ws', ['v12.stomp']) },
+  { kind: 'ws', name: 'websocket /ws', factory: () => new WebSocket(base.replace('http', 'ws') + '/ws', ['v12.stomp']) },
   ...['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'].map((t) => ({
+    kind: 'sockjs',
     name: `sockjs ${t} /stomp`,
     factory: () => new SockJS(base + '/stomp', null, { transports: [t] }),
   })),
-];
+].filter((r) => only === undefined || r.kind === only);
 
 function run({ name, factory }) {
   return new Promise((resolve) => {
