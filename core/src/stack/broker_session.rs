@@ -246,6 +246,8 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 break Report::Closed(reason);
             }
             if self.released {
+                // The transport may still have its closing handshake to finish.
+                let _ = self.endpoint.read(input, now);
                 return Read::closed(input.len());
             }
             let all = self.scratch.len();
