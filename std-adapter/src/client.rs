@@ -7,11 +7,14 @@ use std::time::Duration;
 use sockwire_core::http::{Header, Response, WriteError};
 use sockwire_core::machine::{Machine, Status};
 use sockwire_core::ws::handshake::{ClientHandshake, ClientRequest};
-use sockwire_core::ws::{CloseCode, Config, Connection, DataKind, Event, Role};
+use sockwire_core::ws::{CloseCode, Config, Connection, DataKind, Role};
+
+use sockwire_core::stack::{MessageEvent, WebSocketMessages};
+use sockwire_core::store::ByteStore;
 
 use crate::clock::Clock;
-use crate::message::{owned_message, Message, MessageBuffer};
-use crate::outbound::{drain_transmit, push_frame};
+use crate::message::Message;
+use crate::store::VecBytes;
 use crate::url::WsUrl;
 
 /// Options of a client connection.
@@ -35,13 +38,10 @@ const READ_BUFFER: usize = 64 * 1024;
 /// A connected WebSocket client. Reads and writes block.
 pub struct WsClient {
     stream: TcpStream,
-    conn: Connection,
+    ws: WebSocketMessages<VecBytes>,
     clock: Clock,
+    /// Bytes read and not yet consumed.
     rbuf: Vec<u8>,
-    rstart: usize,
-    rend: usize,
-    wbuf: Vec<u8>,
-    message: MessageBuffer,
     subprotocol: Option<String>,
 }
 
@@ -90,18 +90,14 @@ impl WsClient {
             subprotocols: &protocols,
             extra_headers: &extra,
         };
-        let mut out = vec![0u8; 1024];
-        let n = loop {
-            match handshake.write_request(&request, &mut out) {
-                Ok(n) => break n,
-                Err(WriteError::BufferTooSmall(e)) if e.needed > out.len() => {
-                    out.resize(e.needed, 0)
-                }
-                Err(e) => return Err(invalid(e)),
-            }
-        };
-        stream.write_all(&out[..n])?;
-
+        let mut out = VecBytes::new(64 * 1024);
+        out.write_with(
+            1024,
+            |b| handshake.write_request(&request, b),
+            WriteError::needed,
+        )
+        .map_err(invalid)?;
+        stream.write_all(out.as_slice())?;
         let mut rbuf = vec![0u8; READ_BUFFER];
         let mut rend = 0;
         let head_len = loop {
@@ -127,18 +123,21 @@ impl WsClient {
         };
         let negotiated = handshake.validate(&response, &protocols).map_err(invalid)?;
         let subprotocol = negotiated.subprotocol.map(str::to_string);
-
         let seed = u64::from_le_bytes(random_bytes::<8>()?);
         let config = options.config.unwrap_or_default();
+        let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+        let ws = WebSocketMessages::new(
+            Connection::new(Role::Client, config, seed),
+            VecBytes::new(limit),
+            VecBytes::new(usize::MAX),
+        );
+        rbuf.truncate(rend);
+        rbuf.drain(..head_len);
         Ok(WsClient {
             stream,
-            conn: Connection::new(Role::Client, config, seed),
+            ws,
             clock: Clock::new(),
             rbuf,
-            rstart: head_len,
-            rend,
-            wbuf: Vec::new(),
-            message: MessageBuffer::default(),
             subprotocol,
         })
     }
@@ -161,28 +160,28 @@ impl WsClient {
     /// Sends a message of the given kind as one frame.
     pub fn send(&mut self, kind: DataKind, data: &[u8]) -> io::Result<()> {
         let now = self.clock.now();
-        push_frame(&mut self.conn, now, kind, data, &mut self.wbuf).map_err(invalid)?;
+        self.ws.send(now, kind, data).map_err(invalid)?;
         self.flush()
     }
 
     /// Sends a ping.
     pub fn ping(&mut self, payload: &[u8]) -> io::Result<()> {
-        self.conn.ping(self.clock.now(), payload).map_err(invalid)?;
+        self.ws.ping(self.clock.now(), payload).map_err(invalid)?;
         self.flush()
     }
 
     /// Starts the closing handshake; keep calling [`WsClient::read`] until it reports the close.
     pub fn close(&mut self, code: u16, reason: &str) -> io::Result<()> {
-        let code = CloseCode(code);
-        self.conn
-            .close(self.clock.now(), code, reason)
+        let now = self.clock.now();
+        self.ws
+            .close(now, CloseCode(code), reason)
             .map_err(invalid)?;
         self.flush()
     }
 
     /// Whether the connection has finished closing.
     pub fn is_closed(&self) -> bool {
-        self.conn.is_closed()
+        self.ws.connection().is_closed()
     }
 
     /// After the close: waits up to `wait` for the server to close the TCP connection, as
@@ -199,24 +198,20 @@ impl WsClient {
             match self.stream.read(&mut sink) {
                 Ok(0) => return Ok(()),
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Ok(())
-                }
+                Err(e) if timed_out(&e) => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        drain_transmit(&mut self.conn, self.clock.now(), &mut self.wbuf);
-        if !self.wbuf.is_empty() {
-            self.stream.write_all(&self.wbuf)?;
-            self.wbuf.clear();
+        let now = self.clock.now();
+        while let Some(n) = {
+            let pending = self.ws.outbound();
+            (!pending.is_empty()).then_some(pending.len())
+        } {
+            self.stream.write_all(&self.ws.outbound()[..n])?;
+            self.ws.advance(now, n);
         }
         Ok(())
     }
@@ -239,16 +234,31 @@ impl WsClient {
     pub fn read_for(&mut self, wait: Option<Duration>) -> io::Result<Option<Message>> {
         let give_up = wait.map(|w| std::time::Instant::now() + w);
         loop {
-            if let Some(message) = self.next_event()? {
-                self.flush()?;
-                return Ok(Some(message));
-            }
+            let now = self.clock.now();
+            let read = self.ws.read(&mut self.rbuf, now);
+            let consumed = read.consumed;
+            let message = match read.status {
+                Status::Event(MessageEvent::Message { kind, data }) => Some(owned(kind, data)),
+                Status::Event(MessageEvent::Ping(p)) => Some(Message::Ping(p.as_bytes().to_vec())),
+                Status::Event(MessageEvent::Pong(p)) => Some(Message::Pong(p.as_bytes().to_vec())),
+                Status::Event(MessageEvent::Closed { code, reason }) => Some(Message::Close {
+                    code,
+                    reason: String::from_utf8_lossy(reason.as_bytes()).into_owned(),
+                }),
+                Status::Closed => {
+                    self.rbuf.clear();
+                    self.flush()?;
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotConnected,
+                        "connection closed",
+                    ));
+                }
+                Status::NeedMore | Status::Paused(_) => None,
+            };
+            self.rbuf.drain(..consumed);
             self.flush()?;
-            if self.conn.is_closed() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotConnected,
-                    "connection closed",
-                ));
+            if message.is_some() {
+                return Ok(message);
             }
             let left = give_up.map(|g| g.saturating_duration_since(std::time::Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {
@@ -260,15 +270,7 @@ impl WsClient {
 
     /// Reads more bytes from the socket, waking the connection's timers while waiting.
     fn fill(&mut self, wait: Option<Duration>) -> io::Result<()> {
-        if self.rstart > 0 {
-            self.rbuf.copy_within(self.rstart..self.rend, 0);
-            self.rend -= self.rstart;
-            self.rstart = 0;
-        }
-        if self.rend == self.rbuf.len() {
-            self.rbuf.resize(self.rbuf.len() * 2, 0);
-        }
-        let timer = self.conn.poll_timeout().map(|t| self.clock.until(t));
+        let timer = self.ws.poll_timeout().map(|t| self.clock.until(t));
         let timeout = match (timer, wait) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -276,73 +278,38 @@ impl WsClient {
         // A zero timeout would mean "block forever" to std.
         self.stream
             .set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
-        match self.stream.read(&mut self.rbuf[self.rend..]) {
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk) {
             Ok(0) => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "peer closed the TCP connection",
             )),
             Ok(n) => {
-                self.rend += n;
+                self.rbuf.extend_from_slice(&chunk[..n]);
                 Ok(())
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if self.conn.handle_timeout(self.clock.now()).is_some() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "no close from the server in time",
-                    ));
+            Err(e) if timed_out(&e) => {
+                if self.ws.handle_timeout(self.clock.now()).is_some() {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out"));
                 }
                 Ok(())
             }
             Err(e) => Err(e),
         }
     }
+}
 
-    /// Feeds buffered bytes to the connection until one reportable event appears.
-    fn next_event(&mut self) -> io::Result<Option<Message>> {
-        let now = self.clock.now();
-        loop {
-            let read = self.conn.read(&mut self.rbuf[self.rstart..self.rend], now);
-            self.rstart += read.consumed;
-            let event = match read.status {
-                Status::Event(event) => event,
-                Status::NeedMore | Status::Paused(_) | Status::Closed => return Ok(None),
-            };
-            match event {
-                Event::Data {
-                    kind,
-                    payload,
-                    first,
-                    fin,
-                    ..
-                } => {
-                    if let Some((kind, whole)) = self.message.push(kind, payload, first, fin) {
-                        let message = owned_message(kind, whole);
-                        self.message.recycle();
-                        return Ok(Some(message));
-                    }
-                }
-                Event::Ping(p) => return Ok(Some(Message::Ping(p.as_bytes().to_vec()))),
-                Event::Pong(p) => return Ok(Some(Message::Pong(p.as_bytes().to_vec()))),
-                Event::Closed { code, reason } => {
-                    return Ok(Some(Message::Close {
-                        code: code.map(|c| c.as_u16()),
-                        reason: String::from_utf8_lossy(reason.as_bytes()).into_owned(),
-                    }))
-                }
-                Event::Failed(e) => {
-                    self.flush()?;
-                    return Err(invalid(e));
-                }
-                Event::TimedOut => {
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out"))
-                }
-            }
-        }
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// A finished message as the owned [`Message`] of its kind.
+fn owned(kind: DataKind, bytes: &[u8]) -> Message {
+    match kind {
+        DataKind::Text => Message::Text(String::from_utf8_lossy(bytes).into_owned()),
+        DataKind::Binary => Message::Binary(bytes.to_vec()),
     }
 }

@@ -10,7 +10,6 @@ pub mod client;
 pub mod clock;
 pub mod http_client;
 pub mod message;
-pub mod outbound;
 pub mod server;
 pub mod sockjs_client;
 pub mod stomp;

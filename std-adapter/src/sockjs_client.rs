@@ -10,7 +10,8 @@ use sockwire_core::sockjs::{BodyEncoding, Frame, SendBody};
 use crate::client::WsClient;
 use crate::http_client::{request, HttpResponse};
 use crate::message::Message;
-use crate::outbound::write_into;
+use crate::store::VecBytes;
+use sockwire_core::store::ByteStore;
 
 /// A SockJS transport the client can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,10 +268,13 @@ impl SockJsClient {
 
     /// Sends a text message.
     pub fn send_text(&mut self, text: &str) -> io::Result<()> {
-        let mut frame = Vec::new();
-        write_into(&mut frame, |out| Frame::Messages(&[text]).write(out)).map_err(invalid)?;
+        let mut frame = VecBytes::new(usize::MAX);
+        let encode = |out: &mut [u8]| Frame::Messages(&[text]).write(out);
+        frame
+            .write_with(text.len() + 8, encode, |e| Some(e.needed))
+            .map_err(|e| invalid(format!("{e:?}")))?;
         // `a["..."]` without the `a` is the JSON array a client sends.
-        let array = frame.get(1..).unwrap_or_default();
+        let array = frame.as_slice().get(1..).unwrap_or_default();
         match &mut self.link {
             Link::WebSocket(ws) => ws.send_text(&String::from_utf8_lossy(array)),
             _ => {

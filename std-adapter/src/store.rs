@@ -80,25 +80,3 @@ impl ByteStore for VecBytes {
         self.limit
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grows_to_the_limit_and_releases_when_drained() {
-        let mut s = VecBytes::new(100_000);
-        assert_eq!(s.capacity(), 0);
-        s.push(&[7; 60_000]).unwrap();
-        assert!(s.push(&[7; 50_000]).is_err());
-        assert_eq!(s.len(), 60_000);
-        s.discard(10_000);
-        s.push(&[8; 50_000]).unwrap();
-        assert_eq!(s.len(), 100_000);
-        assert_eq!(s.as_slice()[49_999], 7);
-        assert_eq!(s.as_slice()[50_000], 8);
-        s.discard(100_000);
-        assert!(s.is_empty());
-        assert_eq!(s.capacity(), 0);
-    }
-}

@@ -1,12 +1,12 @@
 //! [`WebSocketMessages`]: a WebSocket connection that hands over whole messages.
 
 use super::carrier::drain_into;
-use super::websocket::{flush_control, read_data, send_data, Ended};
+use super::websocket::{flush_control, read_data, send_data, Stopped};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::store::{ByteStore, StoreFull};
 use crate::time::Instant;
-use crate::ws::{CloseCode, Connection, DataKind, SendError};
+use crate::ws::{CloseCode, Connection, ControlPayload, DataKind, SendError};
 
 /// What the peer of a [`WebSocketMessages`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +18,26 @@ pub enum MessageEvent<'a> {
         /// The payload.
         data: &'a [u8],
     },
+    /// The peer sent a ping (its pong is owed and queued).
+    Ping(ControlPayload),
+    /// The peer sent a pong.
+    Pong(ControlPayload),
     /// The connection ended (terminal): the peer closed (with its code, `None` when the
     /// close frame had none), broke the protocol (`None`; the close is queued), or did not
     /// answer our close in time.
     Closed {
         /// The peer's close code.
         code: Option<u16>,
+        /// The peer's close reason (valid UTF-8, [`ControlPayload::as_str`]).
+        reason: ControlPayload,
     },
+}
+
+/// What [`WebSocketMessages`] read, before it borrows the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Got {
+    Message,
+    Control(MessageEvent<'static>),
 }
 
 /// Why a message was not sent.
@@ -86,10 +99,8 @@ impl<S: ByteStore> WebSocketMessages<S> {
         } = self;
         let reply = Reply { ws, out, now };
         match status {
-            Status::Event(Some(code)) => {
-                Read::event(consumed, answer(MessageEvent::Closed { code }, reply))
-            }
-            Status::Event(None) => {
+            Status::Event(Got::Control(event)) => Read::event(consumed, answer(event, reply)),
+            Status::Event(Got::Message) => {
                 let event = MessageEvent::Message {
                     kind: self.kind,
                     data: incoming.as_slice(),
@@ -102,13 +113,14 @@ impl<S: ByteStore> WebSocketMessages<S> {
         }
     }
 
-    /// Consumes wire bytes and reports at most one whole message or the end, following
-    /// the [machine contract](crate::machine). Pings are answered by themselves.
+    /// Consumes wire bytes and reports at most one whole message, ping, pong or the end,
+    /// following the [machine contract](crate::machine). Pings are answered by
+    /// themselves.
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<MessageEvent<'_>> {
         let read = self.read_event(input, now);
         match read.status {
-            Status::Event(Some(code)) => Read::event(read.consumed, MessageEvent::Closed { code }),
-            Status::Event(None) => Read::event(
+            Status::Event(Got::Control(event)) => Read::event(read.consumed, event),
+            Status::Event(Got::Message) => Read::event(
                 read.consumed,
                 MessageEvent::Message {
                     kind: self.kind,
@@ -121,9 +133,9 @@ impl<S: ByteStore> WebSocketMessages<S> {
         }
     }
 
-    /// Reads until a whole message is in `incoming` (`Event(None)`) or the connection ends
-    /// (`Event(Some(peer's close code))`).
-    fn read_event(&mut self, input: &mut [u8], now: Instant) -> Read<Option<Option<u16>>> {
+    /// Reads until a whole message is in `incoming`, a ping or pong arrives, or the
+    /// connection ends.
+    fn read_event(&mut self, input: &mut [u8], now: Instant) -> Read<Got> {
         if self.complete.take().is_some() {
             let all = self.incoming.len();
             self.incoming.discard(all);
@@ -139,6 +151,7 @@ impl<S: ByteStore> WebSocketMessages<S> {
             &mut self.out,
             input,
             now,
+            true,
             &mut || incoming.borrow().room(),
             &mut |k, payload, first, fin| {
                 if first {
@@ -153,19 +166,28 @@ impl<S: ByteStore> WebSocketMessages<S> {
         match read.status {
             Status::Paused(_) if done.get() => {
                 self.complete = Some(self.kind);
-                Read::event(read.consumed, None)
+                Read::event(read.consumed, Got::Message)
             }
             Status::Paused(Pause::Transmit) => {
                 // The message does not fit its store.
                 let _ = self.ws.close(now, CloseCode::MESSAGE_TOO_BIG, "too big");
                 flush_control(&mut self.ws, &mut self.out, now);
                 self.over = true;
-                Read::event(input.len(), Some(None))
+                let reason = ControlPayload::empty();
+                let closed = MessageEvent::Closed { code: None, reason };
+                Read::event(input.len(), Got::Control(closed))
             }
             Status::Paused(p) => Read::paused(read.consumed, p),
-            Status::Event(Ended { code }) => {
+            Status::Event(Stopped::Ended { code, reason }) => {
                 self.over = true;
-                Read::event(input.len(), Some(code))
+                let closed = MessageEvent::Closed { code, reason };
+                Read::event(input.len(), Got::Control(closed))
+            }
+            Status::Event(Stopped::Ping(p)) => {
+                Read::event(read.consumed, Got::Control(MessageEvent::Ping(p)))
+            }
+            Status::Event(Stopped::Pong(p)) => {
+                Read::event(read.consumed, Got::Control(MessageEvent::Pong(p)))
             }
             Status::NeedMore => Read::need_more(read.consumed),
             Status::Closed => {
@@ -188,6 +210,13 @@ impl<S: ByteStore> WebSocketMessages<S> {
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
     pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.ws.close(now, code, reason)?;
+        flush_control(&mut self.ws, &mut self.out, now);
+        Ok(())
+    }
+
+    /// Queues a ping (replacing one not yet sent).
+    pub fn ping(&mut self, now: Instant, payload: &[u8]) -> Result<(), SendError> {
+        self.ws.ping(now, payload)?;
         flush_control(&mut self.ws, &mut self.out, now);
         Ok(())
     }
@@ -286,7 +315,10 @@ impl<S: ByteStore> Machine for WebSocketMessages<S> {
     fn handle_timeout(&mut self, now: Instant) -> Option<MessageEvent<'static>> {
         self.ws.handle_timeout(now)?;
         self.over = true;
-        Some(MessageEvent::Closed { code: None })
+        Some(MessageEvent::Closed {
+            code: None,
+            reason: ControlPayload::empty(),
+        })
     }
 
     /// Once the closing handshake is done and everything is written.

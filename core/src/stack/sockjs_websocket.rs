@@ -182,6 +182,7 @@ impl<S: ByteStore> SockJsWebSocket<S> {
                 &mut self.out,
                 rest,
                 now,
+                false,
                 &mut || incoming.borrow().room(),
                 &mut |_, payload, first, fin| {
                     let mut inc = incoming.borrow_mut();

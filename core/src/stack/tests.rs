@@ -446,10 +446,10 @@ fn whole_websocket_messages_and_their_limit() {
     assert_eq!(drain(&mut s, Instant(0)), b"\x82\x02\x00\x01");
     let mut big = client_frame(&mut client, Fragment::Whole(DataKind::Binary), &[0; 17]);
     let read = s.read(&mut big, Instant(0));
-    assert_eq!(
+    assert!(matches!(
         read.status,
-        Status::Event(MessageEvent::Closed { code: None })
-    );
+        Status::Event(MessageEvent::Closed { code: None, .. })
+    ));
     assert_eq!(
         server_messages(&mut client, drain(&mut s, Instant(0))),
         ["close Some(1009)"]

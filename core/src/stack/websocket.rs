@@ -6,13 +6,14 @@ use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::store::{ByteStore, WriteError};
 use crate::time::Instant;
-use crate::ws::{CloseCode, Connection, DataKind, Event, Fragment};
+use crate::ws::{CloseCode, Connection, ControlPayload, DataKind, Event, Fragment};
 
 /// The longest WebSocket frame header (a client's, with its masking key).
 pub(crate) const MAX_HEAD: usize = crate::ws::frame::MAX_HEADER_LEN;
 
-/// Room for the longest control frame a server writes (a close with its reason).
-const CONTROL_FRAME: usize = 2 + 125;
+/// Room for the longest control frame: a close with its reason, masked when a client
+/// sends it.
+const CONTROL_FRAME: usize = 2 + 4 + 125;
 
 /// A WebSocket connection carrying a byte stream: the payload of every data message is
 /// the next bytes of the stream, and every outgoing frame is one data message (text when
@@ -135,11 +136,21 @@ pub(crate) fn send_data<S: ByteStore, E>(
     }
 }
 
-/// How a WebSocket ended: the peer's close code, `None` when it sent none, broke the
-/// protocol or timed out.
+/// What stopped [`read_data`] besides input, room or its taker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Ended {
-    pub code: Option<u16>,
+pub(crate) enum Stopped {
+    /// The WebSocket ended: the peer's close code, `None` when it sent none, broke the
+    /// protocol or timed out.
+    Ended {
+        /// The peer's close code.
+        code: Option<u16>,
+        /// The peer's close reason (empty unless it closed with one).
+        reason: ControlPayload,
+    },
+    /// A ping (its pong is owed), when control frames are reported.
+    Ping(ControlPayload),
+    /// A pong, when control frames are reported.
+    Pong(ControlPayload),
 }
 
 /// Takes one data payload chunk (kind, bytes, first, fin); `false` stops reading.
@@ -147,15 +158,17 @@ pub(crate) type TakeChunk<'a> = dyn FnMut(DataKind, &[u8], bool, bool) -> bool +
 
 /// Reads WebSocket frames from `input`, handing each data payload chunk to `take` (which
 /// is never given more than `room()` bytes) until the input is used up, `room` is 0, or
-/// `take` returns `false`. Returns the bytes consumed and what stopped it.
+/// `take` returns `false`, or (with `controls`) a ping or pong arrives. Returns the bytes
+/// consumed and what stopped it.
 pub(crate) fn read_data(
     ws: &mut Connection,
     out: &mut impl ByteStore,
     input: &mut [u8],
     now: Instant,
+    controls: bool,
     room: &mut dyn FnMut() -> usize,
     take: &mut TakeChunk<'_>,
-) -> Read<Ended> {
+) -> Read<Stopped> {
     let mut pos = 0;
     loop {
         let rest = input.get_mut(pos..).unwrap_or_default();
@@ -175,15 +188,21 @@ pub(crate) fn read_data(
                 fin,
                 ..
             }) => !take(kind, payload, first, fin),
+            Status::Event(Event::Ping(p)) if controls => {
+                flush_control(ws, out, now);
+                return Read::event(pos, Stopped::Ping(p));
+            }
+            Status::Event(Event::Pong(p)) if controls => return Read::event(pos, Stopped::Pong(p)),
             Status::Event(Event::Ping(_) | Event::Pong(_)) => false,
-            Status::Event(Event::Closed { code, .. }) => {
+            Status::Event(Event::Closed { code, reason }) => {
                 flush_control(ws, out, now);
                 let code = code.map(|c| c.as_u16());
-                return Read::event(input.len(), Ended { code });
+                return Read::event(input.len(), Stopped::Ended { code, reason });
             }
             Status::Event(Event::Failed(_) | Event::TimedOut) => {
                 flush_control(ws, out, now);
-                return Read::event(input.len(), Ended { code: None });
+                let reason = ControlPayload::empty();
+                return Read::event(input.len(), Stopped::Ended { code: None, reason });
             }
             Status::NeedMore if truncated => {
                 flush_control(ws, out, now);
@@ -216,6 +235,7 @@ impl<S: ByteStore> Carrier for WebSocketCarrier<S> {
             &mut self.out,
             input,
             now,
+            false,
             &mut || stomp.borrow().room(),
             &mut |_, payload, _, _| stomp.borrow_mut().push(payload).is_ok(),
         )

@@ -73,10 +73,11 @@ impl Conn {
                                 handler.on_message(kind, data, &mut out);
                                 false
                             }
-                            MessageEvent::Closed { code } => {
+                            MessageEvent::Closed { code, .. } => {
                                 handler.on_close(code);
                                 true
                             }
+                            MessageEvent::Ping(_) | MessageEvent::Pong(_) => false,
                         }
                     });
                     (read.consumed, read.status.map(|_| ()))
