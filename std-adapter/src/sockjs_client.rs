@@ -5,7 +5,9 @@
 use std::io;
 use std::time::Duration;
 
-use sockwire_core::sockjs::{BodyEncoding, Frame, SendBody};
+use std::collections::VecDeque;
+
+use sockwire_core::sockjs::{next_line_frame, Frame, ReceivedFrame, SendBody};
 
 use crate::client::WsClient;
 use crate::http_client::{request, HttpResponse};
@@ -53,7 +55,7 @@ pub struct SockJsClient {
     base: String,
     link: Link,
     transport: SockJsTransport,
-    inbox: std::collections::VecDeque<Message>,
+    inbox: VecDeque<Message>,
     closed: bool,
 }
 
@@ -90,49 +92,34 @@ fn split_url(url: &str) -> io::Result<(String, String)> {
     Ok((addr, path.trim_end_matches('/').to_string()))
 }
 
-/// The messages and events of one SockJS frame.
-fn parse_frame(frame: &[u8], out: &mut std::collections::VecDeque<Message>) -> io::Result<()> {
-    match frame.first() {
-        Some(b'o') | Some(b'h') => Ok(()),
-        Some(b'a') => {
-            let body = SendBody::parse(&frame[1..], BodyEncoding::Json)
-                .map_err(|e| invalid(e.message()))?;
-            let mut buf = vec![0u8; body.max_message_len().max(16)];
-            let mut messages = body.messages();
-            while let Some(m) = messages.next_into(&mut buf) {
-                out.push_back(Message::Text(m.map_err(invalid)?.to_string()));
-            }
+/// Decodes every message `body` holds.
+fn decoded(body: &SendBody<'_>) -> io::Result<Vec<String>> {
+    let mut buf = vec![0u8; body.max_message_len()];
+    let mut messages = body.messages();
+    let mut all = Vec::with_capacity(body.len());
+    while let Some(m) = messages.next_into(&mut buf) {
+        all.push(m.map_err(invalid)?.to_string());
+    }
+    Ok(all)
+}
+
+/// Queues the messages and events of one SockJS frame after the open frame.
+fn take_frame(frame: &[u8], out: &mut VecDeque<Message>) -> io::Result<()> {
+    match ReceivedFrame::parse(frame).map_err(invalid)? {
+        ReceivedFrame::Open => Err(invalid("a second open frame")),
+        ReceivedFrame::Heartbeat => Ok(()),
+        ReceivedFrame::Messages(body) => {
+            out.extend(decoded(&body)?.into_iter().map(Message::Text));
             Ok(())
         }
-        Some(b'c') => {
-            // c[3000,"Go away!"]
-            let inner = frame
-                .get(2..frame.len().saturating_sub(1))
-                .unwrap_or_default();
-            let comma = inner
-                .iter()
-                .position(|&b| b == b',')
-                .ok_or_else(|| invalid("bad close frame"))?;
-            let code = std::str::from_utf8(&inner[..comma])
-                .ok()
-                .and_then(|c| c.parse().ok());
-            let mut reason_array = b"[".to_vec();
-            reason_array.extend_from_slice(&inner[comma + 1..]);
-            reason_array.push(b']');
-            let mut reason = String::new();
-            if let Ok(body) = SendBody::parse(&reason_array, BodyEncoding::Json) {
-                let mut buf = vec![0u8; body.max_message_len().max(16)];
-                if let Some(Ok(r)) = body.messages().next_into(&mut buf) {
-                    reason = r.to_string();
-                }
-            }
-            out.push_back(Message::Close { code, reason });
+        ReceivedFrame::Close { code, reason } => {
+            let reason = decoded(&reason)?.concat();
+            out.push_back(Message::Close {
+                code: Some(code),
+                reason,
+            });
             Ok(())
         }
-        _ => Err(invalid(format!(
-            "unknown SockJS frame {:?}",
-            String::from_utf8_lossy(frame)
-        ))),
     }
 }
 
@@ -196,15 +183,18 @@ impl SockJsClient {
             inbox: Default::default(),
             closed: false,
         };
-        // The first frame must be the open frame.
-        let first = client.next_frame()?;
-        if first.as_slice() != b"o" {
-            return Err(invalid(format!(
-                "expected the open frame, got {:?}",
-                String::from_utf8_lossy(&first)
-            )));
+        // The first frame must be the open frame (after the xhr_streaming prelude).
+        loop {
+            let frame = client.next_frame()?;
+            match frame.as_deref().map(ReceivedFrame::parse) {
+                Some(Ok(ReceivedFrame::Heartbeat)) => continue,
+                Some(Ok(ReceivedFrame::Open)) => return Ok(client),
+                _ => {
+                    let got = String::from_utf8_lossy(frame.as_deref().unwrap_or(b"the close"));
+                    return Err(invalid(format!("expected the open frame, got {got:?}")));
+                }
+            }
         }
-        Ok(client)
     }
 
     /// The transport carrying the session.
@@ -212,27 +202,26 @@ impl SockJsClient {
         self.transport
     }
 
-    /// Reads the next SockJS frame from whichever transport carries the session.
-    fn next_frame(&mut self) -> io::Result<Vec<u8>> {
+    /// Reads the next SockJS frame from whichever transport carries the session; `None`
+    /// when the WebSocket carrying it closed (its close is queued).
+    fn next_frame(&mut self) -> io::Result<Option<Vec<u8>>> {
         match &mut self.link {
             Link::WebSocket(ws) => loop {
                 match ws.read()? {
-                    Message::Text(t) => return Ok(t.into_bytes()),
-                    Message::Close { code, reason } => {
-                        return Ok(format!("c[{},{:?}]", code.unwrap_or(1006), reason).into_bytes())
+                    Message::Text(t) => return Ok(Some(t.into_bytes())),
+                    close @ Message::Close { .. } => {
+                        self.inbox.push_back(close);
+                        return Ok(None);
                     }
                     _ => {}
                 }
             },
             Link::Streaming(response) => loop {
                 let buf = response.buffered();
-                if let Some(end) = buf.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=end).take(end).collect();
-                    // The 2 KiB prelude of h's is a heart-beat like any other.
-                    if line.iter().all(|&b| b == b'h') && line.len() > 1 {
-                        continue;
-                    }
-                    return Ok(line);
+                if let Some((frame, used)) = next_line_frame(buf) {
+                    let frame = frame.to_vec();
+                    buf.drain(..used);
+                    return Ok(Some(frame));
                 }
                 if !response.fill()? {
                     // The server ended the response at its byte limit: reconnect.
@@ -257,11 +246,9 @@ impl SockJsClient {
                 if response.status != 200 {
                     return Err(invalid(format!("xhr answered {}", response.status)));
                 }
-                let mut body = response.into_body()?;
-                if body.last() == Some(&b'\n') {
-                    body.pop();
-                }
-                Ok(body)
+                let body = response.into_body()?;
+                let frame = next_line_frame(&body).map_or(&body[..], |(frame, _)| frame);
+                Ok(Some(frame.to_vec()))
             }
         }
     }
@@ -308,9 +295,10 @@ impl SockJsClient {
         }
         let frame = match &mut self.link {
             Link::WebSocket(ws) => match ws.read_for(Some(wait))? {
-                Some(Message::Text(t)) => t.into_bytes(),
-                Some(Message::Close { code, reason }) => {
-                    format!("c[{},{:?}]", code.unwrap_or(1006), reason).into_bytes()
+                Some(Message::Text(t)) => Some(t.into_bytes()),
+                Some(close @ Message::Close { .. }) => {
+                    self.inbox.push_back(close);
+                    None
                 }
                 _ => return Ok(None),
             },
@@ -341,7 +329,7 @@ impl SockJsClient {
             }
             Link::Polling => self.next_frame()?,
         };
-        parse_frame(&frame, &mut self.inbox)?;
+        self.take(frame)?;
         Ok(self.pop())
     }
 
@@ -366,7 +354,14 @@ impl SockJsClient {
                 ));
             }
             let frame = self.next_frame()?;
-            parse_frame(&frame, &mut self.inbox)?;
+            self.take(frame)?;
+        }
+    }
+
+    fn take(&mut self, frame: Option<Vec<u8>>) -> io::Result<()> {
+        match frame {
+            Some(frame) => take_frame(&frame, &mut self.inbox),
+            None => Ok(()),
         }
     }
 

@@ -15,6 +15,8 @@
 //!   disconnect delay.
 //! - [`SendBody`] checks and decodes what clients send (`xhr_send`, `jsonp_send`,
 //!   `websocket` messages) into caller buffers.
+//! - For clients, [`ReceivedFrame`] checks what a server sent and [`next_line_frame`]
+//!   finds frame ends in `xhr` and `xhr_streaming` bodies.
 //!
 //! An `xhr` session, from the polling request to the echo of a sent message:
 //!
@@ -61,6 +63,7 @@ pub mod frame;
 pub mod iframe;
 pub mod info;
 pub mod json_escape;
+mod received;
 mod receiver;
 pub mod response;
 pub mod route;
@@ -73,6 +76,7 @@ pub use config::Config;
 pub use frame::{CloseFrame, Frame};
 pub use iframe::IframePage;
 pub use info::write_info;
+pub use received::{next_line_frame, ReceivedFrame, ReceivedFrameError};
 pub use receiver::{Progress, ReceiverResponse, Receiving, MAX_KEPT_HEADER};
 pub use response::{
     write_greeting, write_iframe_response, write_info_response, write_method_not_allowed,

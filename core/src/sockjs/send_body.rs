@@ -85,6 +85,17 @@ impl Iterator for Bytes<'_> {
     }
 }
 
+/// The JSON a body may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// An array of strings.
+    Array,
+    /// An array of strings or one string.
+    ArrayOrString,
+    /// One string.
+    String,
+}
+
 #[derive(Debug, Clone)]
 struct Parser<'a> {
     src: Bytes<'a>,
@@ -237,7 +248,18 @@ impl<'a> SendBody<'a> {
                 _ => return Err(SendBodyError::PayloadExpected),
             },
         };
-        Self::check(Parser::new(src), false)
+        Self::check(Parser::new(src), Shape::Array)
+    }
+
+    /// Checks a JSON array of strings, as a server's `a[...]` frame carries after the `a`.
+    pub fn parse_array(json: &'a [u8]) -> Result<Self, SendBodyError> {
+        Self::check(Parser::new(Bytes::Plain(json.iter())), Shape::Array)
+    }
+
+    /// Checks one JSON string (the body then holds one message), as the reason of a
+    /// server's close frame.
+    pub fn parse_string(json: &'a [u8]) -> Result<Self, SendBodyError> {
+        Self::check(Parser::new(Bytes::Plain(json.iter())), Shape::String)
     }
 
     /// Checks a message received on the `websocket` transport: a JSON array of strings or
@@ -246,10 +268,14 @@ impl<'a> SendBody<'a> {
         if message.is_empty() {
             return Ok(None);
         }
-        Self::check(Parser::new(Bytes::Plain(message.iter())), true).map(Some)
+        Self::check(
+            Parser::new(Bytes::Plain(message.iter())),
+            Shape::ArrayOrString,
+        )
+        .map(Some)
     }
 
-    fn check(mut p: Parser<'a>, allow_single: bool) -> Result<Self, SendBodyError> {
+    fn check(mut p: Parser<'a>, shape: Shape) -> Result<Self, SendBodyError> {
         p.skip_ws();
         let mut count = 0;
         let mut max_len = 0;
@@ -262,7 +288,7 @@ impl<'a> SendBody<'a> {
         };
         let start;
         match p.peek() {
-            Some(b'[') => {
+            Some(b'[') if shape != Shape::String => {
                 p.bump();
                 start = p.clone();
                 p.skip_ws();
@@ -281,7 +307,7 @@ impl<'a> SendBody<'a> {
                     }
                 }
             }
-            Some(b'"') if allow_single => {
+            Some(b'"') if shape != Shape::Array => {
                 start = p.clone();
                 measure(&mut p)?;
             }
