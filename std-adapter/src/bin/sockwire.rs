@@ -151,6 +151,13 @@ fn serve(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
     }
+    // Signals are caught before the server says it is up, so that a SIGTERM sent as soon
+    // as it is reachable still shuts it down gracefully.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
     let server = Server::start(config).map_err(|e| format!("cannot start: {e}"))?;
     log::info!(
         "serving WebSocket echo at ws://{}/echo",
@@ -168,11 +175,6 @@ fn serve(args: &[String]) -> Result<(), String> {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }
     let handle = server.shutdown_handle();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .map_err(|e| format!("cannot handle signals: {e}"))?;
     std::thread::spawn(move || {
         let mut signals = signals.forever();
         if signals.next().is_some() {
