@@ -63,83 +63,33 @@ impl WsClient {
 
     /// Connects to `url` and performs the opening handshake.
     pub fn connect_with(url: &str, options: &ClientOptions) -> io::Result<WsClient> {
-        let url = WsUrl::parse(url).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let stream = TcpStream::connect((url.host.as_str(), url.port))?;
-        stream.set_nodelay(true)?;
-        WsClient::handshake(stream, &url, options)
+        Handshaken::connect(url, options).map(WsClient::opened)
     }
 
     /// Performs the opening handshake over an already connected stream.
     pub fn handshake(
-        mut stream: TcpStream,
+        stream: TcpStream,
         url: &WsUrl,
         options: &ClientOptions,
     ) -> io::Result<WsClient> {
-        let mut handshake = ClientHandshake::new(random_bytes::<16>()?);
-        let host = url.host_header();
-        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
-        let extra: Vec<(&str, &str)> = options
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let request = ClientRequest {
-            host: &host,
-            path: &url.path,
-            origin: options.origin.as_deref(),
-            subprotocols: &protocols,
-            extra_headers: &extra,
-        };
-        let mut out = VecBytes::new(64 * 1024);
-        out.write_with(
-            1024,
-            |b| handshake.write_request(&request, b),
-            WriteError::needed,
-        )
-        .map_err(invalid)?;
-        stream.write_all(out.as_slice())?;
-        let mut rbuf = vec![0u8; READ_BUFFER];
-        let mut rend = 0;
-        let head_len = loop {
-            if rend == rbuf.len() {
-                return Err(invalid("handshake response head too large"));
-            }
-            let got = stream.read(&mut rbuf[rend..])?;
-            if got == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "closed during handshake",
-                ));
-            }
-            rend += got;
-            if let Some(len) = handshake.feed(&rbuf[..rend]).map_err(invalid)? {
-                break len;
-            }
-        };
-        let mut headers = [Header::EMPTY; MAX_RESPONSE_HEADERS];
-        let response = match Response::parse(&rbuf[..head_len], &mut headers).map_err(invalid)? {
-            Some((response, _)) => response,
-            None => return Err(invalid("incomplete handshake response")),
-        };
-        let negotiated = handshake.validate(&response, &protocols).map_err(invalid)?;
-        let subprotocol = negotiated.subprotocol.map(str::to_string);
-        let seed = u64::from_le_bytes(random_bytes::<8>()?);
-        let config = options.config.unwrap_or_default();
-        let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
-        let ws = WebSocketMessages::new(
-            Connection::new(Role::Client, config, seed),
-            VecBytes::new(limit),
-            VecBytes::new(usize::MAX),
-        );
-        rbuf.truncate(rend);
-        rbuf.drain(..head_len);
-        Ok(WsClient {
-            stream,
-            ws,
+        Handshaken::over(stream, url, options).map(WsClient::opened)
+    }
+
+    /// The client of a finished handshake.
+    fn opened(open: Handshaken) -> WsClient {
+        let limit =
+            usize::try_from(open.connection.config().max_message_size).unwrap_or(usize::MAX);
+        WsClient {
+            stream: open.stream,
+            ws: WebSocketMessages::new(
+                open.connection,
+                VecBytes::new(limit),
+                VecBytes::new(usize::MAX),
+            ),
             clock: Clock::new(),
-            rbuf,
-            subprotocol,
-        })
+            rbuf: open.rest,
+            subprotocol: open.subprotocol,
+        }
     }
 
     /// The subprotocol the server chose, if any.
@@ -296,6 +246,91 @@ impl WsClient {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// A WebSocket whose opening handshake is done: the stream, the client-role connection,
+/// and what the server sent after its response head.
+pub struct Handshaken {
+    /// The connected stream.
+    pub stream: TcpStream,
+    /// The connection, in the client role.
+    pub connection: Connection,
+    /// Bytes read past the response head (the first frames).
+    pub rest: Vec<u8>,
+    /// The subprotocol the server chose, if any.
+    pub subprotocol: Option<String>,
+}
+
+impl Handshaken {
+    /// Connects to `url` (`ws://host:port/path`) and performs the opening handshake.
+    pub fn connect(url: &str, options: &ClientOptions) -> io::Result<Handshaken> {
+        let url = WsUrl::parse(url).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let stream = TcpStream::connect((url.host.as_str(), url.port))?;
+        stream.set_nodelay(true)?;
+        Handshaken::over(stream, &url, options)
+    }
+
+    /// Performs the opening handshake over an already connected stream.
+    pub fn over(mut stream: TcpStream, url: &WsUrl, options: &ClientOptions) -> io::Result<Self> {
+        let mut handshake = ClientHandshake::new(random_bytes::<16>()?);
+        let host = url.host_header();
+        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
+        let extra: Vec<(&str, &str)> = options
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let request = ClientRequest {
+            host: &host,
+            path: &url.path,
+            origin: options.origin.as_deref(),
+            subprotocols: &protocols,
+            extra_headers: &extra,
+        };
+        let mut out = VecBytes::new(64 * 1024);
+        out.write_with(
+            1024,
+            |b| handshake.write_request(&request, b),
+            WriteError::needed,
+        )
+        .map_err(invalid)?;
+        stream.write_all(out.as_slice())?;
+        let mut rbuf = vec![0u8; READ_BUFFER];
+        let mut rend = 0;
+        let head_len = loop {
+            if rend == rbuf.len() {
+                return Err(invalid("handshake response head too large"));
+            }
+            let got = stream.read(&mut rbuf[rend..])?;
+            if got == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed during handshake",
+                ));
+            }
+            rend += got;
+            if let Some(len) = handshake.feed(&rbuf[..rend]).map_err(invalid)? {
+                break len;
+            }
+        };
+        let mut headers = [Header::EMPTY; MAX_RESPONSE_HEADERS];
+        let response = match Response::parse(&rbuf[..head_len], &mut headers).map_err(invalid)? {
+            Some((response, _)) => response,
+            None => return Err(invalid("incomplete handshake response")),
+        };
+        let negotiated = handshake.validate(&response, &protocols).map_err(invalid)?;
+        let subprotocol = negotiated.subprotocol.map(str::to_string);
+        let seed = u64::from_le_bytes(random_bytes::<8>()?);
+        let config = options.config.unwrap_or_default();
+        rbuf.truncate(rend);
+        rbuf.drain(..head_len);
+        Ok(Handshaken {
+            stream,
+            connection: Connection::new(Role::Client, config, seed),
+            rest: rbuf,
+            subprotocol,
+        })
     }
 }
 

@@ -25,6 +25,20 @@ pub enum FrameError<E> {
     Encode(E),
 }
 
+impl<E: core::fmt::Display> core::fmt::Display for FrameError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::Full(full) => {
+                write!(f, "outbound queue full ({} bytes needed)", full.needed)
+            }
+            FrameError::Closed => f.write_str("the transport is closing"),
+            FrameError::Encode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: core::error::Error> core::error::Error for FrameError<E> {}
+
 impl<E> From<WriteError<E>> for FrameError<E> {
     fn from(e: WriteError<E>) -> Self {
         match e {

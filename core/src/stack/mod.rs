@@ -1,6 +1,6 @@
 //! The stacks users run, each one value following the [machine contract](crate::machine):
 //! STOMP over TCP, STOMP over WebSocket, SockJS over WebSocket (with or without STOMP),
-//! and the broker session that connects a STOMP server session to any
+//! a STOMP client over TCP or WebSocket, and the broker session that connects a STOMP server session to any
 //! [`Broker`](crate::broker::Broker).
 
 mod any_carrier;
@@ -10,6 +10,7 @@ mod endpoint;
 mod messages;
 mod sockjs_stomp;
 mod sockjs_websocket;
+mod stomp_client;
 mod stomp_stack;
 mod websocket;
 
@@ -20,6 +21,7 @@ pub use endpoint::StompEndpoint;
 pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages};
 pub use sockjs_stomp::{BodyError, SockJsStomp};
 pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
+pub use stomp_client::{ClientStackEvent, StompClientStack};
 pub use stomp_stack::{DeliverError, StackEvent, StompStack, SLOW_CONSUMER};
 pub use websocket::WebSocketCarrier;
 

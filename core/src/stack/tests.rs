@@ -455,3 +455,97 @@ fn whole_websocket_messages_and_their_limit() {
         ["close Some(1009)"]
     );
 }
+
+type WsServer = StompStack<WebSocketCarrier<Store>, Store>;
+type WsClient = StompClientStack<WebSocketCarrier<Store>, Store>;
+
+/// Moves what `from` owes into `to` and reads it all, naming each event.
+fn to_server(from: &mut WsClient, to: &mut WsServer) -> Vec<String> {
+    let mut wire = drain(from, Instant(0));
+    let mut events = Vec::new();
+    loop {
+        let read = to.read(&mut wire, Instant(0));
+        let consumed = read.consumed;
+        match read.status {
+            Status::Event(StackEvent::Stomp(e)) => events.push(std::format!("{e:?}")),
+            Status::Event(e) => events.push(std::format!("{e:?}")),
+            _ => return events,
+        }
+        wire.drain(..consumed);
+    }
+}
+
+fn to_client(from: &mut WsServer, to: &mut WsClient) -> Vec<String> {
+    let mut wire = drain(from, Instant(0));
+    let mut events = Vec::new();
+    loop {
+        let read = to.read(&mut wire, Instant(0));
+        let consumed = read.consumed;
+        match read.status {
+            Status::Event(ClientStackEvent::Stomp(e)) => events.push(std::format!("{e:?}")),
+            Status::Event(e) => events.push(std::format!("{e:?}")),
+            Status::Closed => events.push(String::from("closed")),
+            _ => return events,
+        }
+        wire.drain(..consumed);
+        if wire.is_empty() {
+            return events;
+        }
+    }
+}
+
+#[test]
+fn a_client_stack_over_websocket_talks_to_the_server_stack() {
+    use crate::stomp::{ClientSession, ConnectOptions, Limits, SubscribeFrame};
+    let now = Instant(0);
+    let ws = Connection::new(Role::Client, WsConfig::default(), 3);
+    let stomp: ClientSession = ClientSession::new(Limits::default());
+    let mut client = WsClient::new(WebSocketCarrier::new(ws, Store::new()), stomp, Store::new());
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let mut server = WsServer::new(
+        WebSocketCarrier::new(ws, Store::new()),
+        session(1),
+        Store::new(),
+    );
+
+    let options = ConnectOptions {
+        host: "h",
+        ..ConnectOptions::default()
+    };
+    client
+        .send(now, |s, now, out| s.connect(now, &options, out))
+        .unwrap();
+    let events = to_server(&mut client, &mut server);
+    assert!(events[0].starts_with("Connect"), "{events:?}");
+    server.accept_connect(now).unwrap();
+    let events = to_client(&mut server, &mut client);
+    assert!(events[0].starts_with("Connected"), "{events:?}");
+
+    let frame = SubscribeFrame {
+        destination: "/topic/a",
+        id: "s1",
+        ack: crate::stomp::AckMode::Auto,
+        headers: &[],
+        receipt: Some("r1"),
+    };
+    client
+        .send(now, |s, now, out| s.subscribe(now, &frame, out))
+        .unwrap();
+    let events = to_server(&mut client, &mut server);
+    assert!(events[0].starts_with("Subscribe"), "{events:?}");
+    let events = to_client(&mut server, &mut client);
+    assert!(events[0].starts_with("Receipt"), "{events:?}");
+
+    client
+        .send(now, |s, now, out| s.disconnect(now, Some("bye"), out))
+        .unwrap();
+    let events = to_server(&mut client, &mut server);
+    assert!(events[0].starts_with("Disconnect"), "{events:?}");
+    // The receipt, then the server's WebSocket close; the client answers it.
+    let events = to_client(&mut server, &mut client);
+    assert!(events[0].starts_with("Receipt"), "{events:?}");
+    to_server(&mut client, &mut server);
+    assert!(client.session().is_closed());
+    assert!(server.is_closed(), "the server's closing handshake is done");
+    assert!(client.is_closed(), "the client's closing handshake is done");
+}

@@ -4,18 +4,26 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant as StdInstant};
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+
 use sockwire_core::machine::{Machine, Status};
+use sockwire_core::stack::{AnyCarrier, ClientStackEvent, FrameError, StompClientStack};
 use sockwire_core::stomp::{
     AckFrame, AckMode, ClientError, ClientEvent, ClientSession, ConnectOptions, HeaderText,
     HeartBeat, Limits, SendFrame, SubscribeFrame, Version, VersionSet,
 };
 use sockwire_core::time::Instant;
 
-use super::transport::{StompUrl, Transport};
+use super::transport::{open, StompUrl};
 use crate::clock::Clock;
+use crate::store::VecBytes;
 
 /// The session type the adapter drives: generous capacities.
 type Session = ClientSession<256, 256, 256>;
+
+/// The session on its carrier.
+type Stack = StompClientStack<AnyCarrier<VecBytes>, VecBytes, 256, 256, 256>;
 
 /// [`Session::ack`] or [`Session::nack`].
 type AckBuilder = fn(&mut Session, Instant, &AckFrame<'_>, &mut [u8]) -> Result<usize, ClientError>;
@@ -161,32 +169,47 @@ fn server_error(message: Option<&str>, body: &[u8]) -> io::Error {
 
 /// A connected STOMP client. Calls block; heart-beats are serviced while waiting.
 pub struct StompClient {
-    transport: Transport,
-    session: Session,
+    stream: TcpStream,
+    stack: Stack,
     clock: Clock,
     rbuf: Vec<u8>,
-    wbuf: Vec<u8>,
     queue: VecDeque<StompEvent>,
     next_receipt: u64,
     timeout: Duration,
     server: Option<String>,
+    /// `CONNECTED` arrived.
+    connected: bool,
+}
+
+fn ended(event: &ClientStackEvent<'_>) -> io::Error {
+    match event {
+        ClientStackEvent::FrameTooLarge => invalid("a server frame larger than the limit"),
+        _ => io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "the server closed the connection",
+        ),
+    }
 }
 
 impl StompClient {
     /// Connects to `url` (`stomp://`, `tcp://` or `ws://`) and waits for `CONNECTED`.
     pub fn connect(url: &str, options: &StompOptions) -> io::Result<StompClient> {
         let url = StompUrl::parse(url)?;
-        let transport = Transport::open(&url)?;
+        let opened = open(&url)?;
+        // Room for the largest frame the limits let through.
+        let limits = options.limits;
+        let head = limits.max_headers.saturating_mul(limits.max_header_line);
+        let inbound = VecBytes::new(limits.max_body.saturating_add(head).saturating_add(1024));
         let mut client = StompClient {
-            transport,
-            session: Session::new(options.limits),
+            stream: opened.stream,
+            stack: Stack::new(opened.carrier, Session::new(options.limits), inbound),
             clock: Clock::new(),
-            rbuf: Vec::new(),
-            wbuf: vec![0; 4096],
+            rbuf: opened.rest,
             queue: VecDeque::new(),
             next_receipt: 0,
             timeout: options.timeout,
             server: None,
+            connected: false,
         };
         let connect = ConnectOptions {
             host: options.host.as_deref().unwrap_or(url.host()),
@@ -197,7 +220,7 @@ impl StompClient {
         };
         client.emit(|s, now, out| s.connect(now, &connect, out))?;
         let give_up = StdInstant::now() + options.timeout;
-        loop {
+        while !client.connected {
             let left = give_up.saturating_duration_since(StdInstant::now());
             if left.is_zero() {
                 return Err(io::Error::new(
@@ -205,36 +228,20 @@ impl StompClient {
                     "no CONNECTED from server",
                 ));
             }
-            let now = client.clock.now();
-            loop {
-                let read = client.session.read(&client.rbuf, now);
-                let used = read.consumed;
-                match read.status {
-                    Status::Event(ClientEvent::Connected { server, .. }) => {
-                        client.server = server.map(text);
-                        client.rbuf.drain(..used);
-                        return Ok(client);
-                    }
-                    Status::Event(ClientEvent::Error { message, body, .. }) => {
-                        return Err(server_error(message.map(text).as_deref(), body));
-                    }
-                    Status::Event(ClientEvent::Failed(e)) => return Err(invalid(e)),
-                    Status::Event(_) => {
-                        client.rbuf.drain(..used);
-                    }
-                    _ => {
-                        client.rbuf.drain(..used);
-                        break;
-                    }
+            match client.poll_event(left)? {
+                Some(StompEvent::Error { message, body, .. }) => {
+                    return Err(server_error(message.as_deref(), &body))
                 }
+                Some(other) => client.queue.push_back(other),
+                None => {}
             }
-            client.transport.read_into(&mut client.rbuf, left)?;
         }
+        Ok(client)
     }
 
     /// The version agreed on.
     pub fn version(&self) -> Version {
-        self.session.version()
+        self.stack.session().version()
     }
 
     /// The server's `server` header, if it sent one.
@@ -244,28 +251,66 @@ impl StompClient {
 
     /// The core session, to inspect its state.
     pub fn session(&self) -> &ClientSession<256, 256, 256> {
-        &self.session
+        self.stack.session()
     }
 
-    /// Builds one frame into the write buffer (growing it as needed) and sends it.
+    /// Builds one frame with the session and sends it.
     fn emit(
         &mut self,
-        mut build: impl FnMut(&mut Session, Instant, &mut [u8]) -> Result<usize, ClientError>,
+        build: impl FnMut(&mut Session, Instant, &mut [u8]) -> Result<usize, ClientError>,
     ) -> io::Result<()> {
         let now = self.clock.now();
-        let n = loop {
-            match build(&mut self.session, now, &mut self.wbuf) {
-                Ok(n) => break n,
-                Err(ClientError::Encode(sockwire_core::stomp::EncodeError::BufferTooSmall(e)))
-                    if e.needed > self.wbuf.len() =>
-                {
-                    self.wbuf.resize(e.needed, 0)
-                }
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+        match self.stack.send(now, build) {
+            Ok(()) => self.write_out(),
+            Err(FrameError::Encode(e)) => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
             }
-        };
-        let frame = self.wbuf[..n].to_vec();
-        self.transport.write(&frame)
+            Err(FrameError::Closed) => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the connection is closing",
+            )),
+            Err(FrameError::Full(_)) => Err(io::Error::other("outbound queue full")),
+        }
+    }
+
+    /// Writes everything the stack has queued.
+    fn write_out(&mut self) -> io::Result<()> {
+        loop {
+            let now = self.clock.now();
+            let pending = self.stack.outbound(now);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let n = pending.len();
+            self.stream.write_all(pending)?;
+            self.stack.advance(now, n);
+        }
+    }
+
+    /// Waits up to `wait` for bytes from the server and appends them to the read buffer.
+    fn fill(&mut self, wait: Duration) -> io::Result<()> {
+        self.stream
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed the connection",
+            )),
+            Ok(n) => {
+                self.rbuf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn receipt_id(&mut self, want: bool) -> Option<String> {
@@ -439,7 +484,20 @@ impl StompClient {
             },
             None => false,
         };
-        self.transport.close()?;
+        // The session is over: the stack ends the transport (a WebSocket close); give the
+        // server a moment to answer it before the TCP connection goes.
+        self.write_out()?;
+        let give_up = StdInstant::now() + Duration::from_millis(500);
+        while !self.stack.is_closed() && StdInstant::now() < give_up {
+            let now = self.clock.now();
+            let read = self.stack.read(&mut self.rbuf, now);
+            self.rbuf.drain(..read.consumed);
+            self.write_out()?;
+            if !self.stack.is_closed() && self.fill(Duration::from_millis(50)).is_err() {
+                break;
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
         Ok(got)
     }
 
@@ -451,32 +509,53 @@ impl StompClient {
         self.poll_event(timeout)
     }
 
-    /// Reads the wire (not the queue) for one event, servicing heart-beats.
+    /// Reads the wire (not the queue) for one event, servicing heart-beats; `None` when
+    /// `wait` passed, or when `CONNECTED` arrived (see `connected`).
     fn poll_event(&mut self, wait: Duration) -> io::Result<Option<StompEvent>> {
         let give_up = StdInstant::now() + wait;
         loop {
             let now = self.clock.now();
             loop {
-                let read = self.session.read(&self.rbuf, now);
+                let read = self.stack.read(&mut self.rbuf, now);
                 let used = read.consumed;
                 let event = match read.status {
-                    Status::Event(ClientEvent::Failed(e)) => return Err(invalid(e)),
-                    Status::Event(e) => owned(e),
-                    _ => {
+                    Status::Event(ClientStackEvent::Stomp(ClientEvent::Failed(e))) => {
+                        return Err(invalid(e))
+                    }
+                    Status::Event(ClientStackEvent::Stomp(ClientEvent::Connected {
+                        server,
+                        ..
+                    })) => {
+                        self.server = server.map(text);
+                        self.connected = true;
+                        self.rbuf.drain(..used);
+                        return Ok(None);
+                    }
+                    Status::Event(ClientStackEvent::Stomp(e)) => owned(e),
+                    Status::Event(e) => return Err(ended(&e)),
+                    Status::Closed => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotConnected,
+                            "the session is over",
+                        ))
+                    }
+                    Status::NeedMore | Status::Paused(_) => {
                         self.rbuf.drain(..used);
                         break;
                     }
                 };
                 self.rbuf.drain(..used);
                 if event.is_some() {
+                    self.write_out()?;
                     return Ok(event);
                 }
             }
-            let lost = self.session.handle_timeout(now).and_then(owned);
-            let mut hb = [0u8; 2];
-            if let Ok(Some(n)) = self.session.poll_transmit(now, &mut hb) {
-                self.transport.write(&hb[..n])?;
-            }
+            let lost = match self.stack.handle_timeout(now) {
+                Some(ClientStackEvent::Stomp(e)) => owned(e),
+                Some(e) => return Err(ended(&e)),
+                None => None,
+            };
+            self.write_out()?;
             if lost.is_some() {
                 return Ok(lost);
             }
@@ -485,11 +564,11 @@ impl StompClient {
                 return Ok(None);
             }
             let timer = self
-                .session
+                .stack
                 .poll_timeout()
                 .map(|t| self.clock.until(t))
                 .unwrap_or(left);
-            self.transport.read_into(&mut self.rbuf, left.min(timer))?;
+            self.fill(left.min(timer))?;
         }
     }
 }

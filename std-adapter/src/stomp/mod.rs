@@ -1,8 +1,8 @@
 //! A blocking STOMP client over TCP or WebSocket, driving the core's
-//! [`ClientSession`](sockwire_core::stomp::ClientSession).
+//! [`StompClientStack`](sockwire_core::stack::StompClientStack).
 
 mod client;
 mod transport;
 
 pub use client::{StompClient, StompEvent, StompMessage, StompOptions};
-pub use transport::{StompUrl, Transport};
+pub use transport::{open, Opened, StompUrl};

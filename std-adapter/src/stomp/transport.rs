@@ -1,14 +1,14 @@
-//! The byte pipes a STOMP session runs over: a TCP stream or a WebSocket connection.
+//! Where a STOMP client connects, and the carrier it frames its session with there: TCP
+//! or a WebSocket.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::io;
+use std::net::TcpStream;
 
-use crate::client::{ClientOptions, WsClient};
-use crate::message::Message;
+use sockwire_core::stack::{AnyCarrier, TcpCarrier, WebSocketCarrier};
+use sockwire_core::stomp::WEBSOCKET_SUBPROTOCOLS;
 
-/// The subprotocols offered over WebSocket, newest first.
-pub const STOMP_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+use crate::client::{ClientOptions, Handshaken};
+use crate::store::VecBytes;
 
 /// Where to reach a STOMP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,103 +69,43 @@ impl StompUrl {
     }
 }
 
-/// A connected byte pipe.
-pub enum Transport {
-    /// STOMP straight over TCP.
-    Tcp(TcpStream),
-    /// STOMP over WebSocket: each client frame is one message; a server message may
-    /// hold part of a frame, one frame, or several.
-    Ws(Box<WsClient>),
+/// A connected stream and the carrier that frames STOMP on it, with the bytes that
+/// already arrived after a WebSocket handshake.
+pub struct Opened {
+    /// The connected stream.
+    pub stream: TcpStream,
+    /// TCP or WebSocket (client role) framing.
+    pub carrier: AnyCarrier<VecBytes>,
+    /// Bytes read past the handshake.
+    pub rest: Vec<u8>,
 }
 
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-impl Transport {
-    /// Opens the pipe to `url`.
-    pub fn open(url: &StompUrl) -> io::Result<Transport> {
-        match url {
-            StompUrl::Tcp { host, port } => {
-                let stream = TcpStream::connect((host.as_str(), *port))?;
-                stream.set_nodelay(true)?;
-                Ok(Transport::Tcp(stream))
-            }
-            StompUrl::Ws { url, .. } => {
-                let options = ClientOptions {
-                    subprotocols: STOMP_SUBPROTOCOLS.iter().map(|s| s.to_string()).collect(),
-                    ..ClientOptions::default()
-                };
-                Ok(Transport::Ws(Box::new(WsClient::connect_with(
-                    url, &options,
-                )?)))
-            }
+/// Connects to `url`: over WebSocket, offering STOMP's subprotocols.
+pub fn open(url: &StompUrl) -> io::Result<Opened> {
+    let out = VecBytes::new(usize::MAX);
+    match url {
+        StompUrl::Tcp { host, port } => {
+            let stream = TcpStream::connect((host.as_str(), *port))?;
+            stream.set_nodelay(true)?;
+            let carrier = AnyCarrier::Tcp(TcpCarrier::new(out));
+            Ok(Opened {
+                stream,
+                carrier,
+                rest: Vec::new(),
+            })
         }
-    }
-
-    /// Sends bytes: over WebSocket as one text message (binary when not UTF-8).
-    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self {
-            Transport::Tcp(s) => s.write_all(bytes),
-            Transport::Ws(ws) => match std::str::from_utf8(bytes) {
-                Ok(text) => ws.send_text(text),
-                Err(_) => ws.send_binary(bytes),
-            },
-        }
-    }
-
-    /// Waits up to `wait` for bytes and appends them to `buf`; `Ok(false)` when none came.
-    pub fn read_into(&mut self, buf: &mut Vec<u8>, wait: Duration) -> io::Result<bool> {
-        let wait = wait.max(Duration::from_millis(1));
-        match self {
-            Transport::Tcp(s) => {
-                s.set_read_timeout(Some(wait))?;
-                let mut chunk = [0u8; 16 * 1024];
-                match s.read(&mut chunk) {
-                    Ok(0) => Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "server closed the connection",
-                    )),
-                    Ok(n) => {
-                        buf.extend_from_slice(&chunk[..n]);
-                        Ok(true)
-                    }
-                    Err(e) if timed_out(&e) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            }
-            Transport::Ws(ws) => match ws.read_for(Some(wait))? {
-                Some(Message::Text(t)) => {
-                    buf.extend_from_slice(t.as_bytes());
-                    Ok(true)
-                }
-                Some(Message::Binary(b)) => {
-                    buf.extend_from_slice(&b);
-                    Ok(true)
-                }
-                Some(Message::Ping(_) | Message::Pong(_)) | None => Ok(false),
-                Some(Message::Close { code, reason }) => Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    format!("server closed the WebSocket: {code:?} {reason}"),
-                )),
-            },
-        }
-    }
-
-    /// Closes the pipe (WebSocket closing handshake, or TCP shutdown).
-    pub fn close(&mut self) -> io::Result<()> {
-        match self {
-            Transport::Tcp(s) => s.shutdown(Shutdown::Both),
-            Transport::Ws(ws) => {
-                if !ws.is_closed() {
-                    ws.close(1000, "")?;
-                    let _ = ws.read_for(Some(Duration::from_millis(500)));
-                }
-                Ok(())
-            }
+        StompUrl::Ws { url, .. } => {
+            let options = ClientOptions {
+                subprotocols: WEBSOCKET_SUBPROTOCOLS.map(str::to_string).to_vec(),
+                ..ClientOptions::default()
+            };
+            let open = Handshaken::connect(url, &options)?;
+            let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(open.connection, out));
+            Ok(Opened {
+                stream: open.stream,
+                carrier,
+                rest: open.rest,
+            })
         }
     }
 }
