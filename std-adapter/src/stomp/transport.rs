@@ -109,30 +109,3 @@ pub fn open(url: &StompUrl) -> io::Result<Opened> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_urls() {
-        assert_eq!(
-            StompUrl::parse("stomp://127.0.0.1:61613").unwrap(),
-            StompUrl::Tcp {
-                host: "127.0.0.1".into(),
-                port: 61613
-            }
-        );
-        assert_eq!(
-            StompUrl::parse("tcp://localhost").unwrap(),
-            StompUrl::Tcp {
-                host: "localhost".into(),
-                port: 61613
-            }
-        );
-        let ws = StompUrl::parse("ws://127.0.0.1:15674/ws").unwrap();
-        assert_eq!(ws.host(), "127.0.0.1");
-        assert!(StompUrl::parse("ftp://x").is_err());
-        assert!(StompUrl::parse("stomp://:1").is_err());
-    }
-}
