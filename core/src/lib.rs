@@ -41,6 +41,11 @@
 //! - [`stomp`]: the STOMP 1.0/1.1/1.2 frame codec and the client and server sessions.
 //! - [`broker`]: destinations, subscriptions and routing for a STOMP message broker.
 //! - [`sockjs`]: SockJS 0.3.3 routing, framing, send bodies and sessions.
+//! - [`stack`]: the stacks users run, each one machine: STOMP over TCP, WebSocket or
+//!   SockJS, SockJS over WebSocket, whole WebSocket messages, the STOMP client on a
+//!   carrier, and the broker session that joins a STOMP session to a broker.
+//! - [`store`]: the bounded byte stores the stacks queue in (fixed arrays here; growable
+//!   ones in a std binding).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
