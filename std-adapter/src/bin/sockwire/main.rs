@@ -1,0 +1,69 @@
+//! The `sockwire` command: a WebSocket, SockJS and STOMP server, and clients for each.
+//!
+//! ```text
+//! sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--config FILE] ...
+//! sockwire connect URL [--protocol NAME]... [--origin ORIGIN] [--sockjs]
+//! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST]
+//! sockwire stomp subscribe URL DEST [--count N] [--login L --passcode P --host VHOST]
+//! ```
+
+mod chat;
+mod serve;
+mod stomp;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A WebSocket (RFC 6455), SockJS and STOMP server with an embedded broker, and clients.
+#[derive(Parser)]
+#[command(name = "sockwire", version, propagate_version = true, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves STOMP over WebSocket (/ws) and SockJS (/stomp), WebSocket and SockJS echo
+    /// (/echo, /sockjs), statistics (/stats) and STOMP over TCP, backed by the broker.
+    Serve(Box<serve::ServeArgs>),
+    /// Connects to a ws:// URL (or a SockJS endpoint): lines typed are sent as text,
+    /// messages received are printed.
+    Connect(chat::ConnectArgs),
+    /// Sends or receives STOMP messages (stomp://, tcp:// or ws:// URLs).
+    #[command(subcommand)]
+    Stomp(stomp::StompCommand),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let args = match serve::with_config_file(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("sockwire: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match Cli::parse_from(args).command {
+        Command::Serve(args) => serve::run(*args),
+        Command::Connect(args) => chat::run(args),
+        Command::Stomp(command) => stomp::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sockwire: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr with timestamps, filtered by `SOCKWIRE_LOG`, else `RUST_LOG`, else
+/// `info` (env_logger's syntax: `debug`, `sockwire_std=trace`, ...).
+fn init_logging() {
+    let filter = std::env::var("SOCKWIRE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    env_logger::Builder::new().parse_filters(&filter).init();
+}

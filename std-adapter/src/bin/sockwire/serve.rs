@@ -1,0 +1,209 @@
+//! `sockwire serve`: the server with its embedded defaults, tuned by flags or a file.
+
+use std::ffi::OsString;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use clap::Args;
+use sockwire_core::stomp::HeartBeat;
+use sockwire_std::server::{Server, ServerConfig};
+
+/// The server's settings; any flag may also come from `--config FILE`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where HTTP, WebSocket and SockJS clients connect (HOST:PORT).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = address)]
+    http: SocketAddr,
+    /// Where STOMP over TCP listens (HOST:PORT).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:61613", value_parser = address)]
+    stomp_tcp: SocketAddr,
+    /// Serves no STOMP over TCP.
+    #[arg(long)]
+    no_stomp_tcp: bool,
+    /// Worker threads, each with its own event loop [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// A browser origin allowed to connect (repeat for more; `*` allows any)
+    /// [default: same origin only].
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    origins: Vec<String>,
+    /// The largest WebSocket message accepted, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_message: Option<u64>,
+    /// The largest WebSocket frame accepted, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_frame: Option<u64>,
+    /// STOMP heart-beats the server offers, in milliseconds [default: 10000,10000].
+    #[arg(long, value_name = "CX,CY", value_parser = heart_beat)]
+    heart_beat: Option<HeartBeat>,
+    /// Prefix of publish-subscribe destinations [default: /topic].
+    #[arg(long, value_name = "P")]
+    topic_prefix: Option<String>,
+    /// Prefix of point-to-point destinations [default: /queue].
+    #[arg(long, value_name = "P")]
+    queue_prefix: Option<String>,
+    /// Prefix of destinations handled by the application [default: /app].
+    #[arg(long, value_name = "P")]
+    app_prefix: Option<String>,
+    /// Prefix of user destinations [default: /user].
+    #[arg(long, value_name = "P")]
+    user_prefix: Option<String>,
+    /// Separator of destination segments for wildcards [default: /].
+    #[arg(long, value_name = "C", value_parser = ["/", "."])]
+    separator: Option<String>,
+    /// Output queued per STOMP session before it is closed as a slow consumer, in bytes
+    /// [default: 524288].
+    #[arg(long, value_name = "BYTES")]
+    max_queued: Option<usize>,
+    /// How long a session's output may make no progress before it is closed, in
+    /// milliseconds [default: 10000].
+    #[arg(long, value_name = "MS")]
+    send_time_limit: Option<u64>,
+    /// Output queued server-wide above which publishers wait, in bytes [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_total_queued: Option<usize>,
+    /// Reads settings from FILE first, one a line with the flag's name: `http =
+    /// 127.0.0.1:9000`, `heart-beat 5000,5000`, `no-stomp-tcp`; `#` starts a comment.
+    /// Flags on the command line win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+/// `HOST:PORT`, the host a name or an address.
+fn address(text: &str) -> Result<SocketAddr, String> {
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| format!("expected HOST:PORT ({e})"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
+fn heart_beat(text: &str) -> Result<HeartBeat, String> {
+    HeartBeat::parse(text.as_bytes())
+        .map_err(|_| "expected CX,CY in milliseconds, like 10000,10000".to_string())
+}
+
+/// The command line with the settings of a `--config FILE` put right after `serve`, so
+/// that flags given on the command line come later and win.
+pub fn with_config_file(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    let Some(at) = args.iter().position(|a| a == "--config") else {
+        return Ok(args);
+    };
+    let Some(path) = args.get(at + 1) else {
+        return Ok(args); // clap reports the missing value
+    };
+    let Some(serve) = args.iter().position(|a| a == "serve") else {
+        return Ok(args);
+    };
+    let flags = config_file_flags(&path.to_string_lossy())?;
+    let mut all = args;
+    all.splice(serve + 1..serve + 1, flags.into_iter().map(OsString::from));
+    Ok(all)
+}
+
+/// Reads a config file into the flags it stands for: one setting a line, `name value` or
+/// `name = value`, a bare name for a switch, `#` starting a comment.
+fn config_file_flags(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut flags = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = match line.split_once(['=', ' ', '\t']) {
+            Some((n, v)) => (n.trim(), Some(v.trim().trim_start_matches('=').trim())),
+            None => (line, None),
+        };
+        flags.push(format!("--{name}"));
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            flags.push(v.to_string());
+        }
+    }
+    Ok(flags)
+}
+
+impl ServeArgs {
+    /// The server configuration these settings make, from the defaults.
+    fn config(self) -> ServerConfig {
+        let mut config = ServerConfig {
+            http: self.http,
+            stomp_tcp: (!self.no_stomp_tcp).then_some(self.stomp_tcp),
+            allowed_origins: self.origins,
+            ..ServerConfig::default()
+        };
+        if let Some(n) = self.workers {
+            config.workers = n;
+        }
+        if let Some(n) = self.max_message {
+            config.ws.max_message_size = n;
+        }
+        if let Some(n) = self.max_frame {
+            config.ws.max_frame_size = n;
+        }
+        if let Some(hb) = self.heart_beat {
+            config.stomp.heart_beat = hb;
+        }
+        let prefixes = &mut config.prefixes;
+        for (flag, prefix) in [
+            (self.topic_prefix, &mut prefixes.topic),
+            (self.queue_prefix, &mut prefixes.queue),
+            (self.app_prefix, &mut prefixes.app),
+            (self.user_prefix, &mut prefixes.user),
+        ] {
+            if let Some(p) = flag {
+                *prefix = p;
+            }
+        }
+        if let Some(s) = self.separator.and_then(|s| s.bytes().next()) {
+            prefixes.separator = s;
+        }
+        if let Some(n) = self.max_queued {
+            config.max_queued_bytes = n;
+        }
+        if let Some(ms) = self.send_time_limit {
+            config.send_time_limit = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.max_total_queued {
+            config.max_total_queued_bytes = n;
+        }
+        config
+    }
+}
+
+/// Starts the server, announces what it serves and runs until SIGINT or SIGTERM.
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    let config = args.config();
+    let http = config.http;
+    // Signals are caught before the server says it is up, so that a SIGTERM sent as soon
+    // as it is reachable still shuts it down gracefully.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
+    let server = Server::start(config).map_err(|e| format!("cannot serve on {http}: {e}"))?;
+    let addr = server.local_addr();
+    log::info!("serving WebSocket echo at ws://{addr}/echo");
+    log::info!("serving STOMP over WebSocket at ws://{addr}/ws");
+    log::info!("serving STOMP over SockJS at http://{addr}/stomp");
+    log::info!("serving SockJS echo at http://{addr}/sockjs");
+    log::info!("serving statistics at http://{addr}/stats");
+    if let Some(addr) = server.stomp_addr() {
+        log::info!("serving STOMP over TCP at stomp://{addr}");
+    }
+    let handle = server.shutdown_handle();
+    std::thread::spawn(move || {
+        let mut signals = signals.forever();
+        if signals.next().is_some() {
+            log::info!("shutting down: closing sessions (a second signal exits at once)");
+            handle.shutdown();
+        }
+        if signals.next().is_some() {
+            std::process::exit(130);
+        }
+    });
+    server.join();
+    Ok(())
+}
