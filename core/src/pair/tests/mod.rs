@@ -4,6 +4,7 @@
 extern crate std;
 
 mod stomp;
+mod ws;
 
 use super::{Pair, Peer};
 use crate::time::Instant;
