@@ -3,6 +3,7 @@
 
 extern crate std;
 
+mod sockjs;
 mod stomp;
 mod ws;
 
