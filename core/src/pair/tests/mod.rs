@@ -4,6 +4,7 @@
 extern crate std;
 
 mod sockjs;
+mod stacks;
 mod stomp;
 mod ws;
 

@@ -1,0 +1,325 @@
+//! The stacks as pairs: STOMP over WebSocket, SockJS over WebSocket, and broker sessions
+//! sharing a broker.
+
+extern crate std;
+
+use super::super::{
+    drive_both, BrokerHub, BrokerPeer, BrokerRecord, ClientRecord, Dir, Flow, Pair, Peer,
+    ServerRecord, SharedHub, SockJsFrame, SockJsWsClient, SockJsWsRecord, SockJsWsServer,
+    StompClient, StompClientOps, StompServer, StompWsClient, WsChunking,
+};
+use super::{settle, times};
+use crate::broker::{BrokerConfig, FixedInFlight, FixedStore, SessionId, SimpleBroker};
+use crate::sockjs::Config as SockJsConfig;
+use crate::stack::{
+    BrokerSession, SockJsStores, SockJsWebSocket, StompStack, TcpCarrier, WebSocketCarrier,
+};
+use crate::stomp::{AckMode, HeartBeat, Id, ServerSession, ServerSessionConfig};
+use crate::store::FixedBytes;
+use crate::time::Instant;
+use crate::ws::{CloseCode, Config as WsConfig, Connection, Role};
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+type Store = FixedBytes<8192>;
+type WsStack = StompStack<WebSocketCarrier<Store>, Store>;
+type WsStompPair = Pair<StompWsClient, StompServer<WsStack>>;
+
+const BEATS: HeartBeat = HeartBeat {
+    send_ms: 1000,
+    receive_ms: 1000,
+};
+
+fn server_session(n: u64, heart_beat: HeartBeat) -> ServerSession {
+    let config = ServerSessionConfig {
+        heart_beat,
+        ..ServerSessionConfig::default()
+    };
+    ServerSession::new(config, Id::from_decimal(n), Instant(0))
+}
+
+fn ws_stomp_pair(heart_beat: HeartBeat) -> WsStompPair {
+    let client = StompWsClient::new(Connection::new(Role::Client, WsConfig::default(), 9));
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let stack = StompStack::new(
+        WebSocketCarrier::new(ws, Store::new()),
+        server_session(1, heart_beat),
+        Store::new(),
+    );
+    Pair::new(client, StompServer::new(stack))
+}
+
+/// The server answers every SEND with a MESSAGE carrying its body, for subscription 1.
+fn echo_sends(pair: &mut WsStompPair) {
+    let mut n = 0;
+    pair.on_server(move |s, e, now| {
+        if let ServerRecord::Send { body, .. } = e {
+            n += 1;
+            s.message(now, "1", &format!("m{n}"), "/queue/q", body)
+                .unwrap();
+        }
+    });
+}
+
+fn bodies(events: &[ClientRecord]) -> Vec<Vec<u8>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientRecord::Message { body, .. } => Some(body.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn server_bodies(events: &[ServerRecord]) -> Vec<Vec<u8>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ServerRecord::Send { body, .. } => Some(body.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn stomp_frames_split_across_websocket_messages_and_frames() {
+    let mut pair = ws_stomp_pair(HeartBeat::NONE);
+    echo_sends(&mut pair);
+    let c = pair.client_mut();
+    c.chunking = WsChunking::Pieces(5);
+    c.fragment = Some(3);
+    let now = Instant(0);
+    c.connect(now, HeartBeat::NONE).unwrap();
+    pair.drive();
+    let c = pair.client_mut();
+    c.subscribe(now, "1", "/queue/q", AckMode::Auto, Some("r1"))
+        .unwrap();
+    for body in ["one", "two\0nul", "three"] {
+        c.send(now, "/queue/q", body.as_bytes(), None, None)
+            .unwrap();
+    }
+    pair.drive();
+    let expected = [b"one".to_vec(), b"two\0nul".to_vec(), b"three".to_vec()];
+    assert_eq!(server_bodies(&pair.server_events()), expected);
+    let client = pair.client_events();
+    assert!(matches!(client[0], ClientRecord::Connected { .. }));
+    assert_eq!(client[1], ClientRecord::Receipt(String::from("r1")));
+    assert_eq!(bodies(&client), expected);
+}
+
+#[test]
+fn several_stomp_frames_in_one_websocket_message() {
+    let mut pair = ws_stomp_pair(HeartBeat::NONE);
+    echo_sends(&mut pair);
+    let now = Instant(0);
+    let c = pair.client_mut();
+    c.chunking = WsChunking::Batch;
+    c.connect(now, HeartBeat::NONE).unwrap();
+    c.flush_batch(now);
+    pair.drive();
+    let c = pair.client_mut();
+    c.subscribe(now, "1", "/queue/q", AckMode::Auto, None)
+        .unwrap();
+    for i in 0..5 {
+        c.send(now, "/queue/q", format!("{i}").as_bytes(), None, None)
+            .unwrap();
+    }
+    c.disconnect(now, Some("bye")).unwrap();
+    c.flush_batch(now);
+    pair.drive();
+    let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("{i}").into_bytes()).collect();
+    assert_eq!(server_bodies(&pair.server_events()), expected);
+    let client = pair.client_events();
+    assert_eq!(bodies(&client), expected);
+    assert_eq!(
+        client.last(),
+        Some(&ClientRecord::Receipt(String::from("bye")))
+    );
+    assert_eq!(
+        pair.server_events().last(),
+        Some(&ServerRecord::Disconnect {
+            receipt: Some(String::from("bye"))
+        })
+    );
+}
+
+#[test]
+fn stomp_heart_beats_over_websocket_and_a_silent_client() {
+    let mut pair = ws_stomp_pair(BEATS);
+    pair.client_mut().connect(Instant(0), BEATS).unwrap();
+    pair.advance(3000);
+    // Each heart-beat is one WebSocket text message "\n" (masked from the client).
+    let beats = super::sent_at(pair.link(Dir::ToClient).sent(), b"\x81\x01\n");
+    assert_eq!(beats, [1000, 2000, 3000]);
+    assert_eq!(pair.take_client_events().len(), 1);
+    pair.link(Dir::ToServer).flow = Flow::Drop;
+    pair.advance(20_000);
+    // The client's last heart-beat went out at 3000: the server gives up at 5000 and
+    // closes the WebSocket; the client's answer is lost, so the close times out.
+    assert_eq!(
+        times(pair.server_log(), |e| *e == ServerRecord::HeartbeatTimeout),
+        [5000]
+    );
+    assert_eq!(
+        pair.client_events(),
+        [ClientRecord::TransportClosed { code: Some(1000) }]
+    );
+    assert!(pair.client().is_closed());
+    assert!(pair.server().is_closed());
+}
+
+fn sockjs_pair(heartbeat_ms: u64) -> Pair<SockJsWsClient, SockJsWsServer<Store>> {
+    let config = SockJsConfig {
+        heartbeat_ms,
+        ..SockJsConfig::default()
+    };
+    let stores = SockJsStores {
+        incoming: Store::new(),
+        decoded: Store::new(),
+        queue: Store::new(),
+        out: Store::new(),
+    };
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let server = SockJsWebSocket::new(ws, &config, stores, Instant(0));
+    let client = SockJsWsClient::new(Connection::new(Role::Client, WsConfig::default(), 3));
+    Pair::new(client, SockJsWsServer::new(server))
+}
+
+#[test]
+fn sockjs_over_websocket_opens_beats_and_closes() {
+    let mut pair = sockjs_pair(1000);
+    pair.advance(3000);
+    assert_eq!(
+        times(pair.client_log(), |e| *e
+            == SockJsWsRecord::Frame(SockJsFrame::Open)),
+        [0]
+    );
+    let heartbeat = SockJsWsRecord::Frame(SockJsFrame::Heartbeat);
+    assert_eq!(
+        times(pair.client_log(), |e| *e == heartbeat),
+        [1000, 2000, 3000]
+    );
+    let now = pair.now();
+    pair.client_mut().send(now, &["hi", "\"there\""]).unwrap();
+    pair.advance(500);
+    let now = pair.now();
+    pair.server_mut().machine.close(now, 3000, "Go away!");
+    settle(&mut pair);
+    // Each message is echoed in its own frame, then the close frame, then the close.
+    let events = pair.client_events();
+    let tail = &events[events.len() - 4..];
+    assert_eq!(
+        tail,
+        [
+            SockJsWsRecord::Frame(SockJsFrame::Messages(std::vec![String::from("hi")])),
+            SockJsWsRecord::Frame(SockJsFrame::Messages(std::vec![String::from("\"there\"")])),
+            SockJsWsRecord::Frame(SockJsFrame::Close {
+                code: 3000,
+                reason: String::from("Go away!")
+            }),
+            SockJsWsRecord::Closed { code: Some(1000) },
+        ]
+    );
+    assert_eq!(pair.next_deadline(), None);
+}
+
+#[test]
+fn sockjs_over_websocket_ends_when_the_client_closes() {
+    let mut pair = sockjs_pair(25_000);
+    pair.drive();
+    let now = pair.now();
+    pair.client_mut().close(now, CloseCode::GOING_AWAY).unwrap();
+    settle(&mut pair);
+    assert_eq!(
+        pair.server_events(),
+        [super::super::SockJsWsServerRecord::Closed]
+    );
+    assert_eq!(
+        pair.client_events().last(),
+        Some(&SockJsWsRecord::Closed { code: Some(1001) })
+    );
+}
+
+type Broker = SimpleBroker<'static, FixedStore<16, 64>, FixedInFlight<8, 64, 1024>>;
+type TcpBrokerPeer = BrokerPeer<StompStack<TcpCarrier<Store>, Store>, Store, Broker>;
+type BrokerPair = Pair<StompClient, TcpBrokerPeer>;
+
+fn hub() -> SharedHub<Broker> {
+    BrokerHub::shared(SimpleBroker::new(
+        BrokerConfig::default(),
+        FixedStore::new(),
+        FixedInFlight::new(),
+    ))
+}
+
+fn broker_pair(hub: &SharedHub<Broker>, n: u32, user: &str) -> BrokerPair {
+    let stack = StompStack::new(
+        TcpCarrier::new(Store::new()),
+        server_session(u64::from(n), BEATS),
+        Store::new(),
+    );
+    let session = BrokerSession::new(stack, SessionId(n), Store::new());
+    let mut pair = Pair::new(
+        StompClient::new(),
+        BrokerPeer::new(session, hub.clone(), user),
+    );
+    pair.client_mut().connect(Instant(0), BEATS).unwrap();
+    pair.drive();
+    assert!(matches!(
+        pair.take_client_events()[..],
+        [ClientRecord::Connected { .. }]
+    ));
+    assert!(matches!(
+        pair.take_server_events()[..],
+        [BrokerRecord::Connect { .. }]
+    ));
+    pair
+}
+
+#[test]
+fn broker_sessions_on_one_broker_deliver_to_each_other() {
+    let hub = hub();
+    let mut alice = broker_pair(&hub, 1, "alice");
+    let mut bob = broker_pair(&hub, 2, "bob");
+    let now = Instant(0);
+    alice
+        .client_mut()
+        .subscribe(now, "a", "/topic/t", AckMode::Auto, Some("r"))
+        .unwrap();
+    bob.client_mut()
+        .subscribe(now, "b", "/topic/t", AckMode::Auto, None)
+        .unwrap();
+    drive_both(&mut alice, &mut bob);
+    bob.client_mut()
+        .send(now, "/topic/t", b"hello", None, None)
+        .unwrap();
+    alice
+        .client_mut()
+        .send(now, "/topic/t", b"hi", None, None)
+        .unwrap();
+    drive_both(&mut alice, &mut bob);
+    // Each gets both messages once (their order across publishers is not defined).
+    for pair_events in [alice.client_events(), bob.client_events()] {
+        let mut got = bodies(&pair_events);
+        got.sort();
+        assert_eq!(got, [b"hello".to_vec(), b"hi".to_vec()]);
+    }
+    assert_eq!(
+        alice.client_events()[0],
+        ClientRecord::Receipt(String::from("r"))
+    );
+    // An application destination comes back to the application.
+    bob.client_mut()
+        .send(now, "/app/x", b"q", None, None)
+        .unwrap();
+    drive_both(&mut alice, &mut bob);
+    assert_eq!(
+        bob.server_events(),
+        [BrokerRecord::Application {
+            destination: String::from("/app/x"),
+            body: b"q".to_vec()
+        }]
+    );
+    assert!(hub.borrow().mail.is_empty());
+}
