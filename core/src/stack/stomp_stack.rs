@@ -166,6 +166,7 @@ impl<
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         self.flush(now);
         if self.over {
+            self.finish_transport(input, now);
             return Read::closed(input.len());
         }
         let received = if self.transport_closed {
@@ -209,6 +210,28 @@ impl<
             }
             Status::Closed => Read::closed(input.len()),
         }
+    }
+
+    /// After the session ended, the transport may still be closing (a WebSocket waits
+    /// for the client's close): its input goes to the carrier, and the STOMP bytes in it
+    /// are dropped.
+    fn finish_transport(&mut self, input: &mut [u8], now: Instant) {
+        let mut pos = 0;
+        while !self.transport_closed {
+            let all = self.inbound.len();
+            self.inbound.discard(all);
+            let rest = input.get_mut(pos..).unwrap_or_default();
+            let received = self.carrier.receive(rest, now, &mut self.inbound);
+            pos += received.consumed;
+            match received.status {
+                Status::Event(TransportClosed) | Status::Closed => self.transport_closed = true,
+                // The STOMP bytes filled `inbound`: drop them and go on.
+                Status::Paused(_) if received.consumed > 0 => {}
+                Status::NeedMore | Status::Paused(_) => break,
+            }
+        }
+        let all = self.inbound.len();
+        self.inbound.discard(all);
     }
 
     /// Accepts the client's `CONNECT` (see [`ServerSession::accept_connect`]).

@@ -323,3 +323,23 @@ fn broker_sessions_on_one_broker_deliver_to_each_other() {
     );
     assert!(hub.borrow().mail.is_empty());
 }
+
+#[test]
+fn the_websocket_under_an_ended_stomp_session_closes_when_the_client_answers() {
+    for server_ends in [false, true] {
+        let mut pair = ws_stomp_pair(HeartBeat::NONE);
+        let now = Instant(0);
+        pair.client_mut().connect(now, HeartBeat::NONE).unwrap();
+        pair.drive();
+        if server_ends {
+            pair.server_mut().close(now, "shutting down").unwrap();
+        } else {
+            pair.client_mut().disconnect(now, Some("bye")).unwrap();
+        }
+        // The client's close answers the server's: no waiting for the close timeout.
+        settle(&mut pair);
+        let ws = pair.server().machine.carrier().connection().state();
+        assert_eq!(ws, crate::ws::State::Closed);
+        assert_eq!(pair.next_deadline(), None);
+    }
+}
