@@ -243,6 +243,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 break Report::Closed(reason);
             }
             if self.released {
+                self.finish_endpoint(input.get_mut(consumed..).unwrap_or_default(), now);
                 return Read::closed(input.len());
             }
             let all = self.scratch.len();
@@ -287,6 +288,21 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             Report::Closed(reason) => SessionEvent::Closed(reason),
         };
         Read::event(consumed, event)
+    }
+
+    /// After the session was released, its transport may still be closing (a WebSocket
+    /// waits for the client's close): the input goes to the endpoint, whose events are
+    /// no longer reported.
+    fn finish_endpoint(&mut self, input: &mut [u8], now: Instant) {
+        let mut pos = 0;
+        loop {
+            let rest = input.get_mut(pos..).unwrap_or_default();
+            let read = self.endpoint.read(rest, now);
+            pos += read.consumed;
+            if read.consumed == 0 || !matches!(read.status, Status::Event(_)) {
+                return;
+            }
+        }
     }
 
     /// Applies one action; `Some` when the caller must hear of it.

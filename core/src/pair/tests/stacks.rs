@@ -343,3 +343,29 @@ fn the_websocket_under_an_ended_stomp_session_closes_when_the_client_answers() {
         assert_eq!(pair.next_deadline(), None);
     }
 }
+
+#[test]
+fn a_broker_session_over_websocket_closes_when_the_client_answers() {
+    let hub = hub();
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let stack = StompStack::new(
+        WebSocketCarrier::new(ws, Store::new()),
+        server_session(1, HeartBeat::NONE),
+        Store::new(),
+    );
+    let session = BrokerSession::new(stack, SessionId(1), Store::new());
+    let client = StompWsClient::new(Connection::new(Role::Client, WsConfig::default(), 5));
+    let mut pair = Pair::new(client, BrokerPeer::new(session, hub.clone(), "u"));
+    let now = Instant(0);
+    pair.client_mut().connect(now, HeartBeat::NONE).unwrap();
+    pair.drive();
+    pair.client_mut().disconnect(now, Some("bye")).unwrap();
+    settle(&mut pair);
+    assert_eq!(
+        pair.server_events().last(),
+        Some(&BrokerRecord::Closed(
+            crate::stack::CloseReason::Disconnected
+        ))
+    );
+    assert_eq!(pair.next_deadline(), None);
+}
