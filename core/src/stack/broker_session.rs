@@ -124,8 +124,9 @@ pub struct BrokerSession<E, S> {
     scratch: S,
     /// The broker has been told the session ended.
     released: bool,
-    /// The terminal event, when reported by the timer and not yet by a read.
-    ended: Option<CloseReason>,
+    /// A timer ended the session (its terminal event was reported by `handle_timeout`):
+    /// the broker forgets it at the next read.
+    timed_out: bool,
 }
 
 impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
@@ -137,7 +138,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             user: heapless::String::new(),
             scratch,
             released: false,
-            ended: None,
+            timed_out: false,
         }
     }
 
@@ -238,9 +239,8 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
     ) -> Read<SessionEvent<'_>> {
         let mut consumed = 0;
         let report = loop {
-            if let Some(reason) = self.ended.take() {
+            if core::mem::take(&mut self.timed_out) {
                 self.release(now, broker, others);
-                break Report::Closed(reason);
             }
             if self.released {
                 self.finish_endpoint(input.get_mut(consumed..).unwrap_or_default(), now);
@@ -575,15 +575,16 @@ impl<E: StompEndpoint, S: ByteStore> Machine for BrokerSession<E, S> {
         self.endpoint.poll_timeout()
     }
 
-    /// A heart-beat, CONNECT or close timeout ends the session; the broker forgets it at
-    /// the next [`BrokerSession::read`] or [`BrokerSession::disconnect`].
+    /// A heart-beat, CONNECT or close timeout ends the session (the one terminal event:
+    /// reads report [`Status::Closed`] afterwards); the broker forgets it at the next
+    /// [`BrokerSession::read`] or [`BrokerSession::disconnect`].
     fn handle_timeout(&mut self, now: Instant) -> Option<CloseReason> {
         let reason = match self.endpoint.handle_timeout(now)? {
             StackEvent::TransportClosed => CloseReason::TransportClosed,
             StackEvent::Stomp(ServerEvent::ConnectTimeout) => CloseReason::ConnectTimeout,
             StackEvent::Stomp(_) => CloseReason::HeartbeatTimeout,
         };
-        self.ended = Some(reason);
+        self.timed_out = true;
         Some(reason)
     }
 

@@ -369,3 +369,34 @@ fn a_broker_session_over_websocket_closes_when_the_client_answers() {
     );
     assert_eq!(pair.next_deadline(), None);
 }
+#[test]
+fn a_broker_session_that_times_out_is_reported_once_and_forgotten() {
+    let hub = hub();
+    let mut alice = broker_pair(&hub, 1, "alice");
+    let mut bob = broker_pair(&hub, 2, "bob");
+    let now = Instant(0);
+    alice
+        .client_mut()
+        .subscribe(now, "a", "/topic/t", AckMode::Auto, None)
+        .unwrap();
+    drive_both(&mut alice, &mut bob);
+    // Alice's client goes silent: her session times out at 2000 (twice the interval).
+    alice.link(Dir::ToServer).flow = Flow::Drop;
+    alice.advance(3000);
+    assert_eq!(
+        times(alice.server_log(), |e| *e
+            == BrokerRecord::Closed(
+                crate::stack::CloseReason::HeartbeatTimeout
+            )),
+        [2000]
+    );
+    // The broker forgot her: what Bob sends reaches nobody.
+    bob.advance(3000);
+    bob.client_mut()
+        .send(Instant(3000), "/topic/t", b"x", None, None)
+        .unwrap();
+    drive_both(&mut alice, &mut bob);
+    assert!(hub.borrow().mail.is_empty());
+    assert!(bodies(&alice.client_events()).is_empty());
+    assert!(alice.server().session.is_released());
+}
