@@ -1,7 +1,7 @@
 //! [`WebSocketMessages`]: a WebSocket connection that hands over whole messages.
 
 use super::carrier::drain_into;
-use super::websocket::{flush_control, read_data, send_data, Ended};
+use super::websocket::{finish_closing, flush_control, read_data, send_data, Ended};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::store::{ByteStore, StoreFull};
@@ -78,6 +78,7 @@ impl<S: ByteStore> WebSocketMessages<S> {
             self.incoming.discard(all);
         }
         if self.over {
+            finish_closing(&mut self.ws, &mut self.out, input, now);
             return Read::closed(input.len());
         }
         let incoming = core::cell::RefCell::new(&mut self.incoming);
@@ -112,11 +113,12 @@ impl<S: ByteStore> WebSocketMessages<S> {
                 )
             }
             Status::Paused(Pause::Transmit) => {
-                // The message does not fit its store.
+                // The message does not fit its store. The rest of its frame is not taken:
+                // the next reads give it to the connection, which waits for the close.
                 let _ = self.ws.close(now, CloseCode::MESSAGE_TOO_BIG, "too big");
                 flush_control(&mut self.ws, &mut self.out, now);
                 self.over = true;
-                Read::event(input.len(), MessageEvent::Closed { code: None })
+                Read::event(read.consumed, MessageEvent::Closed { code: None })
             }
             Status::Paused(p) => Read::paused(read.consumed, p),
             Status::Event(Ended { code }) => {

@@ -131,6 +131,26 @@ pub(crate) fn send_data<S: ByteStore, E>(
     }
 }
 
+/// After the machine above `ws` ended, the WebSocket may still wait for the peer's
+/// close (ours was sent): its frames are read, their data dropped, until it arrives.
+pub(crate) fn finish_closing<S: ByteStore>(
+    ws: &mut Connection,
+    out: &mut S,
+    input: &mut [u8],
+    now: Instant,
+) {
+    let mut pos = 0;
+    loop {
+        let rest = input.get_mut(pos..).unwrap_or_default();
+        let read = ws.read(rest, now);
+        pos += read.consumed;
+        if read.consumed == 0 || !matches!(read.status, Status::Event(_)) {
+            break;
+        }
+    }
+    flush_control(ws, out, now);
+}
+
 /// How a WebSocket ended: the peer's close code, `None` when it sent none, broke the
 /// protocol or timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -400,3 +400,43 @@ fn a_broker_session_that_times_out_is_reported_once_and_forgotten() {
     assert!(bodies(&alice.client_events()).is_empty());
     assert!(alice.server().session.is_released());
 }
+
+#[test]
+fn whole_messages_close_with_1009_and_read_the_answer() {
+    let client = super::super::WsPeer::new(Connection::new(Role::Client, WsConfig::default(), 1));
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let machine =
+        crate::stack::WebSocketMessages::new(ws, FixedBytes::<16>::new(), FixedBytes::<16>::new());
+    let mut pair = Pair::new(client, super::super::MessagesServer::new(machine));
+    let now = Instant(0);
+    pair.client_mut()
+        .send_message(now, crate::ws::DataKind::Text, b"fits")
+        .unwrap();
+    pair.client_mut()
+        .send_message(now, crate::ws::DataKind::Binary, &[7; 17])
+        .unwrap();
+    settle(&mut pair);
+    assert_eq!(
+        pair.server_events(),
+        [
+            super::super::MessageRecord::Message {
+                kind: crate::ws::DataKind::Text,
+                data: b"fits".to_vec()
+            },
+            super::super::MessageRecord::Closed { code: None },
+        ]
+    );
+    let client = pair.client_events();
+    assert_eq!(
+        super::super::WsRecord::messages(&client),
+        [(crate::ws::DataKind::Text, b"fits".to_vec())]
+    );
+    assert!(matches!(
+        client.last(),
+        Some(super::super::WsRecord::Closed {
+            code: Some(1009),
+            ..
+        })
+    ));
+    assert_eq!(pair.next_deadline(), None);
+}
