@@ -2,7 +2,7 @@
 //! framing (`o`, `a[...]`, `h`, `c[...]`) and heart-beats.
 
 use super::carrier::{drain_into, Carrier, FrameError, TransportClosed};
-use super::websocket::{flush_control, read_data, send_data};
+use super::websocket::{finish_closing, flush_control, read_data, send_data};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::sockjs::{
@@ -63,6 +63,8 @@ pub struct SockJsWebSocket<S> {
     decoded: S,
     out: S,
     ended: bool,
+    /// [`SockJsEvent::Closed`] was reported: reads only finish the closing handshake.
+    over: bool,
 }
 
 /// The session's queue cannot take a frame, or there was nothing to frame.
@@ -85,6 +87,7 @@ impl<S: ByteStore> SockJsWebSocket<S> {
             decoded: stores.decoded,
             out: stores.out,
             ended: false,
+            over: false,
         };
         s.pump(now);
         s
@@ -216,6 +219,12 @@ impl<S: ByteStore> SockJsWebSocket<S> {
     /// Consumes WebSocket bytes and reports at most one client message, following the
     /// [machine contract](crate::machine).
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<SockJsEvent<'_>> {
+        if self.over {
+            // Our close may still wait for the client's: read its frames until it comes.
+            finish_closing(&mut self.ws, &mut self.out, input, now);
+            self.pump(now);
+            return Read::closed(input.len());
+        }
         if self.ws.is_closed() || self.ws.state() == crate::ws::State::CloseReceived {
             return Read::closed(input.len());
         }
@@ -227,7 +236,8 @@ impl<S: ByteStore> SockJsWebSocket<S> {
         match got.status {
             Status::Event(Closing::Yes) => {
                 self.session.close(now, 3000, "Go away!");
-                return Read::event(input.len(), SockJsEvent::Closed);
+                self.over = true;
+                return Read::event(got.consumed, SockJsEvent::Closed);
             }
             Status::Event(Closing::No) => {}
             Status::NeedMore => return Read::need_more(got.consumed),
@@ -239,7 +249,8 @@ impl<S: ByteStore> SockJsWebSocket<S> {
                 .ws
                 .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
             flush_control(&mut self.ws, &mut self.out, now);
-            return Read::event(input.len(), SockJsEvent::Closed);
+            self.over = true;
+            return Read::event(got.consumed, SockJsEvent::Closed);
         }
         let text = core::str::from_utf8(self.decoded.as_slice()).unwrap_or_default();
         Read::event(got.consumed, SockJsEvent::Message(text))

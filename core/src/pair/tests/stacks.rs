@@ -440,3 +440,35 @@ fn whole_messages_close_with_1009_and_read_the_answer() {
     ));
     assert_eq!(pair.next_deadline(), None);
 }
+
+#[test]
+fn sockjs_over_websocket_closes_with_1009_and_reads_the_answer() {
+    type Small = FixedBytes<128>;
+    let stores = SockJsStores {
+        incoming: Small::new(),
+        decoded: Small::new(),
+        queue: Small::new(),
+        out: Small::new(),
+    };
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let server = SockJsWebSocket::new(ws, &SockJsConfig::default(), stores, Instant(0));
+    let client = SockJsWsClient::new(Connection::new(Role::Client, WsConfig::default(), 3));
+    let mut pair = Pair::new(client, SockJsWsServer::new(server));
+    let now = Instant(0);
+    pair.client_mut().send(now, &["ok"]).unwrap();
+    let big = "x".repeat(200);
+    pair.client_mut().send(now, &[&big]).unwrap();
+    settle(&mut pair);
+    assert_eq!(
+        pair.server_events(),
+        [
+            super::super::SockJsWsServerRecord::Message(String::from("ok")),
+            super::super::SockJsWsServerRecord::Closed
+        ]
+    );
+    assert!(matches!(
+        pair.client_events().last(),
+        Some(SockJsWsRecord::Closed { code: Some(1009) })
+    ));
+    assert_eq!(pair.next_deadline(), None);
+}
