@@ -3,6 +3,7 @@
 
 extern crate std;
 
+mod props;
 mod sockjs;
 mod stacks;
 mod stomp;
