@@ -214,17 +214,16 @@ impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
     }
 }
 
-/// Drives `a` and `b` (pairs sharing a hub) in turn until neither does anything more.
-pub fn drive_both<C1: Peer, S1: Peer, C2: Peer, S2: Peer>(
-    a: &mut super::Pair<C1, S1>,
-    b: &mut super::Pair<C2, S2>,
-) {
+/// Drives `pairs` (sharing a hub) in turn until none does anything more.
+pub fn drive_all<C: Peer, S: Peer>(pairs: &mut [super::Pair<C, S>]) {
     for _ in 0..super::MAX_STEPS {
-        let moved_a = a.step();
-        let moved_b = b.step();
-        if !moved_a && !moved_b {
+        let mut moved = false;
+        for pair in pairs.iter_mut() {
+            moved |= pair.step();
+        }
+        if !moved {
             return;
         }
     }
-    panic!("two pairs on one hub did not settle");
+    panic!("pairs on one hub did not settle");
 }

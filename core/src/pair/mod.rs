@@ -30,7 +30,8 @@
 //! client WebSocket), [`MessagesServer`], [`SockJsWsServer`] and [`SockJsWsClient`]
 //! (SockJS over WebSocket), [`SockJsHttp`] and [`SockJsReceiver`] (a SockJS session on
 //! HTTP transports, against a scripted receiver) and [`BrokerPeer`] (broker sessions on
-//! one shared [`SimpleBroker`](crate::broker::SimpleBroker)).
+//! one shared [`SimpleBroker`](crate::broker::SimpleBroker)); [`RawPeer`] writes arbitrary
+//! bytes (a fuzzer's) at a machine and keeps what comes back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -43,6 +44,7 @@ extern crate std;
 
 mod broker;
 mod link;
+mod raw;
 mod sockjs;
 mod stomp;
 mod ws;
@@ -50,8 +52,9 @@ mod ws;
 #[cfg(test)]
 mod tests;
 
-pub use broker::{drive_both, BrokerHub, BrokerPeer, BrokerRecord, OwnedDelivery, SharedHub};
+pub use broker::{drive_all, BrokerHub, BrokerPeer, BrokerRecord, OwnedDelivery, SharedHub};
 pub use link::{Cut, Flow, Link};
+pub use raw::RawPeer;
 pub use sockjs::{
     json_array, parse_sockjs_frame, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver,
     SockJsWsClient, SockJsWsRecord, SockJsWsServer, SockJsWsServerRecord,

@@ -9,8 +9,8 @@ use super::{Pair, Peer};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::sockjs::{
-    Attach, BodyEncoding, CloseFrame, Frame, Framing, SendBody, SendBodyError, SockJsSession,
-    Transport,
+    Attach, BodyEncoding, CloseFrame, Frame, Framing, QueueError, SendBody, SendBodyError,
+    SockJsSession, Transport,
 };
 use crate::stack::{SockJsEvent, SockJsWebSocket};
 use crate::store::ByteStore;
@@ -122,6 +122,8 @@ pub struct SockJsWsServer<S> {
     pub machine: SockJsWebSocket<S>,
     /// Echo every message.
     pub echo: bool,
+    /// Echoes the session refused (its queue full, or closed).
+    pub refused: Vec<QueueError>,
 }
 
 impl<S: ByteStore> SockJsWsServer<S> {
@@ -130,6 +132,7 @@ impl<S: ByteStore> SockJsWsServer<S> {
         SockJsWsServer {
             machine,
             echo: true,
+            refused: Vec::new(),
         }
     }
 }
@@ -143,7 +146,9 @@ impl<S: ByteStore> Peer for SockJsWsServer<S> {
             SockJsEvent::Closed => SockJsWsServerRecord::Closed,
         });
         if let (true, Status::Event(SockJsWsServerRecord::Message(m))) = (self.echo, &read.status) {
-            self.machine.send(now, m).expect("the echo fits the queue");
+            if let Err(e) = self.machine.send(now, m) {
+                self.refused.push(e);
+            }
         }
         read
     }
@@ -299,6 +304,8 @@ pub struct SockJsHttp<Q> {
     pub session: SockJsSession<Q>,
     /// Echo every message.
     pub echo: bool,
+    /// Echoes the session refused (its queue full, or closed).
+    pub refused: Vec<QueueError>,
     decoded: VecDeque<String>,
     prelude: Vec<u8>,
 }
@@ -309,6 +316,7 @@ impl<Q: ByteStore> SockJsHttp<Q> {
         SockJsHttp {
             session,
             echo: true,
+            refused: Vec::new(),
             decoded: VecDeque::new(),
             prelude: Vec::new(),
         }
@@ -362,7 +370,9 @@ impl<Q: ByteStore> Peer for SockJsHttp<Q> {
             };
             for m in parsed {
                 if self.echo {
-                    self.session.send(now, &m).expect("the echo fits the queue");
+                    if let Err(e) = self.session.send(now, &m) {
+                        self.refused.push(e);
+                    }
                 }
                 self.decoded.push_back(m);
             }

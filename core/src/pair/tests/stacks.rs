@@ -4,7 +4,7 @@
 extern crate std;
 
 use super::super::{
-    drive_both, BrokerHub, BrokerPeer, BrokerRecord, ClientRecord, Dir, Flow, Pair, Peer,
+    drive_all, BrokerHub, BrokerPeer, BrokerRecord, ClientRecord, Dir, Flow, Pair, Peer,
     ServerRecord, SharedHub, SockJsFrame, SockJsWsClient, SockJsWsRecord, SockJsWsServer,
     StompClient, StompClientOps, StompServer, StompWsClient, WsChunking,
 };
@@ -245,6 +245,9 @@ type Broker = SimpleBroker<'static, FixedStore<16, 64>, FixedInFlight<8, 64, 102
 type TcpBrokerPeer = BrokerPeer<StompStack<TcpCarrier<Store>, Store>, Store, Broker>;
 type BrokerPair = Pair<StompClient, TcpBrokerPeer>;
 
+const ALICE: usize = 0;
+const BOB: usize = 1;
+
 fn hub() -> SharedHub<Broker> {
     BrokerHub::shared(SimpleBroker::new(
         BrokerConfig::default(),
@@ -280,42 +283,44 @@ fn broker_pair(hub: &SharedHub<Broker>, n: u32, user: &str) -> BrokerPair {
 #[test]
 fn broker_sessions_on_one_broker_deliver_to_each_other() {
     let hub = hub();
-    let mut alice = broker_pair(&hub, 1, "alice");
-    let mut bob = broker_pair(&hub, 2, "bob");
+    let mut pairs = [broker_pair(&hub, 1, "alice"), broker_pair(&hub, 2, "bob")];
     let now = Instant(0);
-    alice
+    pairs[ALICE]
         .client_mut()
         .subscribe(now, "a", "/topic/t", AckMode::Auto, Some("r"))
         .unwrap();
-    bob.client_mut()
+    pairs[BOB]
+        .client_mut()
         .subscribe(now, "b", "/topic/t", AckMode::Auto, None)
         .unwrap();
-    drive_both(&mut alice, &mut bob);
-    bob.client_mut()
+    drive_all(&mut pairs);
+    pairs[BOB]
+        .client_mut()
         .send(now, "/topic/t", b"hello", None, None)
         .unwrap();
-    alice
+    pairs[ALICE]
         .client_mut()
         .send(now, "/topic/t", b"hi", None, None)
         .unwrap();
-    drive_both(&mut alice, &mut bob);
+    drive_all(&mut pairs);
     // Each gets both messages once (their order across publishers is not defined).
-    for pair_events in [alice.client_events(), bob.client_events()] {
+    for pair_events in [pairs[ALICE].client_events(), pairs[BOB].client_events()] {
         let mut got = bodies(&pair_events);
         got.sort();
         assert_eq!(got, [b"hello".to_vec(), b"hi".to_vec()]);
     }
     assert_eq!(
-        alice.client_events()[0],
+        pairs[ALICE].client_events()[0],
         ClientRecord::Receipt(String::from("r"))
     );
     // An application destination comes back to the application.
-    bob.client_mut()
+    pairs[BOB]
+        .client_mut()
         .send(now, "/app/x", b"q", None, None)
         .unwrap();
-    drive_both(&mut alice, &mut bob);
+    drive_all(&mut pairs);
     assert_eq!(
-        bob.server_events(),
+        pairs[BOB].server_events(),
         [BrokerRecord::Application {
             destination: String::from("/app/x"),
             body: b"q".to_vec()
@@ -372,33 +377,33 @@ fn a_broker_session_over_websocket_closes_when_the_client_answers() {
 #[test]
 fn a_broker_session_that_times_out_is_reported_once_and_forgotten() {
     let hub = hub();
-    let mut alice = broker_pair(&hub, 1, "alice");
-    let mut bob = broker_pair(&hub, 2, "bob");
+    let mut pairs = [broker_pair(&hub, 1, "alice"), broker_pair(&hub, 2, "bob")];
     let now = Instant(0);
-    alice
+    pairs[ALICE]
         .client_mut()
         .subscribe(now, "a", "/topic/t", AckMode::Auto, None)
         .unwrap();
-    drive_both(&mut alice, &mut bob);
+    drive_all(&mut pairs);
     // Alice's client goes silent: her session times out at 2000 (twice the interval).
-    alice.link(Dir::ToServer).flow = Flow::Drop;
-    alice.advance(3000);
+    pairs[ALICE].link(Dir::ToServer).flow = Flow::Drop;
+    pairs[ALICE].advance(3000);
     assert_eq!(
-        times(alice.server_log(), |e| *e
+        times(pairs[ALICE].server_log(), |e| *e
             == BrokerRecord::Closed(
                 crate::stack::CloseReason::HeartbeatTimeout
             )),
         [2000]
     );
     // The broker forgot her: what Bob sends reaches nobody.
-    bob.advance(3000);
-    bob.client_mut()
+    pairs[BOB].advance(3000);
+    pairs[BOB]
+        .client_mut()
         .send(Instant(3000), "/topic/t", b"x", None, None)
         .unwrap();
-    drive_both(&mut alice, &mut bob);
+    drive_all(&mut pairs);
     assert!(hub.borrow().mail.is_empty());
-    assert!(bodies(&alice.client_events()).is_empty());
-    assert!(alice.server().session.is_released());
+    assert!(bodies(&pairs[ALICE].client_events()).is_empty());
+    assert!(pairs[ALICE].server().session.is_released());
 }
 
 #[test]
@@ -472,3 +477,4 @@ fn sockjs_over_websocket_closes_with_1009_and_reads_the_answer() {
     ));
     assert_eq!(pair.next_deadline(), None);
 }
+
