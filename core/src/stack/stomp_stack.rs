@@ -356,8 +356,12 @@ impl<
         n
     }
 
-    /// The session's heart-beat and CONNECT deadlines and the carrier's timers.
+    /// The session's heart-beat and CONNECT deadlines and the carrier's timers; once
+    /// the stack is over, only the carrier's (the session's are no longer run).
     fn poll_timeout(&self) -> Option<Instant> {
+        if self.over {
+            return self.carrier.poll_timeout();
+        }
         match (self.session.poll_timeout(), self.carrier.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

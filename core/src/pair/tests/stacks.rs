@@ -478,3 +478,52 @@ fn sockjs_over_websocket_closes_with_1009_and_reads_the_answer() {
     assert_eq!(pair.next_deadline(), None);
 }
 
+#[test]
+fn a_stack_whose_transport_ended_keeps_no_session_timer() {
+    let mut pair = ws_stomp_pair(BEATS);
+    let now = Instant(0);
+    // The client goes away before its CONNECT.
+    pair.client_mut()
+        .ws
+        .close(now, CloseCode::GOING_AWAY, "")
+        .unwrap();
+    pair.drive();
+    assert_eq!(pair.server_events(), [ServerRecord::TransportClosed]);
+    assert!(pair.server().is_closed());
+    // The session's CONNECT deadline is not the stack's any more: it would never move.
+    assert_eq!(pair.server().poll_timeout(), None);
+    pair.advance(20_000);
+}
+
+#[test]
+fn stomp_over_sockjs_http_whose_session_ended_keeps_no_stomp_timer() {
+    use crate::machine::{Machine, Status};
+    use crate::sockjs::Transport;
+    use crate::stack::{SockJsStomp, StackEvent, StompEndpoint};
+    let mut s = SockJsStomp::new(
+        &SockJsConfig::default(),
+        server_session(4, BEATS),
+        Store::new(),
+        Store::new(),
+        Instant(0),
+    );
+    s.attach_receiver(Instant(0), Transport::XhrStreaming, "");
+    let mut out = [0u8; 256];
+    while s.poll_transmit(Instant(0), &mut out).unwrap().is_some() {}
+    s.receiver_interrupted(Instant(1));
+    let read = StompEndpoint::read(&mut s, &mut [], Instant(1));
+    assert_eq!(read.status, Status::Event(StackEvent::TransportClosed));
+    // Every deadline handled moves on (the SockJS session's, then none).
+    let mut handled = 0;
+    while let Some(t) = s.poll_timeout() {
+        assert_eq!(s.handle_timeout(t), None);
+        assert_ne!(
+            s.poll_timeout(),
+            Some(t),
+            "the deadline {t:?} does not move on"
+        );
+        handled += 1;
+        assert!(handled < 10);
+    }
+    assert!(s.is_closed());
+}
