@@ -202,10 +202,13 @@ impl<S: ByteStore> Machine for WebSocketMessages<S> {
         self.ws.poll_timeout()
     }
 
-    /// A close the peer did not answer in time ends the connection.
+    /// A close the peer did not answer in time ends the connection (reported unless the
+    /// end was reported already).
     fn handle_timeout(&mut self, now: Instant) -> Option<MessageEvent<'static>> {
         self.ws.handle_timeout(now)?;
-        self.over = true;
+        if core::mem::replace(&mut self.over, true) {
+            return None;
+        }
         Some(MessageEvent::Closed { code: None })
     }
 

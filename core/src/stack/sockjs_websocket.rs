@@ -404,11 +404,13 @@ impl<S: ByteStore> Machine for SockJsWebSocket<S> {
         }
     }
 
-    /// Owes a heart-beat when one is due; ends the session when a close timed out.
+    /// Owes a heart-beat when one is due; ends the session when a close timed out
+    /// (reported unless [`SockJsEvent::Closed`] was reported already).
     fn handle_timeout(&mut self, now: Instant) -> Option<TransportClosed> {
         let _ = self.session.handle_timeout(now);
         self.pump(now);
-        self.ws.handle_timeout(now).map(|_| TransportClosed)
+        self.ws.handle_timeout(now)?;
+        (!core::mem::replace(&mut self.over, true)).then_some(TransportClosed)
     }
 
     /// Once the WebSocket closing handshake is done and everything is written.

@@ -527,3 +527,41 @@ fn stomp_over_sockjs_http_whose_session_ended_keeps_no_stomp_timer() {
     }
     assert!(s.is_closed());
 }
+
+#[test]
+fn a_close_timeout_after_the_end_is_not_a_second_end() {
+    // Whole messages: a message too big ends the machine; the client never answers.
+    let client = super::super::WsPeer::new(Connection::new(Role::Client, WsConfig::default(), 1));
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let machine =
+        crate::stack::WebSocketMessages::new(ws, FixedBytes::<16>::new(), FixedBytes::<16>::new());
+    let mut pair = Pair::new(client, super::super::MessagesServer::new(machine));
+    pair.client_mut()
+        .send_message(Instant(0), crate::ws::DataKind::Binary, &[0; 20])
+        .unwrap();
+    // One step: the server reads it and closes; then the client's answer is lost.
+    pair.step();
+    pair.link(Dir::ToServer).flow = Flow::Drop;
+    pair.advance(10_000);
+    assert_eq!(
+        pair.server_events(),
+        [super::super::MessageRecord::Closed { code: None }]
+    );
+    assert!(pair.server().is_closed());
+    // SockJS over WebSocket: broken framing ends the session; the client never answers.
+    let mut pair = sockjs_pair(25_000);
+    let now = Instant(0);
+    pair.client_mut()
+        .ws
+        .send_message(now, crate::ws::DataKind::Text, b"[\"x")
+        .unwrap();
+    // One step: the server reads it and closes; then the client's answer is lost.
+    pair.step();
+    pair.link(Dir::ToServer).flow = Flow::Drop;
+    pair.advance(10_000);
+    assert_eq!(
+        pair.server_events(),
+        [super::super::SockJsWsServerRecord::Closed]
+    );
+    assert!(pair.server().is_closed());
+}
