@@ -203,7 +203,10 @@ impl<S: ByteStore> SockJsWebSocket<S> {
                 Status::Event(_) | Status::Closed => return Read::event(*pos, Closing::Yes),
                 Status::Paused(_) if self.complete => continue,
                 Status::Paused(_) => {
-                    // The message does not fit the store: too big.
+                    // The message does not fit the store: too big. It is dropped, so
+                    // that the rest of its frames and the client's close can be read.
+                    let all = self.incoming.len();
+                    self.incoming.discard(all);
                     let _ = self
                         .ws
                         .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
@@ -318,7 +321,7 @@ impl<S: ByteStore> Carrier for SockJsWebSocket<S> {
             match got.status {
                 Status::Event(Closing::Yes) => {
                     self.session.close(now, 3000, "Go away!");
-                    break Read::event(input.len(), TransportClosed);
+                    break Read::event(pos, TransportClosed);
                 }
                 Status::Event(Closing::No) => {
                     if decode_next(&mut self.cursor, &mut self.incoming, stomp) {
@@ -330,7 +333,7 @@ impl<S: ByteStore> Carrier for SockJsWebSocket<S> {
                     let _ = self
                         .ws
                         .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
-                    break Read::event(input.len(), TransportClosed);
+                    break Read::event(pos, TransportClosed);
                 }
                 Status::NeedMore => break Read::need_more(pos),
                 Status::Paused(p) => break Read::paused(pos, p),

@@ -191,8 +191,10 @@ impl<
             }
             Status::Paused(p) => Read::paused(wire, p),
             Status::NeedMore | Status::Closed if self.transport_closed => {
+                // What follows the transport's end (a client's answer to a close the
+                // carrier sent) is for the next read, which finishes the transport.
                 self.over = true;
-                Read::event(input.len(), StackEvent::TransportClosed)
+                Read::event(wire, StackEvent::TransportClosed)
             }
             Status::NeedMore if store_full => {
                 self.too_large = true;
@@ -217,17 +219,25 @@ impl<
     /// are dropped.
     fn finish_transport(&mut self, input: &mut [u8], now: Instant) {
         let mut pos = 0;
-        while !self.transport_closed {
+        loop {
             let all = self.inbound.len();
             self.inbound.discard(all);
             let rest = input.get_mut(pos..).unwrap_or_default();
             let received = self.carrier.receive(rest, now, &mut self.inbound);
             pos += received.consumed;
             match received.status {
-                Status::Event(TransportClosed) | Status::Closed => self.transport_closed = true,
+                // A carrier that closed first still reads the client's answer.
+                Status::Event(TransportClosed) => self.transport_closed = true,
+                Status::Closed => {
+                    self.transport_closed = true;
+                    break;
+                }
                 // The STOMP bytes filled `inbound`: drop them and go on.
-                Status::Paused(_) if received.consumed > 0 => {}
-                Status::NeedMore | Status::Paused(_) => break,
+                Status::Paused(_) => {}
+                Status::NeedMore => break,
+            }
+            if received.consumed == 0 {
+                break;
             }
         }
         let all = self.inbound.len();

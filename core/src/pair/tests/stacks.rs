@@ -565,3 +565,46 @@ fn a_close_timeout_after_the_end_is_not_a_second_end() {
     );
     assert!(pair.server().is_closed());
 }
+
+#[test]
+fn stomp_over_sockjs_websocket_closes_when_the_client_answers() {
+    type Small = FixedBytes<128>;
+    // Broken framing (1002), and a message larger than the carrier's stores (1009).
+    let broken: [&[u8]; 2] = [b"[\"x", &[b'7'; 300]];
+    for (message, code) in broken.into_iter().zip([1002, 1009]) {
+        let stores = SockJsStores {
+            incoming: Small::new(),
+            decoded: Small::new(),
+            queue: Small::new(),
+            out: Small::new(),
+        };
+        let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+        let carrier = SockJsWebSocket::new(ws, &SockJsConfig::default(), stores, Instant(0));
+        let stack = StompStack::new(carrier, server_session(2, HeartBeat::NONE), Store::new());
+        let client = SockJsWsClient::new(Connection::new(Role::Client, WsConfig::default(), 3));
+        let mut pair = Pair::new(client, StompServer::new(stack));
+        let now = Instant(0);
+        pair.client_mut()
+            .send(now, &["CONNECT\naccept-version:1.2\nhost:h\n\n\0"])
+            .unwrap();
+        pair.drive();
+        assert!(matches!(
+            pair.server_events()[..],
+            [ServerRecord::Connect { .. }]
+        ));
+        pair.client_mut()
+            .ws
+            .send_message(now, crate::ws::DataKind::Text, message)
+            .unwrap();
+        settle(&mut pair);
+        assert_eq!(
+            pair.server_events().last(),
+            Some(&ServerRecord::TransportClosed)
+        );
+        assert_eq!(
+            pair.client_events().last(),
+            Some(&SockJsWsRecord::Closed { code: Some(code) })
+        );
+        assert_eq!(pair.next_deadline(), None);
+    }
+}
