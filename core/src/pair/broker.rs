@@ -141,40 +141,16 @@ impl<E: StompEndpoint, S: ByteStore, B: Broker> BrokerPeer<E, S, B> {
     }
 }
 
-impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
-    type Event = BrokerRecord;
-
-    fn read(&mut self, input: &mut [u8], now: Instant) -> Read<BrokerRecord> {
-        let read = {
-            let mut hub = self.hub.borrow_mut();
-            let BrokerHub { broker, mail } = &mut *hub;
-            let mut sink = |d: Delivery<'_>| mail.push(OwnedDelivery::new(&d));
-            self.session
-                .read(input, now, broker, &mut sink)
-                .map(|e| match e {
-                    SessionEvent::Connect { login, .. } => BrokerRecord::Connect {
-                        login: login.map(String::from),
-                    },
-                    SessionEvent::Application {
-                        destination, body, ..
-                    } => BrokerRecord::Application {
-                        destination: String::from(destination),
-                        body: body.to_vec(),
-                    },
-                    SessionEvent::Closed(reason) => BrokerRecord::Closed(reason),
-                })
-        };
-        if let Status::Event(BrokerRecord::Connect { .. }) = read.status {
-            let decided = match self.decide {
-                Decide::Accept => self.session.accept(now, &self.user),
-                Decide::Reject(message) => self.session.reject(now, message),
-                Decide::Wait => Ok(()),
-            };
-            assert_eq!(decided, Ok(()), "a CONNECT could not be decided");
-        }
-        read
+impl From<CloseReason> for BrokerRecord {
+    fn from(reason: CloseReason) -> Self {
+        BrokerRecord::Closed(reason)
     }
+}
 
+impl<E: StompEndpoint, S: ByteStore, B: Broker> Machine for BrokerPeer<E, S, B> {
+    type TimeoutEvent = BrokerRecord;
+
+    /// The deliveries waiting in the hub go into the session first.
     fn poll_transmit(
         &mut self,
         now: Instant,
@@ -202,11 +178,44 @@ impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
     }
 
     fn handle_timeout(&mut self, now: Instant) -> Option<BrokerRecord> {
-        self.session.handle_timeout(now).map(BrokerRecord::Closed)
+        self.session.handle_timeout(now).map(BrokerRecord::from)
     }
 
     fn is_closed(&self) -> bool {
         self.session.is_closed()
+    }
+}
+
+impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
+    fn read(&mut self, input: &mut [u8], now: Instant) -> Read<BrokerRecord> {
+        let read = {
+            let mut hub = self.hub.borrow_mut();
+            let BrokerHub { broker, mail } = &mut *hub;
+            let mut sink = |d: Delivery<'_>| mail.push(OwnedDelivery::new(&d));
+            self.session
+                .read(input, now, broker, &mut sink)
+                .map(|e| match e {
+                    SessionEvent::Connect { login, .. } => BrokerRecord::Connect {
+                        login: login.map(String::from),
+                    },
+                    SessionEvent::Application {
+                        destination, body, ..
+                    } => BrokerRecord::Application {
+                        destination: String::from(destination),
+                        body: body.to_vec(),
+                    },
+                    SessionEvent::Closed(reason) => BrokerRecord::Closed(reason),
+                })
+        };
+        if let Status::Event(BrokerRecord::Connect { .. }) = read.status {
+            let user = &self.user;
+            self.decide.apply(
+                &mut self.session,
+                |s| s.accept(now, user),
+                |s, message| s.reject(now, message),
+            );
+        }
+        read
     }
 
     fn is_terminal(event: &BrokerRecord) -> bool {

@@ -3,14 +3,14 @@
 //!
 //! Modelled on quinn-proto's `tests/util.rs` `Pair` and h11's `ConnectionPair`:
 //!
-//! - [`Pair::step`]: each side drains [`Peer::poll_transmit`] into its [`Link`], bytes
+//! - [`Pair::step`]: each side drains [`Machine::poll_transmit`] into its [`Link`], bytes
 //!   that are due arrive, and each side reads what arrived (in the pieces its link's
 //!   [`Cut`] says), every event going to the side's log and optional hook, its owed
 //!   output drained after every event;
 //! - [`Pair::drive`]: steps until neither side has anything left to do at this instant
 //!   (bounded: a pair that never settles fails the test);
 //! - [`Pair::advance`] and [`Pair::advance_to_next_timeout`]: move the virtual clock,
-//!   stopping at every deadline on the way to call [`Peer::handle_timeout`] on both sides
+//!   stopping at every deadline on the way to call [`Machine::handle_timeout`] on both sides
 //!   at the instant it is due, then drive.
 //!
 //! Each direction is a [`Link`]: open, [dropping](Flow::Drop) everything (a silent peer),
@@ -20,7 +20,7 @@
 //! The harness checks the [machine contract](crate::machine) as it goes: no read
 //! consumes more than it was given, [`Status::Closed`] consumes everything,
 //! `poll_transmit` never writes an empty unit and asks for a larger buffer only when it
-//! needs one, no event follows a terminal one, [`Peer::is_closed`] is final, handled
+//! needs one, no event follows a terminal one, [`Machine::is_closed`] is final, handled
 //! deadlines move on, and every byte written is dropped, in flight, waiting or consumed.
 //!
 //! The machines are wrapped in [`Peer`] adapters that own their events (events borrow
@@ -31,7 +31,18 @@
 //! (SockJS over WebSocket), [`SockJsHttp`] and [`SockJsReceiver`] (a SockJS session on
 //! HTTP transports, against a scripted receiver) and [`BrokerPeer`] (broker sessions on
 //! one shared [`SimpleBroker`](crate::broker::SimpleBroker)); [`RawPeer`] writes arbitrary
-//! bytes (a fuzzer's) at a machine and keeps what comes back.
+//! bytes (a fuzzer's) at a machine and keeps what comes back. Each adapter is itself a
+//! [`Machine`]; what its builder methods encode into caller buffers waits in an
+//! [`Outbox`] ahead of the machine's own output.
+//!
+//! ```text
+//! let mut pair = Pair::new(StompClient::new(), StompServer::new(session));
+//! pair.client_mut().connect(Instant(0), beats)?;    // local actions queue their frames
+//! pair.drive();                                      // both sides, until idle
+//! pair.link(Dir::ToClient).flow = Flow::Drop;        // a silent server
+//! pair.advance(10_000);                              // every timer at its instant
+//! assert_eq!(pair.client_log()[0].at, Instant(1500)); // HeartbeatLost, exactly
+//! ```
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,8 +53,49 @@
 
 extern crate std;
 
+/// Implements [`Machine`] for an adapter around the machine in field `$field`: the
+/// units waiting in the [`Outbox`] `$outbox` (if named) go out first, the timers are the
+/// machine's, and its timer events become `$event` through `Into`. Generic parameters
+/// follow `for`: `machine_of!(for [S: ByteStore] MessagesServer<S>, machine, MessageRecord)`.
+macro_rules! machine_of {
+    (for [$($generics:tt)*] $adapter:ty, $field:ident, $event:ty $(, $outbox:ident)?) => {
+        impl<$($generics)*> crate::machine::Machine for $adapter {
+            type TimeoutEvent = $event;
+
+            fn poll_transmit(
+                &mut self,
+                now: crate::time::Instant,
+                out: &mut [u8],
+            ) -> Result<Option<usize>, crate::buf::BufferTooSmall> {
+                $(
+                    if let Some(written) = self.$outbox.pop(out) {
+                        return written.map(Some);
+                    }
+                )?
+                crate::machine::Machine::poll_transmit(&mut self.$field, now, out)
+            }
+
+            fn poll_timeout(&self) -> Option<crate::time::Instant> {
+                crate::machine::Machine::poll_timeout(&self.$field)
+            }
+
+            fn handle_timeout(&mut self, now: crate::time::Instant) -> Option<$event> {
+                crate::machine::Machine::handle_timeout(&mut self.$field, now).map(Into::into)
+            }
+
+            fn is_closed(&self) -> bool {
+                crate::machine::Machine::is_closed(&self.$field) $(&& self.$outbox.is_empty())?
+            }
+        }
+    };
+    ($adapter:ty, $field:ident, $event:ty $(, $outbox:ident)?) => {
+        machine_of!(for [] $adapter, $field, $event $(, $outbox)?);
+    };
+}
+
 mod broker;
 mod link;
+mod outbox;
 mod raw;
 mod sockjs;
 mod stomp;
@@ -54,17 +106,18 @@ mod tests;
 
 pub use broker::{drive_all, BrokerHub, BrokerPeer, BrokerRecord, OwnedDelivery, SharedHub};
 pub use link::{Cut, Flow, Link};
+pub use outbox::Outbox;
 pub use raw::RawPeer;
 pub use sockjs::{
-    json_array, parse_sockjs_frame, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver,
-    SockJsWsClient, SockJsWsRecord, SockJsWsServer, SockJsWsServerRecord,
+    json_array, parse_sockjs_frame, sockjs_stores, SockJsFrame, SockJsHttp, SockJsHttpRecord,
+    SockJsReceiver, SockJsWsClient, SockJsWsRecord, SockJsWsServer, SockJsWsServerRecord,
 };
 pub use stomp::{ClientRecord, Decide, ServerRecord, ServerSide, StompClient, StompServer};
 pub use stomp::{StompClientOps, StompWsClient, WsChunking};
 pub use ws::{MessageRecord, MessagesServer, WsPeer, WsRecord};
 
 use crate::buf::BufferTooSmall;
-use crate::machine::{Pause, Read, Status};
+use crate::machine::{Machine, Pause, Read, Status};
 use crate::time::Instant;
 use core::fmt::Debug;
 use std::boxed::Box;
@@ -77,42 +130,26 @@ pub const MAX_STEPS: usize = 10_000;
 /// The most units one `poll_transmit` drain or reads one receive may take.
 const MAX_UNITS: usize = 100_000;
 
-/// A machine as the harness drives it: the [machine contract](crate::machine), with
-/// events owned so that they can be logged.
-pub trait Peer {
-    /// An event, owned.
-    type Event: Debug + Clone;
-
+/// A machine as the harness drives it: the [machine contract](crate::machine), its
+/// events owned so that they can be logged. Its reads report the same type as its
+/// timers ([`Event`]).
+pub trait Peer: Machine<TimeoutEvent: Debug + Clone> {
     /// Consumes bytes from the front of `input` and reports at most one event.
-    fn read(&mut self, input: &mut [u8], now: Instant) -> Read<Self::Event>;
-
-    /// Writes the next unit of owed output into `out`; see
-    /// [`Machine::poll_transmit`](crate::machine::Machine::poll_transmit).
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall>;
-
-    /// When [`Peer::handle_timeout`] must next be called.
-    fn poll_timeout(&self) -> Option<Instant>;
-
-    /// Runs the timers due at `now`; `Some` is a terminal event.
-    fn handle_timeout(&mut self, now: Instant) -> Option<Self::Event>;
-
-    /// Whether the machine is done and its output drained.
-    fn is_closed(&self) -> bool;
+    fn read(&mut self, input: &mut [u8], now: Instant) -> Read<Event<Self>>;
 
     /// Whether `event` ends the machine: nothing may follow it.
-    fn is_terminal(event: &Self::Event) -> bool;
+    fn is_terminal(event: &Event<Self>) -> bool;
 }
+
+/// The events of peer `P`, read or timed.
+pub type Event<P> = <P as Machine>::TimeoutEvent;
 
 /// What produced a logged event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
     /// [`Peer::read`].
     Read,
-    /// [`Peer::handle_timeout`].
+    /// [`Machine::handle_timeout`].
     Timer,
 }
 
@@ -128,12 +165,12 @@ pub struct Logged<E> {
 }
 
 /// Called with every event a side reports, to act on it as an application would.
-pub type Hook<P> = Box<dyn FnMut(&mut P, &<P as Peer>::Event, Instant)>;
+pub type Hook<P> = Box<dyn FnMut(&mut P, &Event<P>, Instant)>;
 
 /// One side of a [`Pair`]: its peer, its log, and what the harness knows of it.
 struct End<P: Peer> {
     peer: P,
-    log: Vec<Logged<P::Event>>,
+    log: Vec<Logged<Event<P>>>,
     hook: Option<Hook<P>>,
     /// A terminal event was reported.
     ended: bool,
@@ -156,7 +193,7 @@ impl<P: Peer> End<P> {
         }
     }
 
-    fn record(&mut self, now: Instant, cause: Cause, event: P::Event) {
+    fn record(&mut self, now: Instant, cause: Cause, event: Event<P>) {
         assert!(
             !self.ended,
             "{event:?} reported after a terminal event (log: {:?})",
@@ -248,37 +285,37 @@ impl<C: Peer, S: Peer> Pair<C, S> {
     }
 
     /// Calls `hook` with every event the client reports from now on.
-    pub fn on_client(&mut self, hook: impl FnMut(&mut C, &C::Event, Instant) + 'static) {
+    pub fn on_client(&mut self, hook: impl FnMut(&mut C, &Event<C>, Instant) + 'static) {
         self.client.hook = Some(Box::new(hook));
     }
 
     /// Calls `hook` with every event the server reports from now on.
-    pub fn on_server(&mut self, hook: impl FnMut(&mut S, &S::Event, Instant) + 'static) {
+    pub fn on_server(&mut self, hook: impl FnMut(&mut S, &Event<S>, Instant) + 'static) {
         self.server.hook = Some(Box::new(hook));
     }
 
     /// Everything the client reported, oldest first.
-    pub fn client_log(&self) -> &[Logged<C::Event>] {
+    pub fn client_log(&self) -> &[Logged<Event<C>>] {
         &self.client.log
     }
 
     /// Everything the server reported, oldest first.
-    pub fn server_log(&self) -> &[Logged<S::Event>] {
+    pub fn server_log(&self) -> &[Logged<Event<S>>] {
         &self.server.log
     }
 
     /// The client's events, oldest first.
-    pub fn client_events(&self) -> Vec<C::Event> {
+    pub fn client_events(&self) -> Vec<Event<C>> {
         self.client.log.iter().map(|l| l.event.clone()).collect()
     }
 
     /// The server's events, oldest first.
-    pub fn server_events(&self) -> Vec<S::Event> {
+    pub fn server_events(&self) -> Vec<Event<S>> {
         self.server.log.iter().map(|l| l.event.clone()).collect()
     }
 
     /// Takes the client's log, leaving it empty.
-    pub fn take_client_events(&mut self) -> Vec<C::Event> {
+    pub fn take_client_events(&mut self) -> Vec<Event<C>> {
         core::mem::take(&mut self.client.log)
             .into_iter()
             .map(|l| l.event)
@@ -286,7 +323,7 @@ impl<C: Peer, S: Peer> Pair<C, S> {
     }
 
     /// Takes the server's log, leaving it empty.
-    pub fn take_server_events(&mut self) -> Vec<S::Event> {
+    pub fn take_server_events(&mut self) -> Vec<Event<S>> {
         core::mem::take(&mut self.server.log)
             .into_iter()
             .map(|l| l.event)

@@ -3,18 +3,17 @@
 
 extern crate std;
 
-use super::stomp::pop_unit;
+use super::outbox::Outbox;
 use super::Peer;
-use crate::buf::BufferTooSmall;
 use crate::machine::Read;
 use crate::time::Instant;
-use std::collections::VecDeque;
+use core::convert::Infallible;
 use std::vec::Vec;
 
-/// Writes what it is given, reads everything, reports nothing.
+/// Writes what it is given, reads everything, reports nothing, never ends.
 #[derive(Debug, Clone, Default)]
 pub struct RawPeer {
-    units: VecDeque<Vec<u8>>,
+    outbox: Outbox,
     /// Every byte received, in order.
     pub received: Vec<u8>,
 }
@@ -22,41 +21,19 @@ pub struct RawPeer {
 impl RawPeer {
     /// Queues `bytes` as one unit for the wire (nothing when empty).
     pub fn write(&mut self, bytes: &[u8]) {
-        if !bytes.is_empty() {
-            self.units.push_back(bytes.to_vec());
-        }
+        self.outbox.push(bytes.to_vec());
     }
 }
 
-impl Peer for RawPeer {
-    type Event = ();
+machine_of!(RawPeer, outbox, Infallible);
 
-    fn read(&mut self, input: &mut [u8], _now: Instant) -> Read<()> {
+impl Peer for RawPeer {
+    fn read(&mut self, input: &mut [u8], _now: Instant) -> Read<Infallible> {
         self.received.extend_from_slice(input);
         Read::need_more(input.len())
     }
 
-    fn poll_transmit(
-        &mut self,
-        _now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        pop_unit(&mut self.units, out).transpose()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn handle_timeout(&mut self, _now: Instant) -> Option<()> {
-        None
-    }
-
-    fn is_closed(&self) -> bool {
-        false
-    }
-
-    fn is_terminal(_: &()) -> bool {
-        false
+    fn is_terminal(event: &Infallible) -> bool {
+        match *event {}
     }
 }

@@ -3,19 +3,20 @@
 
 extern crate std;
 
-use super::stomp::{pop_unit, put_unit};
+use super::outbox::Outbox;
 use super::ws::WsPeer;
 use super::{Pair, Peer};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::sockjs::{
-    Attach, BodyEncoding, CloseFrame, Frame, Framing, QueueError, SendBody, SendBodyError,
+    Attach, BodyEncoding, CloseFrame, Expired, Frame, Framing, QueueError, SendBody, SendBodyError,
     SockJsSession, Transport,
 };
-use crate::stack::{SockJsEvent, SockJsWebSocket};
+use crate::stack::{SockJsEvent, SockJsStores, SockJsWebSocket, TransportClosed};
 use crate::store::ByteStore;
 use crate::time::Instant;
 use crate::ws::{CloseCode, Connection, DataKind, Event, ProtocolError, SendError};
+use core::convert::Infallible;
 use std::collections::VecDeque;
 use std::string::String;
 use std::vec;
@@ -106,6 +107,16 @@ pub fn json_array(messages: &[&str]) -> Vec<u8> {
     out
 }
 
+/// Stores for a [`SockJsWebSocket`], each empty.
+pub fn sockjs_stores<S: Default>() -> SockJsStores<S> {
+    SockJsStores {
+        incoming: S::default(),
+        decoded: S::default(),
+        queue: S::default(),
+        out: S::default(),
+    }
+}
+
 /// What a [`SockJsWebSocket`] server saw, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SockJsWsServerRecord {
@@ -137,9 +148,15 @@ impl<S: ByteStore> SockJsWsServer<S> {
     }
 }
 
-impl<S: ByteStore> Peer for SockJsWsServer<S> {
-    type Event = SockJsWsServerRecord;
+impl From<TransportClosed> for SockJsWsServerRecord {
+    fn from(_: TransportClosed) -> Self {
+        SockJsWsServerRecord::Closed
+    }
+}
 
+machine_of!(for [S: ByteStore] SockJsWsServer<S>, machine, SockJsWsServerRecord);
+
+impl<S: ByteStore> Peer for SockJsWsServer<S> {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<SockJsWsServerRecord> {
         let read = self.machine.read(input, now).map(|e| match e {
             SockJsEvent::Message(m) => SockJsWsServerRecord::Message(String::from(m)),
@@ -151,28 +168,6 @@ impl<S: ByteStore> Peer for SockJsWsServer<S> {
             }
         }
         read
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        self.machine.poll_transmit(now, out)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.machine.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<SockJsWsServerRecord> {
-        self.machine
-            .handle_timeout(now)
-            .map(|_| SockJsWsServerRecord::Closed)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.machine.is_closed()
     }
 
     fn is_terminal(event: &SockJsWsServerRecord) -> bool {
@@ -225,9 +220,34 @@ impl SockJsWsClient {
     }
 }
 
-impl Peer for SockJsWsClient {
-    type Event = SockJsWsRecord;
+impl Machine for SockJsWsClient {
+    type TimeoutEvent = SockJsWsRecord;
 
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        self.ws.poll_transmit(now, out)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.ws.poll_timeout()
+    }
+
+    /// Only the close can time out.
+    fn handle_timeout(&mut self, now: Instant) -> Option<SockJsWsRecord> {
+        self.ws
+            .handle_timeout(now)
+            .map(|_| SockJsWsRecord::TimedOut)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.ws.is_closed()
+    }
+}
+
+impl Peer for SockJsWsClient {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<SockJsWsRecord> {
         let mut pos = 0;
         loop {
@@ -254,28 +274,6 @@ impl Peer for SockJsWsClient {
             };
             return Read::event(pos, event);
         }
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        self.ws.poll_transmit(now, out)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.ws.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<SockJsWsRecord> {
-        self.ws
-            .handle_timeout(now)
-            .map(|_| SockJsWsRecord::TimedOut)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.ws.is_closed()
     }
 
     fn is_terminal(event: &SockJsWsRecord) -> bool {
@@ -307,7 +305,7 @@ pub struct SockJsHttp<Q> {
     /// Echoes the session refused (its queue full, or closed).
     pub refused: Vec<QueueError>,
     decoded: VecDeque<String>,
-    prelude: Vec<u8>,
+    prelude: Outbox,
 }
 
 impl<Q: ByteStore> SockJsHttp<Q> {
@@ -318,7 +316,7 @@ impl<Q: ByteStore> SockJsHttp<Q> {
             echo: true,
             refused: Vec::new(),
             decoded: VecDeque::new(),
-            prelude: Vec::new(),
+            prelude: Outbox::default(),
         }
     }
 
@@ -332,7 +330,7 @@ impl<Q: ByteStore> SockJsHttp<Q> {
                 .write_prelude(&mut prelude)
                 .expect("a prelude fits 4 KiB");
             prelude.truncate(n);
-            self.prelude = prelude;
+            self.prelude.push(prelude);
         }
         attach
     }
@@ -350,9 +348,15 @@ impl<Q: ByteStore> SockJsHttp<Q> {
     }
 }
 
-impl<Q: ByteStore> Peer for SockJsHttp<Q> {
-    type Event = SockJsHttpRecord;
+impl From<Expired> for SockJsHttpRecord {
+    fn from(_: Expired) -> Self {
+        SockJsHttpRecord::Expired
+    }
+}
 
+machine_of!(for [Q: ByteStore] SockJsHttp<Q>, session, SockJsHttpRecord, prelude);
+
+impl<Q: ByteStore> Peer for SockJsHttp<Q> {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<SockJsHttpRecord> {
         let mut pos = 0;
         loop {
@@ -379,33 +383,6 @@ impl<Q: ByteStore> Peer for SockJsHttp<Q> {
         }
     }
 
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        if !self.prelude.is_empty() {
-            let n = put_unit(&self.prelude, out)?;
-            self.prelude.clear();
-            return Ok(Some(n));
-        }
-        self.session.poll_transmit(now, out)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<SockJsHttpRecord> {
-        self.session
-            .handle_timeout(now)
-            .map(|_| SockJsHttpRecord::Expired)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.session.is_closed()
-    }
-
     fn is_terminal(event: &SockJsHttpRecord) -> bool {
         *event == SockJsHttpRecord::Expired
     }
@@ -417,7 +394,7 @@ impl<Q: ByteStore> Peer for SockJsHttp<Q> {
 pub struct SockJsReceiver {
     /// The transport of the current receiving request.
     pub transport: Option<Transport>,
-    bodies: VecDeque<Vec<u8>>,
+    bodies: Outbox,
 }
 
 impl SockJsReceiver {
@@ -425,7 +402,7 @@ impl SockJsReceiver {
     pub fn send(&mut self, messages: &[&str]) {
         let mut body = json_array(messages);
         body.push(b'\n');
-        self.bodies.push_back(body);
+        self.bodies.push(body);
     }
 }
 
@@ -434,9 +411,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-impl Peer for SockJsReceiver {
-    type Event = SockJsFrame;
+impl From<Infallible> for SockJsFrame {
+    fn from(never: Infallible) -> Self {
+        match never {}
+    }
+}
 
+machine_of!(SockJsReceiver, bodies, SockJsFrame);
+
+impl Peer for SockJsReceiver {
     fn read(&mut self, input: &mut [u8], _now: Instant) -> Read<SockJsFrame> {
         let transport = match self.transport {
             None if input.is_empty() => return Read::need_more(0),
@@ -470,26 +453,6 @@ impl Peer for SockJsReceiver {
             }
             other => panic!("the scripted receiver does not read {other:?}"),
         }
-    }
-
-    fn poll_transmit(
-        &mut self,
-        _now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        pop_unit(&mut self.bodies, out).transpose()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn handle_timeout(&mut self, _now: Instant) -> Option<SockJsFrame> {
-        None
-    }
-
-    fn is_closed(&self) -> bool {
-        false
     }
 
     fn is_terminal(_: &SockJsFrame) -> bool {

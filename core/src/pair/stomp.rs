@@ -3,19 +3,18 @@
 
 extern crate std;
 
+use super::outbox::Outbox;
 use super::Peer;
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
-use crate::stack::{Carrier, StackEvent, StompStack};
+use crate::stack::{StackEvent, StompEndpoint};
 use crate::stomp::{
     AckFrame, AckMode, ActionError, ClientError, ClientEvent, ClientSession, ConnectOptions,
     EncodeError, HeaderLines, HeaderText, HeartBeat, HeartBeatIntervals, OutgoingMessage,
     SendFrame, ServerEvent, ServerSession, ServerViolation, SessionError, SubscribeFrame, Version,
 };
-use crate::store::ByteStore;
 use crate::time::Instant;
 use crate::ws::{CloseCode, Connection, DataKind, Event, Fragment, State};
-use std::collections::VecDeque;
 use std::format;
 use std::string::String;
 use std::vec;
@@ -24,28 +23,6 @@ use std::vec::Vec;
 /// A header value as text (lossy for what is not UTF-8).
 pub(super) fn owned(text: HeaderText<'_>) -> String {
     String::from_utf8_lossy(&text.bytes().collect::<Vec<u8>>()).into_owned()
-}
-
-/// Copies `bytes` into `out` as one transmitted unit.
-pub(super) fn put_unit(bytes: &[u8], out: &mut [u8]) -> Result<usize, BufferTooSmall> {
-    let dst = out.get_mut(..bytes.len()).ok_or(BufferTooSmall {
-        needed: bytes.len(),
-    })?;
-    dst.copy_from_slice(bytes);
-    Ok(bytes.len())
-}
-
-/// Takes the next queued unit into `out`; it stays queued when `out` is too small.
-pub(super) fn pop_unit(
-    queue: &mut VecDeque<Vec<u8>>,
-    out: &mut [u8],
-) -> Option<Result<usize, BufferTooSmall>> {
-    let unit = queue.front()?;
-    let written = put_unit(unit, out);
-    if written.is_ok() {
-        queue.pop_front();
-    }
-    Some(written)
 }
 
 /// What a STOMP client saw of its server, owned.
@@ -133,6 +110,22 @@ impl From<ClientEvent<'_>> for ClientRecord {
 }
 
 impl ClientRecord {
+    /// The body of a `MESSAGE`.
+    pub fn message_body(&self) -> Option<&[u8]> {
+        match self {
+            ClientRecord::Message { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The id of a `RECEIPT`.
+    pub fn receipt_id(&self) -> Option<&str> {
+        match self {
+            ClientRecord::Receipt(id) => Some(id),
+            _ => None,
+        }
+    }
+
     fn is_terminal(&self) -> bool {
         !matches!(
             self,
@@ -265,7 +258,7 @@ pub trait StompClientOps {
 pub struct StompClient {
     /// The session.
     pub session: ClientSession,
-    frames: VecDeque<Vec<u8>>,
+    outbox: Outbox,
 }
 
 impl StompClient {
@@ -273,7 +266,7 @@ impl StompClient {
     pub fn new() -> Self {
         StompClient {
             session: ClientSession::new(Default::default()),
-            frames: VecDeque::new(),
+            outbox: Outbox::default(),
         }
     }
 }
@@ -290,38 +283,15 @@ impl StompClientOps for StompClient {
     }
 
     fn queue_frame(&mut self, _now: Instant, frame: Vec<u8>) {
-        self.frames.push_back(frame);
+        self.outbox.push(frame);
     }
 }
 
-impl Peer for StompClient {
-    type Event = ClientRecord;
+machine_of!(StompClient, session, ClientRecord, outbox);
 
+impl Peer for StompClient {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<ClientRecord> {
         self.session.read(input, now).map(ClientRecord::from)
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        match pop_unit(&mut self.frames, out) {
-            Some(written) => written.map(Some),
-            None => self.session.poll_transmit(now, out),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<ClientRecord> {
-        self.session.handle_timeout(now).map(ClientRecord::from)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.session.is_closed() && self.frames.is_empty()
     }
 
     fn is_terminal(event: &ClientRecord) -> bool {
@@ -353,7 +323,7 @@ pub struct StompWsClient {
     pub fragment: Option<usize>,
     stomp_in: Vec<u8>,
     batch: Vec<u8>,
-    frames: VecDeque<Vec<u8>>,
+    outbox: Outbox,
     /// The WebSocket ended: the session hears nothing more.
     over: bool,
     /// Frames the WebSocket refused (built after it closed).
@@ -370,7 +340,7 @@ impl StompWsClient {
             fragment: None,
             stomp_in: Vec::new(),
             batch: Vec::new(),
-            frames: VecDeque::new(),
+            outbox: Outbox::default(),
             over: false,
             refused: 0,
         }
@@ -404,7 +374,7 @@ impl StompWsClient {
             match self.ws.send(now, fragment, piece, &mut out) {
                 Ok(n) => {
                     out.truncate(n);
-                    self.frames.push_back(out);
+                    self.outbox.push(out);
                 }
                 Err(_) => {
                     self.refused += 1;
@@ -433,9 +403,55 @@ impl StompClientOps for StompWsClient {
     }
 }
 
-impl Peer for StompWsClient {
-    type Event = ClientRecord;
+impl Machine for StompWsClient {
+    type TimeoutEvent = ClientRecord;
 
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        if self.outbox.is_empty() && !self.over {
+            let mut beat = [0u8; 8];
+            if let Some(n) = self.session.poll_transmit(now, &mut beat)? {
+                self.message(now, &beat[..n]);
+            }
+        }
+        if let Some(written) = self.outbox.pop(out) {
+            return written.map(Some);
+        }
+        if self.session.is_closed() && self.ws.state() == State::Open {
+            let _ = self.ws.close(now, CloseCode::NORMAL, "");
+        }
+        self.ws.poll_transmit(now, out)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let session = self.session.poll_timeout().filter(|_| !self.over);
+        [session, self.ws.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Option<ClientRecord> {
+        if !self.over {
+            if let Some(e) = self.session.handle_timeout(now) {
+                return Some(e.into());
+            }
+        }
+        self.ws.handle_timeout(now)?;
+        let reported = !self.over && !self.session.is_closed();
+        self.over = true;
+        reported.then_some(ClientRecord::TransportTimedOut)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.ws.is_closed() && self.outbox.is_empty()
+    }
+}
+
+impl Peer for StompWsClient {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<ClientRecord> {
         let mut pos = 0;
         loop {
@@ -471,50 +487,6 @@ impl Peer for StompWsClient {
                 return Read::event(pos, ClientRecord::TransportClosed { code });
             }
         }
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        if self.frames.is_empty() && !self.over {
-            let mut beat = [0u8; 8];
-            if let Some(n) = self.session.poll_transmit(now, &mut beat)? {
-                self.message(now, &beat[..n]);
-            }
-        }
-        if let Some(written) = pop_unit(&mut self.frames, out) {
-            return written.map(Some);
-        }
-        if self.session.is_closed() && self.ws.state() == State::Open {
-            let _ = self.ws.close(now, CloseCode::NORMAL, "");
-        }
-        self.ws.poll_transmit(now, out)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        let session = self.session.poll_timeout().filter(|_| !self.over);
-        [session, self.ws.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<ClientRecord> {
-        if !self.over {
-            if let Some(e) = self.session.handle_timeout(now) {
-                return Some(e.into());
-            }
-        }
-        self.ws.handle_timeout(now)?;
-        let reported = !self.over && !self.session.is_closed();
-        self.over = true;
-        reported.then_some(ClientRecord::TransportTimedOut)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.ws.is_closed() && self.frames.is_empty()
     }
 
     fn is_terminal(event: &ClientRecord) -> bool {
@@ -605,6 +577,16 @@ pub enum ServerRecord {
     TransportClosed,
 }
 
+impl ServerRecord {
+    /// The body of a `SEND`.
+    pub fn send_body(&self) -> Option<&[u8]> {
+        match self {
+            ServerRecord::Send { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
 impl From<ServerEvent<'_>> for ServerRecord {
     fn from(e: ServerEvent<'_>) -> Self {
         match e {
@@ -692,7 +674,7 @@ impl From<StackEvent<'_>> for ServerRecord {
     }
 }
 
-/// What a [`StompServer`] does with a client's `CONNECT`.
+/// What a server peer does with a client's `CONNECT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decide {
     /// Accept it at once.
@@ -703,25 +685,45 @@ pub enum Decide {
     Wait,
 }
 
+impl Decide {
+    /// Decides for `target` with `accept` or `reject`; a decision the machine refuses
+    /// fails the test.
+    pub fn apply<T>(
+        self,
+        target: &mut T,
+        accept: impl FnOnce(&mut T) -> Result<(), ActionError>,
+        reject: impl FnOnce(&mut T, &str) -> Result<(), ActionError>,
+    ) {
+        let decided = match self {
+            Decide::Accept => accept(target),
+            Decide::Reject(message) => reject(target, message),
+            Decide::Wait => Ok(()),
+        };
+        assert_eq!(decided, Ok(()), "a CONNECT could not be decided");
+    }
+}
+
+/// The message type [`ServerSide::message`] takes.
+pub type Message<'m> = OutgoingMessage<'m, core::iter::Copied<core::slice::Iter<'m, u8>>>;
+
 /// A STOMP server machine the [`StompServer`] peer drives: a bare [`ServerSession`] or
-/// a [`StompStack`] on any carrier.
-pub trait ServerSide: Machine {
+/// any [`StompEndpoint`] (a [`StompStack`](crate::stack::StompStack) on any carrier,
+/// [`SockJsStomp`](crate::stack::SockJsStomp)).
+pub trait ServerSide: Machine<TimeoutEvent: Into<ServerRecord>> {
     /// Reads client bytes, its event owned.
     fn read_record(&mut self, input: &mut [u8], now: Instant) -> Read<ServerRecord>;
-    /// The timer's terminal event, owned.
-    fn timeout_record(event: Self::TimeoutEvent) -> ServerRecord;
     /// Accepts the `CONNECT`.
     fn accept(&mut self, now: Instant) -> Result<(), ActionError>;
     /// Refuses the `CONNECT`.
     fn reject(&mut self, now: Instant, message: &str) -> Result<(), ActionError>;
     /// Ends the session with an `ERROR`.
     fn end(&mut self, now: Instant, message: &str) -> Result<(), ActionError>;
-    /// Sends a `MESSAGE`; a bare session hands its bytes to `queue`.
+    /// Sends a `MESSAGE`; a bare session hands its bytes to `outbox`.
     fn message(
         &mut self,
         now: Instant,
-        message: OutgoingMessage<'_, core::iter::Copied<core::slice::Iter<'_, u8>>>,
-        queue: &mut VecDeque<Vec<u8>>,
+        message: Message<'_>,
+        outbox: &mut Outbox,
     ) -> Result<(), String>;
 }
 
@@ -730,10 +732,6 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
 {
     fn read_record(&mut self, input: &mut [u8], now: Instant) -> Read<ServerRecord> {
         self.read(input, now).map(ServerRecord::from)
-    }
-
-    fn timeout_record(event: ServerEvent<'static>) -> ServerRecord {
-        event.into()
     }
 
     fn accept(&mut self, now: Instant) -> Result<(), ActionError> {
@@ -751,15 +749,15 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     fn message(
         &mut self,
         now: Instant,
-        message: OutgoingMessage<'_, core::iter::Copied<core::slice::Iter<'_, u8>>>,
-        queue: &mut VecDeque<Vec<u8>>,
+        message: Message<'_>,
+        outbox: &mut Outbox,
     ) -> Result<(), String> {
         let mut out = vec![0u8; 256];
         loop {
             match self.write_message(now, message.clone(), &mut out) {
                 Ok(n) => {
                     out.truncate(n);
-                    queue.push_back(out);
+                    outbox.push(out);
                     return Ok(());
                 }
                 Err(e) => match e.needed() {
@@ -771,21 +769,9 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     }
 }
 
-impl<
-        C: Carrier,
-        S: ByteStore,
-        const SUBS: usize,
-        const TXS: usize,
-        const UNACKED: usize,
-        const HELD: usize,
-    > ServerSide for StompStack<C, S, SUBS, TXS, UNACKED, HELD>
-{
+impl<E: StompEndpoint> ServerSide for E {
     fn read_record(&mut self, input: &mut [u8], now: Instant) -> Read<ServerRecord> {
-        self.read(input, now).map(ServerRecord::from)
-    }
-
-    fn timeout_record(event: StackEvent<'static>) -> ServerRecord {
-        event.into()
+        StompEndpoint::read(self, input, now).map(ServerRecord::from)
     }
 
     fn accept(&mut self, now: Instant) -> Result<(), ActionError> {
@@ -797,14 +783,14 @@ impl<
     }
 
     fn end(&mut self, now: Instant, message: &str) -> Result<(), ActionError> {
-        self.close(now, message)
+        StompEndpoint::close(self, now, message)
     }
 
     fn message(
         &mut self,
         now: Instant,
-        message: OutgoingMessage<'_, core::iter::Copied<core::slice::Iter<'_, u8>>>,
-        _queue: &mut VecDeque<Vec<u8>>,
+        message: Message<'_>,
+        _: &mut Outbox,
     ) -> Result<(), String> {
         self.deliver(now, message).map_err(|e| format!("{e:?}"))
     }
@@ -818,7 +804,7 @@ pub struct StompServer<T> {
     pub machine: T,
     /// What to do with a `CONNECT`.
     pub decide: Decide,
-    frames: VecDeque<Vec<u8>>,
+    outbox: Outbox,
 }
 
 impl<T: ServerSide> StompServer<T> {
@@ -827,7 +813,7 @@ impl<T: ServerSide> StompServer<T> {
         StompServer {
             machine,
             decide: Decide::Accept,
-            frames: VecDeque::new(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -847,7 +833,7 @@ impl<T: ServerSide> StompServer<T> {
             headers: HeaderLines::new(b""),
             body,
         };
-        self.machine.message(now, message, &mut self.frames)
+        self.machine.message(now, message, &mut self.outbox)
     }
 
     /// Ends the session with an `ERROR` carrying `message`.
@@ -856,43 +842,19 @@ impl<T: ServerSide> StompServer<T> {
     }
 }
 
-impl<T: ServerSide> Peer for StompServer<T> {
-    type Event = ServerRecord;
+machine_of!(for [T: ServerSide] StompServer<T>, machine, ServerRecord, outbox);
 
+impl<T: ServerSide> Peer for StompServer<T> {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<ServerRecord> {
         let read = self.machine.read_record(input, now);
         if let Status::Event(ServerRecord::Connect { .. }) = read.status {
-            let decided = match self.decide {
-                Decide::Accept => self.machine.accept(now),
-                Decide::Reject(message) => self.machine.reject(now, message),
-                Decide::Wait => Ok(()),
-            };
-            assert_eq!(decided, Ok(()), "a CONNECT could not be decided");
+            self.decide.apply(
+                &mut self.machine,
+                |m| m.accept(now),
+                |m, e| m.reject(now, e),
+            );
         }
         read
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        match pop_unit(&mut self.frames, out) {
-            Some(written) => written.map(Some),
-            None => self.machine.poll_transmit(now, out),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.machine.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<ServerRecord> {
-        self.machine.handle_timeout(now).map(T::timeout_record)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.machine.is_closed() && self.frames.is_empty()
     }
 
     fn is_terminal(event: &ServerRecord) -> bool {

@@ -3,15 +3,13 @@
 
 extern crate std;
 
-use super::stomp::pop_unit;
+use super::outbox::Outbox;
 use super::Peer;
-use crate::buf::BufferTooSmall;
-use crate::machine::{Machine, Read};
+use crate::machine::Read;
 use crate::stack::{MessageEvent, SendMessageError, WebSocketMessages};
 use crate::store::ByteStore;
 use crate::time::Instant;
 use crate::ws::{CloseCode, Connection, DataKind, Event, Fragment, ProtocolError, SendError};
-use std::collections::VecDeque;
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
@@ -75,6 +73,28 @@ impl From<Event<'_>> for WsRecord {
 }
 
 impl WsRecord {
+    /// Reads `wire` with `conn` until it needs more bytes or reports the end (what
+    /// follows the end stays in `wire`); the bytes read are drained from `wire`.
+    pub fn read_all(conn: &mut Connection, wire: &mut Vec<u8>, now: Instant) -> Vec<WsRecord> {
+        let mut records = Vec::new();
+        loop {
+            let read = conn.read(wire, now);
+            let n = read.consumed;
+            let status = read.status.map(WsRecord::from);
+            wire.drain(..n);
+            match status {
+                crate::machine::Status::Event(e) => {
+                    let end = <WsPeer as Peer>::is_terminal(&e);
+                    records.push(e);
+                    if end {
+                        return records;
+                    }
+                }
+                _ => return records,
+            }
+        }
+    }
+
     /// The whole messages in `events` (chunks joined), in order.
     pub fn messages(events: &[WsRecord]) -> Vec<(DataKind, Vec<u8>)> {
         let mut messages = Vec::new();
@@ -107,7 +127,7 @@ impl WsRecord {
 pub struct WsPeer {
     /// The connection.
     pub conn: Connection,
-    frames: VecDeque<Vec<u8>>,
+    outbox: Outbox,
 }
 
 impl WsPeer {
@@ -115,7 +135,7 @@ impl WsPeer {
     pub fn new(conn: Connection) -> Self {
         WsPeer {
             conn,
-            frames: VecDeque::new(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -129,7 +149,7 @@ impl WsPeer {
         let mut out = vec![0u8; payload.len() + 14];
         let n = self.conn.send(now, fragment, payload, &mut out)?;
         out.truncate(n);
-        self.frames.push_back(out);
+        self.outbox.push(out);
         Ok(())
     }
 
@@ -149,34 +169,11 @@ impl WsPeer {
     }
 }
 
-impl Peer for WsPeer {
-    type Event = WsRecord;
+machine_of!(WsPeer, conn, WsRecord, outbox);
 
+impl Peer for WsPeer {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<WsRecord> {
         self.conn.read(input, now).map(WsRecord::from)
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        match pop_unit(&mut self.frames, out) {
-            Some(written) => written.map(Some),
-            None => self.conn.poll_transmit(now, out),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.conn.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<WsRecord> {
-        self.conn.handle_timeout(now).map(WsRecord::from)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.conn.is_closed() && self.frames.is_empty()
     }
 
     fn is_terminal(event: &WsRecord) -> bool {
@@ -238,9 +235,9 @@ impl<S: ByteStore> MessagesServer<S> {
     }
 }
 
-impl<S: ByteStore> Peer for MessagesServer<S> {
-    type Event = MessageRecord;
+machine_of!(for [S: ByteStore] MessagesServer<S>, machine, MessageRecord);
 
+impl<S: ByteStore> Peer for MessagesServer<S> {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<MessageRecord> {
         let read = self.machine.read(input, now).map(MessageRecord::from);
         if let (true, crate::machine::Status::Event(MessageRecord::Message { kind, data })) =
@@ -251,26 +248,6 @@ impl<S: ByteStore> Peer for MessagesServer<S> {
             }
         }
         read
-    }
-
-    fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        self.machine.poll_transmit(now, out)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.machine.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Option<MessageRecord> {
-        self.machine.handle_timeout(now).map(MessageRecord::from)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.machine.is_closed()
     }
 
     fn is_terminal(event: &MessageRecord) -> bool {

@@ -217,20 +217,8 @@ proptest! {
         let server = pair.server_events();
         prop_assert!(!client.contains(&ClientRecord::HeartbeatLost), "{:?}", client);
         prop_assert!(!server.contains(&ServerRecord::HeartbeatTimeout), "{:?}", server);
-        let receipts: Vec<String> = client
-            .iter()
-            .filter_map(|e| match e {
-                ClientRecord::Receipt(r) => Some(r.clone()),
-                _ => None,
-            })
-            .collect();
-        let sends: Vec<Vec<u8>> = server
-            .iter()
-            .filter_map(|e| match e {
-                ServerRecord::Send { body, .. } => Some(body.clone()),
-                _ => None,
-            })
-            .collect();
+        let receipts = super::receipts(&client);
+        let sends = super::server_bodies(&server);
         let ended_by_server = server.iter().any(|e| matches!(e, ServerRecord::ProtocolError(_)))
             || client.iter().any(|e| matches!(e, ClientRecord::Error { .. }));
         prop_assert!(is_subsequence(&receipts, &model.receipts), "{:?} vs {:?}", receipts, model.receipts);
@@ -240,13 +228,7 @@ proptest! {
             prop_assert_eq!(&receipts, &model.receipts);
             prop_assert_eq!(&sends, &model.expected_sends);
         }
-        let messages: Vec<Vec<u8>> = client
-            .iter()
-            .filter_map(|e| match e {
-                ClientRecord::Message { body, .. } => Some(body.clone()),
-                _ => None,
-            })
-            .collect();
+        let messages = super::bodies(&client);
         prop_assert!(model.messages.starts_with(&messages), "{:?} vs {:?}", messages, model.messages);
         if !model.disconnected {
             prop_assert_eq!(&messages, &model.messages);

@@ -3,7 +3,9 @@
 
 extern crate std;
 
-use super::super::{Pair, Peer, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver};
+use crate::machine::Machine;
+
+use super::super::{Pair, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver};
 use super::times;
 use crate::sockjs::{Attach, Config, SockJsSession, Transport};
 use crate::store::FixedBytes;

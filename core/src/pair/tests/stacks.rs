@@ -3,18 +3,18 @@
 
 extern crate std;
 
+use crate::machine::Machine;
+
 use super::super::{
-    drive_all, BrokerHub, BrokerPeer, BrokerRecord, ClientRecord, Dir, Flow, Pair, Peer,
+    drive_all, sockjs_stores, BrokerHub, BrokerPeer, BrokerRecord, ClientRecord, Dir, Flow, Pair,
     ServerRecord, SharedHub, SockJsFrame, SockJsWsClient, SockJsWsRecord, SockJsWsServer,
     StompClient, StompClientOps, StompServer, StompWsClient, WsChunking,
 };
-use super::{settle, times};
+use super::{bodies, server_bodies, server_session, settle, times};
 use crate::broker::{BrokerConfig, FixedInFlight, FixedStore, SessionId, SimpleBroker};
 use crate::sockjs::Config as SockJsConfig;
-use crate::stack::{
-    BrokerSession, SockJsStores, SockJsWebSocket, StompStack, TcpCarrier, WebSocketCarrier,
-};
-use crate::stomp::{AckMode, HeartBeat, Id, ServerSession, ServerSessionConfig};
+use crate::stack::{BrokerSession, SockJsWebSocket, StompStack, TcpCarrier, WebSocketCarrier};
+use crate::stomp::{AckMode, HeartBeat};
 use crate::store::FixedBytes;
 use crate::time::Instant;
 use crate::ws::{CloseCode, Config as WsConfig, Connection, Role};
@@ -30,14 +30,6 @@ const BEATS: HeartBeat = HeartBeat {
     send_ms: 1000,
     receive_ms: 1000,
 };
-
-fn server_session(n: u64, heart_beat: HeartBeat) -> ServerSession {
-    let config = ServerSessionConfig {
-        heart_beat,
-        ..ServerSessionConfig::default()
-    };
-    ServerSession::new(config, Id::from_decimal(n), Instant(0))
-}
 
 fn ws_stomp_pair(heart_beat: HeartBeat) -> WsStompPair {
     let client = StompWsClient::new(Connection::new(Role::Client, WsConfig::default(), 9));
@@ -60,26 +52,6 @@ fn echo_sends(pair: &mut WsStompPair) {
                 .unwrap();
         }
     });
-}
-
-fn bodies(events: &[ClientRecord]) -> Vec<Vec<u8>> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ClientRecord::Message { body, .. } => Some(body.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn server_bodies(events: &[ServerRecord]) -> Vec<Vec<u8>> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ServerRecord::Send { body, .. } => Some(body.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -174,14 +146,8 @@ fn sockjs_pair(heartbeat_ms: u64) -> Pair<SockJsWsClient, SockJsWsServer<Store>>
         heartbeat_ms,
         ..SockJsConfig::default()
     };
-    let stores = SockJsStores {
-        incoming: Store::new(),
-        decoded: Store::new(),
-        queue: Store::new(),
-        out: Store::new(),
-    };
     let ws = Connection::new(Role::Server, WsConfig::default(), 0);
-    let server = SockJsWebSocket::new(ws, &config, stores, Instant(0));
+    let server = SockJsWebSocket::new(ws, &config, sockjs_stores::<Store>(), Instant(0));
     let client = SockJsWsClient::new(Connection::new(Role::Client, WsConfig::default(), 3));
     Pair::new(client, SockJsWsServer::new(server))
 }
@@ -280,15 +246,21 @@ fn broker_pair(hub: &SharedHub<Broker>, n: u32, user: &str) -> BrokerPair {
     pair
 }
 
-#[test]
-fn broker_sessions_on_one_broker_deliver_to_each_other() {
+/// Alice and Bob on one broker, Alice subscribed to `/topic/t` (asking for `receipt`).
+fn alice_subscribed(receipt: Option<&str>) -> (SharedHub<Broker>, [BrokerPair; 2]) {
     let hub = hub();
     let mut pairs = [broker_pair(&hub, 1, "alice"), broker_pair(&hub, 2, "bob")];
-    let now = Instant(0);
     pairs[ALICE]
         .client_mut()
-        .subscribe(now, "a", "/topic/t", AckMode::Auto, Some("r"))
+        .subscribe(Instant(0), "a", "/topic/t", AckMode::Auto, receipt)
         .unwrap();
+    (hub, pairs)
+}
+
+#[test]
+fn broker_sessions_on_one_broker_deliver_to_each_other() {
+    let (hub, mut pairs) = alice_subscribed(Some("r"));
+    let now = Instant(0);
     pairs[BOB]
         .client_mut()
         .subscribe(now, "b", "/topic/t", AckMode::Auto, None)
@@ -376,13 +348,7 @@ fn a_broker_session_over_websocket_closes_when_the_client_answers() {
 }
 #[test]
 fn a_broker_session_that_times_out_is_reported_once_and_forgotten() {
-    let hub = hub();
-    let mut pairs = [broker_pair(&hub, 1, "alice"), broker_pair(&hub, 2, "bob")];
-    let now = Instant(0);
-    pairs[ALICE]
-        .client_mut()
-        .subscribe(now, "a", "/topic/t", AckMode::Auto, None)
-        .unwrap();
+    let (hub, mut pairs) = alice_subscribed(None);
     drive_all(&mut pairs);
     // Alice's client goes silent: her session times out at 2000 (twice the interval).
     pairs[ALICE].link(Dir::ToServer).flow = Flow::Drop;
@@ -406,13 +372,18 @@ fn a_broker_session_that_times_out_is_reported_once_and_forgotten() {
     assert!(pairs[ALICE].server().session.is_released());
 }
 
-#[test]
-fn whole_messages_close_with_1009_and_read_the_answer() {
+/// A client against a server of whole messages of at most 16 bytes, echoing.
+fn messages_pair() -> Pair<super::super::WsPeer, super::super::MessagesServer<FixedBytes<16>>> {
     let client = super::super::WsPeer::new(Connection::new(Role::Client, WsConfig::default(), 1));
     let ws = Connection::new(Role::Server, WsConfig::default(), 0);
     let machine =
         crate::stack::WebSocketMessages::new(ws, FixedBytes::<16>::new(), FixedBytes::<16>::new());
-    let mut pair = Pair::new(client, super::super::MessagesServer::new(machine));
+    Pair::new(client, super::super::MessagesServer::new(machine))
+}
+
+#[test]
+fn whole_messages_close_with_1009_and_read_the_answer() {
+    let mut pair = messages_pair();
     let now = Instant(0);
     pair.client_mut()
         .send_message(now, crate::ws::DataKind::Text, b"fits")
@@ -448,13 +419,7 @@ fn whole_messages_close_with_1009_and_read_the_answer() {
 
 #[test]
 fn sockjs_over_websocket_closes_with_1009_and_reads_the_answer() {
-    type Small = FixedBytes<128>;
-    let stores = SockJsStores {
-        incoming: Small::new(),
-        decoded: Small::new(),
-        queue: Small::new(),
-        out: Small::new(),
-    };
+    let stores = sockjs_stores::<FixedBytes<128>>();
     let ws = Connection::new(Role::Server, WsConfig::default(), 0);
     let server = SockJsWebSocket::new(ws, &SockJsConfig::default(), stores, Instant(0));
     let client = SockJsWsClient::new(Connection::new(Role::Client, WsConfig::default(), 3));
@@ -528,26 +493,29 @@ fn stomp_over_sockjs_http_whose_session_ended_keeps_no_stomp_timer() {
     assert!(s.is_closed());
 }
 
-#[test]
-fn a_close_timeout_after_the_end_is_not_a_second_end() {
-    // Whole messages: a message too big ends the machine; the client never answers.
-    let client = super::super::WsPeer::new(Connection::new(Role::Client, WsConfig::default(), 1));
-    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
-    let machine =
-        crate::stack::WebSocketMessages::new(ws, FixedBytes::<16>::new(), FixedBytes::<16>::new());
-    let mut pair = Pair::new(client, super::super::MessagesServer::new(machine));
-    pair.client_mut()
-        .send_message(Instant(0), crate::ws::DataKind::Binary, &[0; 20])
-        .unwrap();
-    // One step: the server reads it and closes; then the client's answer is lost.
+/// One step (the server reads what the client wrote, and closes), then the client's
+/// answer is lost and the close times out: the server's events.
+fn answer_lost<C: super::super::Peer, S: super::super::Peer>(
+    pair: &mut Pair<C, S>,
+) -> Vec<super::super::Event<S>> {
     pair.step();
     pair.link(Dir::ToServer).flow = Flow::Drop;
     pair.advance(10_000);
+    assert!(pair.server().is_closed());
+    pair.server_events()
+}
+
+#[test]
+fn a_close_timeout_after_the_end_is_not_a_second_end() {
+    // Whole messages: a message too big ends the machine; the client never answers.
+    let mut pair = messages_pair();
+    pair.client_mut()
+        .send_message(Instant(0), crate::ws::DataKind::Binary, &[0; 20])
+        .unwrap();
     assert_eq!(
-        pair.server_events(),
+        answer_lost(&mut pair),
         [super::super::MessageRecord::Closed { code: None }]
     );
-    assert!(pair.server().is_closed());
     // SockJS over WebSocket: broken framing ends the session; the client never answers.
     let mut pair = sockjs_pair(25_000);
     let now = Instant(0);
@@ -555,15 +523,10 @@ fn a_close_timeout_after_the_end_is_not_a_second_end() {
         .ws
         .send_message(now, crate::ws::DataKind::Text, b"[\"x")
         .unwrap();
-    // One step: the server reads it and closes; then the client's answer is lost.
-    pair.step();
-    pair.link(Dir::ToServer).flow = Flow::Drop;
-    pair.advance(10_000);
     assert_eq!(
-        pair.server_events(),
+        answer_lost(&mut pair),
         [super::super::SockJsWsServerRecord::Closed]
     );
-    assert!(pair.server().is_closed());
 }
 
 #[test]
@@ -572,12 +535,7 @@ fn stomp_over_sockjs_websocket_closes_when_the_client_answers() {
     // Broken framing (1002), and a message larger than the carrier's stores (1009).
     let broken: [&[u8]; 2] = [b"[\"x", &[b'7'; 300]];
     for (message, code) in broken.into_iter().zip([1002, 1009]) {
-        let stores = SockJsStores {
-            incoming: Small::new(),
-            decoded: Small::new(),
-            queue: Small::new(),
-            out: Small::new(),
-        };
+        let stores = sockjs_stores::<Small>();
         let ws = Connection::new(Role::Server, WsConfig::default(), 0);
         let carrier = SockJsWebSocket::new(ws, &SockJsConfig::default(), stores, Instant(0));
         let stack = StompStack::new(carrier, server_session(2, HeartBeat::NONE), Store::new());

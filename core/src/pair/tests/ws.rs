@@ -2,7 +2,9 @@
 
 extern crate std;
 
-use super::super::{Dir, Flow, Pair, Peer, WsPeer, WsRecord};
+use crate::machine::Machine;
+
+use super::super::{Dir, Flow, Pair, WsPeer, WsRecord};
 use super::{settle, times};
 use crate::ws::{CloseCode, Config, Connection, DataKind, Fragment, Role, SendError};
 use std::string::String;
