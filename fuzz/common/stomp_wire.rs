@@ -1,8 +1,53 @@
 //! STOMP bytes for the stack targets: client frames from a table that reaches deep
-//! states (or from the input), and the checks of what a server wrote.
+//! states (or from the input), the STOMP-over-WebSocket stack they are fed to, and the
+//! checks of what a server wrote. Not every target uses every helper.
+#![allow(dead_code)]
 
 use crate::input::Input;
-use sockwire_core::stomp::{Command, Decoded, Decoder, Limits, Version};
+use sockwire_core::pair::{Decide, Pair, Peer, StompServer};
+use sockwire_core::stack::{StompStack, WebSocketCarrier};
+use sockwire_core::stomp::{
+    Command, Decoded, Decoder, HeartBeat, Id, Limits, ServerSession, ServerSessionConfig, Version,
+};
+use sockwire_core::store::FixedBytes;
+use sockwire_core::time::Instant;
+use sockwire_core::ws::{Config, Connection, Role};
+
+/// The stores of the stacks under test.
+pub type Store = FixedBytes<512>;
+
+/// STOMP over WebSocket, with small capacities.
+pub type WsStack = StompStack<WebSocketCarrier<Store>, Store, 4, 2, 8, 256>;
+
+/// A heart-beat header from two bits each of `b`: 0 to 300 ms.
+pub fn heart_beat(b: u8) -> HeartBeat {
+    HeartBeat {
+        send_ms: u64::from(b & 3) * 100,
+        receive_ms: u64::from((b >> 2) & 3) * 100,
+    }
+}
+
+/// The STOMP-over-WebSocket stack as a server peer: heart-beats as `cfg`'s low bits
+/// say, a 2 s CONNECT deadline, `CONNECT`s refused when `reject`.
+pub fn ws_stomp_server(cfg: u8, ws_config: Config, reject: bool) -> StompServer<WsStack> {
+    let config = ServerSessionConfig {
+        heart_beat: heart_beat(cfg),
+        connect_timeout_ms: Some(2000),
+        ..ServerSessionConfig::default()
+    };
+    let ws = Connection::new(Role::Server, ws_config, 0);
+    let session = ServerSession::new(config, Id::from_decimal(1), Instant(0));
+    let stack = StompStack::new(
+        WebSocketCarrier::new(ws, Store::new()),
+        session,
+        Store::new(),
+    );
+    let mut server = StompServer::new(stack);
+    if reject {
+        server.decide = Decide::Reject("no");
+    }
+    server
+}
 
 /// Client frames that get a session somewhere: connected, subscribed, in transactions.
 pub const FRAMES: &[&[u8]] = &[
@@ -23,6 +68,22 @@ pub const FRAMES: &[&[u8]] = &[
     b"DISCONNECT\nreceipt:d\n\n\0",
     b"\n",
 ];
+
+/// The server sends a MESSAGE for subscription `sub`, its body from the input (`n`
+/// numbers the message ids).
+pub fn server_message<C: Peer>(
+    pair: &mut Pair<C, StompServer<WsStack>>,
+    input: &mut Input<'_>,
+    sub: &str,
+    n: &mut u32,
+) {
+    let len = usize::from(input.byte());
+    let body = input.take(len).to_vec();
+    *n += 1;
+    let now = pair.now();
+    let id = format!("m{n}");
+    let _ = pair.server_mut().message(now, sub, &id, "/queue/a", &body);
+}
 
 /// A frame from the table, or (rarely) bytes from the input.
 pub fn frame(input: &mut Input<'_>) -> Vec<u8> {

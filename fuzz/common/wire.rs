@@ -1,12 +1,12 @@
 //! WebSocket wire bytes for the stack targets: client frames built from the input, and
-//! the checks of what a server wrote.
+//! the checks of what a server wrote. Not every target uses every helper.
+#![allow(dead_code)]
 
 use crate::input::Input;
-use sockwire_core::machine::Status;
-use sockwire_core::pair::{Cut, Dir, Flow, Pair, Peer};
+use sockwire_core::pair::{Cut, Dir, Flow, Pair, Peer, WsRecord};
 use sockwire_core::time::Instant;
 use sockwire_core::ws::mask::apply_mask;
-use sockwire_core::ws::{Config, Connection, Event, Role};
+use sockwire_core::ws::{Config, Connection, Role};
 
 /// A client frame carrying `payload`: mostly a masked final text, binary, continuation
 /// or control frame, sometimes with odd bits (unmasked, reserved bits, any opcode), as
@@ -54,36 +54,16 @@ pub fn client_frame(input: &mut Input<'_>, payload: &[u8]) -> Vec<u8> {
 pub fn server_messages(wire: &[u8]) -> Vec<Vec<u8>> {
     let mut client = Connection::new(Role::Client, Config::default(), 1);
     let mut wire = wire.to_vec();
-    let mut messages = Vec::new();
-    let mut current = Vec::new();
-    let mut closed = false;
-    loop {
-        let read = client.read(&mut wire, Instant(0));
-        let n = read.consumed;
-        match read.status {
-            Status::Event(Event::Data { payload, fin, .. }) => {
-                current.extend_from_slice(payload);
-                if fin {
-                    messages.push(std::mem::take(&mut current));
-                }
-            }
-            Status::Event(Event::Closed { .. }) => closed = true,
-            Status::Event(Event::Failed(e)) => {
-                panic!("the server broke the WebSocket rules: {e:?}")
-            }
-            Status::Event(_) => {}
-            Status::NeedMore => break,
-            Status::Paused(p) => panic!("a client connection paused: {p:?}"),
-            Status::Closed => {
-                assert!(closed, "closed without a close frame");
-                assert_eq!(n, wire.len());
-                assert!(wire.is_empty(), "bytes after the server's close");
-                break;
-            }
-        }
-        wire.drain(..n);
+    let records = WsRecord::read_all(&mut client, &mut wire, Instant(0));
+    match records.last() {
+        Some(WsRecord::Failed(e)) => panic!("the server broke the WebSocket rules: {e:?}"),
+        Some(WsRecord::Closed { .. }) => assert!(wire.is_empty(), "bytes after the close"),
+        _ => {}
     }
-    messages
+    WsRecord::messages(&records)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect()
 }
 
 /// Changes the options of one link of `pair` as the input says.

@@ -6,34 +6,21 @@
 //! this target adds that every receipt comes at most once, and only if asked for.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sockwire_core::pair::{
-    ClientRecord, Decide, Pair, StompClientOps, StompServer, StompWsClient, WsChunking,
-};
-use sockwire_core::stack::{StompStack, WebSocketCarrier};
-use sockwire_core::stomp::{AckMode, HeartBeat, Id, ServerSession, ServerSessionConfig};
-use sockwire_core::store::FixedBytes;
-use sockwire_core::time::Instant;
+use sockwire_core::pair::{ClientRecord, Pair, StompClientOps, StompWsClient, WsChunking};
+use sockwire_core::stomp::AckMode;
 use sockwire_core::ws::{CloseCode, Config, Connection, Role};
 use std::collections::HashSet;
 
 #[path = "../common/input.rs"]
 mod input;
+#[path = "../common/stomp_wire.rs"]
+mod stomp_wire;
 #[path = "../common/wire.rs"]
 mod wire;
 use input::Input;
 
-type Store = FixedBytes<1024>;
-type Stack = StompStack<WebSocketCarrier<Store>, Store, 4, 2, 8, 512>;
-
 const DESTINATIONS: [&str; 3] = ["/queue/a", "/topic/b", "/app/x"];
 const ACKS: [AckMode; 3] = [AckMode::Auto, AckMode::Client, AckMode::ClientIndividual];
-
-fn heart_beat(b: u8) -> HeartBeat {
-    HeartBeat {
-        send_ms: u64::from(b & 3) * 100,
-        receive_ms: u64::from((b >> 2) & 3) * 100,
-    }
-}
 
 /// A fresh id with `prefix` when `flag` is set.
 fn maybe(flag: bool, prefix: &str, n: &mut u32) -> Option<String> {
@@ -50,22 +37,7 @@ fuzz_target!(|data: &[u8]| {
         close_timeout_ms: 1000,
         ..Config::default()
     };
-    let session_config = ServerSessionConfig {
-        heart_beat: heart_beat(cfg),
-        connect_timeout_ms: Some(3000),
-        ..ServerSessionConfig::default()
-    };
-    let session = ServerSession::new(session_config, Id::from_decimal(1), Instant(0));
-    let ws = Connection::new(Role::Server, ws_config, 0);
-    let stack: Stack = StompStack::new(
-        WebSocketCarrier::new(ws, Store::new()),
-        session,
-        Store::new(),
-    );
-    let mut server = StompServer::new(stack);
-    if more & 0x80 != 0 {
-        server.decide = Decide::Reject("no");
-    }
+    let server = stomp_wire::ws_stomp_server(cfg, ws_config, more & 0x80 != 0);
     let mut client = StompWsClient::new(Connection::new(Role::Client, ws_config, u64::from(cfg)));
     client.chunking = match (cfg >> 4) & 3 {
         0 => WsChunking::Frame,
@@ -84,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         let sub = format!("s{}", arg % 3);
         match op % 16 {
             0 => {
-                let _ = pair.client_mut().connect(now, heart_beat(arg));
+                let _ = pair.client_mut().connect(now, stomp_wire::heart_beat(arg));
             }
             1 => {
                 let receipt = maybe(arg & 0x80 != 0, "r", &mut n);
@@ -141,14 +113,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = pair.client_mut().ack(now, ack_id, sub, None);
                 }
             }
-            8 => {
-                let len = usize::from(input.byte());
-                let body = input.take(len).to_vec();
-                n += 1;
-                let _ = pair
-                    .server_mut()
-                    .message(now, &sub, &format!("m{n}"), "/queue/a", &body);
-            }
+            8 => stomp_wire::server_message(&mut pair, &mut input, &sub, &mut n),
             9 => pair.advance(u64::from(arg) * 10),
             10 => {
                 pair.advance_to_next_timeout();

@@ -7,9 +7,11 @@
 //! the WebSocket close after `c[...]`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sockwire_core::pair::{parse_sockjs_frame, Dir, Pair, RawPeer, SockJsFrame, SockJsWsServer};
+use sockwire_core::pair::{
+    parse_sockjs_frame, sockjs_stores, Dir, Pair, RawPeer, SockJsFrame, SockJsWsServer,
+};
 use sockwire_core::sockjs::Config as SockJsConfig;
-use sockwire_core::stack::{SockJsStores, SockJsWebSocket};
+use sockwire_core::stack::SockJsWebSocket;
 use sockwire_core::store::FixedBytes;
 use sockwire_core::time::Instant;
 use sockwire_core::ws::{Config, Connection, Role};
@@ -41,12 +43,7 @@ fuzz_target!(|data: &[u8]| {
         heartbeat_ms: u64::from(cfg % 8) * 100 + 100,
         ..SockJsConfig::default()
     };
-    let stores = SockJsStores {
-        incoming: Store::new(),
-        decoded: Store::new(),
-        queue: Store::new(),
-        out: Store::new(),
-    };
+    let stores = sockjs_stores::<Store>();
     let ws_config = Config {
         close_timeout_ms: 1000,
         ..Config::default()

@@ -7,12 +7,8 @@
 //! nothing after an ERROR.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sockwire_core::pair::{Decide, Dir, Pair, RawPeer, StompServer};
-use sockwire_core::stack::{StompStack, WebSocketCarrier};
-use sockwire_core::stomp::{HeartBeat, Id, ServerSession, ServerSessionConfig};
-use sockwire_core::store::FixedBytes;
-use sockwire_core::time::Instant;
-use sockwire_core::ws::{Config, Connection, Role};
+use sockwire_core::pair::{Dir, Pair, RawPeer};
+use sockwire_core::ws::Config;
 
 #[path = "../common/input.rs"]
 mod input;
@@ -22,37 +18,16 @@ mod stomp_wire;
 mod wire;
 use input::Input;
 
-type Store = FixedBytes<512>;
-type Stack = StompStack<WebSocketCarrier<Store>, Store, 4, 2, 8, 256>;
-
 fuzz_target!(|data: &[u8]| {
     let mut input = Input(data);
     let cfg = input.byte();
-    let config = ServerSessionConfig {
-        heart_beat: HeartBeat {
-            send_ms: u64::from(cfg & 3) * 100,
-            receive_ms: u64::from((cfg >> 2) & 3) * 100,
-        },
-        connect_timeout_ms: Some(2000),
-        ..ServerSessionConfig::default()
-    };
     let ws_config = Config {
         max_frame_size: 1024,
         max_message_size: 2048,
         close_timeout_ms: 1000,
         allowed_rsv: 0,
     };
-    let ws = Connection::new(Role::Server, ws_config, 0);
-    let session = ServerSession::new(config, Id::from_decimal(1), Instant(0));
-    let stack: Stack = StompStack::new(
-        WebSocketCarrier::new(ws, Store::new()),
-        session,
-        Store::new(),
-    );
-    let mut server = StompServer::new(stack);
-    if cfg & 0x80 != 0 {
-        server.decide = Decide::Reject("no");
-    }
+    let server = stomp_wire::ws_stomp_server(cfg, ws_config, cfg & 0x80 != 0);
     let mut pair = Pair::new(RawPeer::default(), server);
     let mut n = 0u32;
     while let Some(op) = input.next() {
@@ -81,12 +56,7 @@ fuzz_target!(|data: &[u8]| {
             }
             4 => {
                 let sub = format!("{}", input.byte() % 3);
-                let len = usize::from(input.byte());
-                let body = input.take(len).to_vec();
-                n += 1;
-                let _ = pair
-                    .server_mut()
-                    .message(now, &sub, &format!("m{n}"), "/queue/a", &body);
+                stomp_wire::server_message(&mut pair, &mut input, &sub, &mut n);
             }
             5 => pair.advance(u64::from(input.byte()) * 10),
             6 => {
