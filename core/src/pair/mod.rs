@@ -98,6 +98,7 @@ mod link;
 mod outbox;
 mod raw;
 mod sockjs;
+mod sockjs_stomp;
 mod stomp;
 mod ws;
 
@@ -109,9 +110,11 @@ pub use link::{Cut, Flow, Link};
 pub use outbox::Outbox;
 pub use raw::RawPeer;
 pub use sockjs::{
-    json_array, parse_sockjs_frame, sockjs_stores, SockJsFrame, SockJsHttp, SockJsHttpRecord,
-    SockJsReceiver, SockJsWsClient, SockJsWsRecord, SockJsWsServer, SockJsWsServerRecord,
+    json_array, parse_sockjs_frame, sockjs_stores, HttpClient, HttpServer, SockJsFrame, SockJsHttp,
+    SockJsHttpRecord, SockJsReceiver, SockJsWsClient, SockJsWsRecord, SockJsWsServer,
+    SockJsWsServerRecord,
 };
+pub use sockjs_stomp::{SockJsStompHttp, StompSockJsClient};
 pub use stomp::{ClientRecord, Decide, ServerRecord, ServerSide, StompClient, StompServer};
 pub use stomp::{StompClientOps, StompWsClient, WsChunking};
 pub use ws::{MessageRecord, MessagesServer, WsPeer, WsRecord};

@@ -281,6 +281,18 @@ impl Peer for SockJsWsClient {
     }
 }
 
+/// Queues the prelude of an attached receiving request of `transport`.
+pub(super) fn queue_prelude(outbox: &mut Outbox, attach: Attach, transport: Transport) {
+    if attach != Attach::AnotherConnectionStillOpen {
+        let mut prelude = vec![0u8; 4096];
+        let n = Framing::with_callback(transport, CALLBACK)
+            .write_prelude(&mut prelude)
+            .expect("a prelude fits 4 KiB");
+        prelude.truncate(n);
+        outbox.push(prelude);
+    }
+}
+
 /// What a SockJS session on HTTP transports saw, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SockJsHttpRecord {
@@ -324,14 +336,7 @@ impl<Q: ByteStore> SockJsHttp<Q> {
     /// first), or refused when another one is.
     pub fn attach(&mut self, now: Instant, transport: Transport) -> Attach {
         let attach = self.session.attach_receiver(now, transport, CALLBACK);
-        if attach != Attach::AnotherConnectionStillOpen {
-            let mut prelude = vec![0u8; 4096];
-            let n = Framing::with_callback(transport, CALLBACK)
-                .write_prelude(&mut prelude)
-                .expect("a prelude fits 4 KiB");
-            prelude.truncate(n);
-            self.prelude.push(prelude);
-        }
+        queue_prelude(&mut self.prelude, attach, transport);
         attach
     }
 
@@ -460,7 +465,31 @@ impl Peer for SockJsReceiver {
     }
 }
 
-impl<Q: ByteStore> Pair<SockJsReceiver, SockJsHttp<Q>> {
+/// A client on SockJS HTTP transports: it makes receiving requests of a transport.
+pub trait HttpClient {
+    /// Its scripted receiver.
+    fn receiver(&mut self) -> &mut SockJsReceiver;
+}
+
+/// A server on SockJS HTTP transports: receiving requests attach to it.
+pub trait HttpServer {
+    /// A receiving request of `transport` arrives at `now`.
+    fn attach(&mut self, now: Instant, transport: Transport) -> Attach;
+}
+
+impl HttpClient for SockJsReceiver {
+    fn receiver(&mut self) -> &mut SockJsReceiver {
+        self
+    }
+}
+
+impl<Q: ByteStore> HttpServer for SockJsHttp<Q> {
+    fn attach(&mut self, now: Instant, transport: Transport) -> Attach {
+        SockJsHttp::attach(self, now, transport)
+    }
+}
+
+impl<C: Peer + HttpClient, S: Peer + HttpServer> Pair<C, S> {
     /// The client makes a receiving request of `transport`, and the pair is driven. A
     /// refused request leaves the current one in place.
     pub fn request(&mut self, transport: Transport) -> Attach {
@@ -468,7 +497,7 @@ impl<Q: ByteStore> Pair<SockJsReceiver, SockJsHttp<Q>> {
         let now = self.now();
         let attach = self.server_mut().attach(now, transport);
         if attach != Attach::AnotherConnectionStillOpen {
-            self.client_mut().transport = Some(transport);
+            self.client_mut().receiver().transport = Some(transport);
         }
         self.drive();
         attach

@@ -5,9 +5,13 @@ extern crate std;
 
 use crate::machine::Machine;
 
-use super::super::{Pair, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver};
+use super::super::{
+    ClientRecord, Pair, ServerRecord, SockJsFrame, SockJsHttp, SockJsHttpRecord, SockJsReceiver,
+    SockJsStompHttp, StompClientOps, StompSockJsClient,
+};
 use super::times;
 use crate::sockjs::{Attach, Config, SockJsSession, Transport};
+use crate::stack::SockJsStomp;
 use crate::store::FixedBytes;
 use crate::time::Instant;
 use std::string::String;
@@ -166,4 +170,103 @@ fn sent_messages_are_read_once_in_order_across_requests() {
     );
     // The echoes went out on the streaming response.
     assert_eq!(messages(&pair.client_events()), ["1", "2", "3"]);
+}
+
+type StompHttpPair = Pair<StompSockJsClient, SockJsStompHttp<FixedBytes<8192>>>;
+
+fn stomp_http_pair() -> StompHttpPair {
+    let config = Config {
+        heartbeat_ms: 1000,
+        disconnect_delay_ms: 5000,
+        ..Config::default()
+    };
+    let session = super::server_session(1, crate::stomp::HeartBeat::NONE);
+    let stack = SockJsStomp::new(
+        &config,
+        session,
+        FixedBytes::new(),
+        FixedBytes::new(),
+        Instant(0),
+    );
+    Pair::new(StompSockJsClient::default(), SockJsStompHttp::new(stack))
+}
+
+fn deliver(pair: &mut StompHttpPair, bodies: &[&str]) {
+    let now = pair.now();
+    for body in bodies {
+        let id = std::format!("m-{body}");
+        let s = &mut pair.server_mut().server;
+        s.message(now, "s", &id, "/queue/q", body.as_bytes())
+            .unwrap();
+    }
+}
+
+#[test]
+fn stomp_over_sockjs_http_keeps_its_messages_across_transports() {
+    let mut pair = stomp_http_pair();
+    assert_eq!(pair.request(Transport::XhrStreaming), Attach::Opened);
+    let now = pair.now();
+    let c = &mut pair.client_mut().stomp;
+    c.connect(now, crate::stomp::HeartBeat::NONE).unwrap();
+    pair.drive();
+    let c = &mut pair.client_mut().stomp;
+    c.subscribe(now, "s", "/queue/q", crate::stomp::AckMode::Auto, Some("r"))
+        .unwrap();
+    pair.drive();
+    deliver(&mut pair, &["1", "2"]);
+    pair.drive();
+    // The streaming response ends; what is delivered meanwhile waits in the session.
+    let now = pair.now();
+    pair.server_mut().server.machine.detach_receiver(now);
+    deliver(&mut pair, &["3", "4", "5"]);
+    pair.advance(100);
+    assert_eq!(super::bodies(&pair.client_events()), [b"1", b"2"]);
+    assert_eq!(pair.request(Transport::Xhr), Attach::Resumed);
+    deliver(&mut pair, &["6"]);
+    pair.advance(100);
+    assert_eq!(pair.request(Transport::EventSource), Attach::Resumed);
+    let events = pair.client_events();
+    assert!(matches!(events[0], ClientRecord::Connected { .. }));
+    assert_eq!(events[1], ClientRecord::Receipt(String::from("r")));
+    let expected: Vec<Vec<u8>> = (1..=6).map(|i| std::format!("{i}").into_bytes()).collect();
+    assert_eq!(super::bodies(&events), expected);
+    // DISCONNECT goes out as a send request; its receipt and c[3000] come back.
+    let now = pair.now();
+    pair.client_mut()
+        .stomp
+        .disconnect(now, Some("bye"))
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.client_events().last(),
+        Some(&ClientRecord::Receipt(String::from("bye")))
+    );
+    assert_eq!(
+        pair.server_events().last(),
+        Some(&ServerRecord::Disconnect {
+            receipt: Some(String::from("bye"))
+        })
+    );
+    assert!(pair.server().server.machine.sockjs().is_ending());
+    assert!(pair.server().refused.is_empty());
+}
+
+#[test]
+fn stomp_over_sockjs_http_ends_when_no_receiver_comes_back() {
+    let mut pair = stomp_http_pair();
+    assert_eq!(pair.request(Transport::Xhr), Attach::Opened);
+    let now = pair.now();
+    pair.client_mut()
+        .stomp
+        .connect(now, crate::stomp::HeartBeat::NONE)
+        .unwrap();
+    pair.advance(10_000);
+    // The poll ended with `o` at 0; the CONNECTED waits for a request that never comes.
+    assert!(pair.client_events().is_empty());
+    assert_eq!(
+        times(pair.server_log(), |e| *e == ServerRecord::TransportClosed),
+        [5000]
+    );
+    assert!(pair.server().is_closed());
+    assert_eq!(pair.next_deadline(), None);
 }
