@@ -63,6 +63,9 @@ pub mod broker;
 pub mod buf;
 pub mod http;
 pub mod machine;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod pair;
 pub mod sockjs;
 pub mod stack;
 pub mod stomp;

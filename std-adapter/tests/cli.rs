@@ -57,7 +57,9 @@ fn bad_arguments_fail_with_usage() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).to_lowercase().contains("usage"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("usage"));
 }
 
 #[test]

@@ -124,8 +124,9 @@ pub struct BrokerSession<E, S> {
     scratch: S,
     /// The broker has been told the session ended.
     released: bool,
-    /// The terminal event, when reported by the timer and not yet by a read.
-    ended: Option<CloseReason>,
+    /// A timer ended the session (its terminal event was reported by `handle_timeout`):
+    /// the broker forgets it at the next read.
+    timed_out: bool,
     /// Messages published by the client (SEND frames routed).
     published: u64,
 }
@@ -139,7 +140,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             user: heapless::String::new(),
             scratch,
             released: false,
-            ended: None,
+            timed_out: false,
             published: 0,
         }
     }
@@ -241,13 +242,11 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
     ) -> Read<SessionEvent<'_>> {
         let mut consumed = 0;
         let report = loop {
-            if let Some(reason) = self.ended.take() {
+            if core::mem::take(&mut self.timed_out) {
                 self.release(now, broker, others);
-                break Report::Closed(reason);
             }
             if self.released {
-                // The transport may still have its closing handshake to finish.
-                let _ = self.endpoint.read(input, now);
+                self.finish_endpoint(input.get_mut(consumed..).unwrap_or_default(), now);
                 return Read::closed(input.len());
             }
             let all = self.scratch.len();
@@ -292,6 +291,21 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             Report::Closed(reason) => SessionEvent::Closed(reason),
         };
         Read::event(consumed, event)
+    }
+
+    /// After the session was released, its transport may still be closing (a WebSocket
+    /// waits for the client's close): the input goes to the endpoint, whose events are
+    /// no longer reported.
+    fn finish_endpoint(&mut self, input: &mut [u8], now: Instant) {
+        let mut pos = 0;
+        loop {
+            let rest = input.get_mut(pos..).unwrap_or_default();
+            let read = self.endpoint.read(rest, now);
+            pos += read.consumed;
+            if read.consumed == 0 || !matches!(read.status, Status::Event(_)) {
+                return;
+            }
+        }
     }
 
     /// Applies one action; `Some` when the caller must hear of it.
@@ -570,15 +584,16 @@ impl<E: StompEndpoint, S: ByteStore> Machine for BrokerSession<E, S> {
         self.endpoint.poll_timeout()
     }
 
-    /// A heart-beat, CONNECT or close timeout ends the session; the broker forgets it at
-    /// the next [`BrokerSession::read`] or [`BrokerSession::disconnect`].
+    /// A heart-beat, CONNECT or close timeout ends the session (the one terminal event:
+    /// reads report [`Status::Closed`] afterwards); the broker forgets it at the next
+    /// [`BrokerSession::read`] or [`BrokerSession::disconnect`].
     fn handle_timeout(&mut self, now: Instant) -> Option<CloseReason> {
         let reason = match self.endpoint.handle_timeout(now)? {
             StackEvent::TransportClosed => CloseReason::TransportClosed,
             StackEvent::Stomp(ServerEvent::ConnectTimeout) => CloseReason::ConnectTimeout,
             StackEvent::Stomp(_) => CloseReason::HeartbeatTimeout,
         };
-        self.ended = Some(reason);
+        self.timed_out = true;
         Some(reason)
     }
 

@@ -1,7 +1,7 @@
 //! [`WebSocketMessages`]: a WebSocket connection that hands over whole messages.
 
 use super::carrier::drain_into;
-use super::websocket::{flush_control, read_data, send_data, Stopped};
+use super::websocket::{finish_closing, flush_control, read_data, send_data, Stopped};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::store::{ByteStore, StoreFull};
@@ -141,6 +141,7 @@ impl<S: ByteStore> WebSocketMessages<S> {
             self.incoming.discard(all);
         }
         if self.over {
+            finish_closing(&mut self.ws, &mut self.out, input, now);
             return Read::closed(input.len());
         }
         let incoming = core::cell::RefCell::new(&mut self.incoming);
@@ -169,13 +170,14 @@ impl<S: ByteStore> WebSocketMessages<S> {
                 Read::event(read.consumed, Got::Message)
             }
             Status::Paused(Pause::Transmit) => {
-                // The message does not fit its store.
+                // The message does not fit its store. The rest of its frame is not taken:
+                // the next reads give it to the connection, which waits for the close.
                 let _ = self.ws.close(now, CloseCode::MESSAGE_TOO_BIG, "too big");
                 flush_control(&mut self.ws, &mut self.out, now);
                 self.over = true;
                 let reason = ControlPayload::empty();
                 let closed = MessageEvent::Closed { code: None, reason };
-                Read::event(input.len(), Got::Control(closed))
+                Read::event(read.consumed, Got::Control(closed))
             }
             Status::Paused(p) => Read::paused(read.consumed, p),
             Status::Event(Stopped::Ended { code, reason }) => {
@@ -311,10 +313,13 @@ impl<S: ByteStore> Machine for WebSocketMessages<S> {
         self.ws.poll_timeout()
     }
 
-    /// A close the peer did not answer in time ends the connection.
+    /// A close the peer did not answer in time ends the connection (reported unless the
+    /// end was reported already).
     fn handle_timeout(&mut self, now: Instant) -> Option<MessageEvent<'static>> {
         self.ws.handle_timeout(now)?;
-        self.over = true;
+        if core::mem::replace(&mut self.over, true) {
+            return None;
+        }
         Some(MessageEvent::Closed {
             code: None,
             reason: ControlPayload::empty(),

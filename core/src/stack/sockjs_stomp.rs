@@ -302,8 +302,12 @@ impl<
     }
 
     /// The STOMP heart-beats and CONNECT deadline, and the SockJS heart-beats and
-    /// disconnect delay.
+    /// disconnect delay; once the stack is over, only the SockJS ones (the STOMP
+    /// session's are no longer run).
     fn poll_timeout(&self) -> Option<Instant> {
+        if self.over {
+            return self.sockjs.poll_timeout();
+        }
         match (self.session.poll_timeout(), self.sockjs.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

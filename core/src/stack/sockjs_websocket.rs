@@ -2,7 +2,7 @@
 //! framing (`o`, `a[...]`, `h`, `c[...]`) and heart-beats.
 
 use super::carrier::{drain_into, Carrier, FrameError, TransportClosed};
-use super::websocket::{flush_control, read_data, send_data};
+use super::websocket::{finish_closing, flush_control, read_data, send_data};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Pause, Read, Status};
 use crate::sockjs::{
@@ -63,6 +63,8 @@ pub struct SockJsWebSocket<S> {
     decoded: S,
     out: S,
     ended: bool,
+    /// [`SockJsEvent::Closed`] was reported: reads only finish the closing handshake.
+    over: bool,
 }
 
 /// The session's queue cannot take a frame, or there was nothing to frame.
@@ -85,6 +87,7 @@ impl<S: ByteStore> SockJsWebSocket<S> {
             decoded: stores.decoded,
             out: stores.out,
             ended: false,
+            over: false,
         };
         s.pump(now);
         s
@@ -201,7 +204,10 @@ impl<S: ByteStore> SockJsWebSocket<S> {
                 Status::Event(_) | Status::Closed => return Read::event(*pos, Closing::Yes),
                 Status::Paused(_) if self.complete => continue,
                 Status::Paused(_) => {
-                    // The message does not fit the store: too big.
+                    // The message does not fit the store: too big. It is dropped, so
+                    // that the rest of its frames and the client's close can be read.
+                    let all = self.incoming.len();
+                    self.incoming.discard(all);
                     let _ = self
                         .ws
                         .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
@@ -217,6 +223,12 @@ impl<S: ByteStore> SockJsWebSocket<S> {
     /// Consumes WebSocket bytes and reports at most one client message, following the
     /// [machine contract](crate::machine).
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<SockJsEvent<'_>> {
+        if self.over {
+            // Our close may still wait for the client's: read its frames until it comes.
+            finish_closing(&mut self.ws, &mut self.out, input, now);
+            self.pump(now);
+            return Read::closed(input.len());
+        }
         if self.ws.is_closed() || self.ws.state() == crate::ws::State::CloseReceived {
             return Read::closed(input.len());
         }
@@ -228,7 +240,8 @@ impl<S: ByteStore> SockJsWebSocket<S> {
         match got.status {
             Status::Event(Closing::Yes) => {
                 self.session.close(now, 3000, "Go away!");
-                return Read::event(input.len(), SockJsEvent::Closed);
+                self.over = true;
+                return Read::event(got.consumed, SockJsEvent::Closed);
             }
             Status::Event(Closing::No) => {}
             Status::NeedMore => return Read::need_more(got.consumed),
@@ -240,7 +253,8 @@ impl<S: ByteStore> SockJsWebSocket<S> {
                 .ws
                 .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
             flush_control(&mut self.ws, &mut self.out, now);
-            return Read::event(input.len(), SockJsEvent::Closed);
+            self.over = true;
+            return Read::event(got.consumed, SockJsEvent::Closed);
         }
         let text = core::str::from_utf8(self.decoded.as_slice()).unwrap_or_default();
         Read::event(got.consumed, SockJsEvent::Message(text))
@@ -308,7 +322,7 @@ impl<S: ByteStore> Carrier for SockJsWebSocket<S> {
             match got.status {
                 Status::Event(Closing::Yes) => {
                     self.session.close(now, 3000, "Go away!");
-                    break Read::event(input.len(), TransportClosed);
+                    break Read::event(pos, TransportClosed);
                 }
                 Status::Event(Closing::No) => {
                     if decode_next(&mut self.cursor, &mut self.incoming, stomp) {
@@ -320,7 +334,7 @@ impl<S: ByteStore> Carrier for SockJsWebSocket<S> {
                     let _ = self
                         .ws
                         .close(now, CloseCode::MESSAGE_TOO_BIG, "Message too big.");
-                    break Read::event(input.len(), TransportClosed);
+                    break Read::event(pos, TransportClosed);
                 }
                 Status::NeedMore => break Read::need_more(pos),
                 Status::Paused(p) => break Read::paused(pos, p),
@@ -394,11 +408,13 @@ impl<S: ByteStore> Machine for SockJsWebSocket<S> {
         }
     }
 
-    /// Owes a heart-beat when one is due; ends the session when a close timed out.
+    /// Owes a heart-beat when one is due; ends the session when a close timed out
+    /// (reported unless [`SockJsEvent::Closed`] was reported already).
     fn handle_timeout(&mut self, now: Instant) -> Option<TransportClosed> {
         let _ = self.session.handle_timeout(now);
         self.pump(now);
-        self.ws.handle_timeout(now).map(|_| TransportClosed)
+        self.ws.handle_timeout(now)?;
+        (!core::mem::replace(&mut self.over, true)).then_some(TransportClosed)
     }
 
     /// Once the WebSocket closing handshake is done and everything is written.

@@ -166,12 +166,7 @@ impl<
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         self.flush(now);
         if self.over {
-            // The transport may still have its closing handshake to finish.
-            if !self.transport_closed {
-                let _ = self.carrier.receive(input, now, &mut self.inbound);
-                let all = self.inbound.len();
-                self.inbound.discard(all);
-            }
+            self.finish_transport(input, now);
             return Read::closed(input.len());
         }
         let received = if self.transport_closed {
@@ -196,8 +191,10 @@ impl<
             }
             Status::Paused(p) => Read::paused(wire, p),
             Status::NeedMore | Status::Closed if self.transport_closed => {
+                // What follows the transport's end (a client's answer to a close the
+                // carrier sent) is for the next read, which finishes the transport.
                 self.over = true;
-                Read::event(input.len(), StackEvent::TransportClosed)
+                Read::event(wire, StackEvent::TransportClosed)
             }
             Status::NeedMore if store_full => {
                 self.too_large = true;
@@ -215,6 +212,36 @@ impl<
             }
             Status::Closed => Read::closed(input.len()),
         }
+    }
+
+    /// After the session ended, the transport may still be closing (a WebSocket waits
+    /// for the client's close): its input goes to the carrier, and the STOMP bytes in it
+    /// are dropped.
+    fn finish_transport(&mut self, input: &mut [u8], now: Instant) {
+        let mut pos = 0;
+        loop {
+            let all = self.inbound.len();
+            self.inbound.discard(all);
+            let rest = input.get_mut(pos..).unwrap_or_default();
+            let received = self.carrier.receive(rest, now, &mut self.inbound);
+            pos += received.consumed;
+            match received.status {
+                // A carrier that closed first still reads the client's answer.
+                Status::Event(TransportClosed) => self.transport_closed = true,
+                Status::Closed => {
+                    self.transport_closed = true;
+                    break;
+                }
+                // The STOMP bytes filled `inbound`: drop them and go on.
+                Status::Paused(_) => {}
+                Status::NeedMore => break,
+            }
+            if received.consumed == 0 {
+                break;
+            }
+        }
+        let all = self.inbound.len();
+        self.inbound.discard(all);
     }
 
     /// Accepts the client's `CONNECT` (see [`ServerSession::accept_connect`]).
@@ -341,8 +368,12 @@ impl<
         n
     }
 
-    /// The session's heart-beat and CONNECT deadlines and the carrier's timers.
+    /// The session's heart-beat and CONNECT deadlines and the carrier's timers; once
+    /// the stack is over, only the carrier's (the session's are no longer run).
     fn poll_timeout(&self) -> Option<Instant> {
+        if self.over {
+            return self.carrier.poll_timeout();
+        }
         match (self.session.poll_timeout(), self.carrier.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -6,11 +6,12 @@ extern crate std;
 use super::*;
 use crate::broker::{BrokerConfig, Delivery, FixedInFlight, FixedStore, SessionId, SimpleBroker};
 use crate::machine::{Machine, Status};
+use crate::pair::WsRecord;
 use crate::sockjs::{Attach, BodyEncoding, Config as SockJsConfig, Transport};
 use crate::stomp::{Id, ServerSession, ServerSessionConfig};
 use crate::store::FixedBytes;
 use crate::time::Instant;
-use crate::ws::{Config as WsConfig, Connection, DataKind, Event, Fragment, Role};
+use crate::ws::{Config as WsConfig, Connection, DataKind, Fragment, Role};
 use std::string::String;
 use std::vec::Vec;
 
@@ -186,27 +187,13 @@ fn client_frame(client: &mut Connection, fragment: Fragment, payload: &[u8]) -> 
     out
 }
 
-/// Decodes server WebSocket frames into whole messages.
+/// Decodes server WebSocket frames into whole messages, and the close.
 fn server_messages(client: &mut Connection, mut wire: Vec<u8>) -> Vec<String> {
-    let mut messages = Vec::new();
-    let mut current = Vec::new();
-    loop {
-        let read = client.read(&mut wire, Instant(0));
-        let n = read.consumed;
-        match read.status {
-            Status::Event(Event::Data { payload, fin, .. }) => {
-                current.extend_from_slice(payload);
-                if fin {
-                    messages.push(text(&core::mem::take(&mut current)));
-                }
-            }
-            Status::Event(Event::Closed { code, .. }) => {
-                messages.push(std::format!("close {:?}", code.map(|c| c.as_u16())))
-            }
-            Status::Event(_) => {}
-            _ => break,
-        }
-        wire.drain(..n);
+    let records = WsRecord::read_all(client, &mut wire, Instant(0));
+    let messages = WsRecord::messages(&records).into_iter();
+    let mut messages: Vec<String> = messages.map(|(_, m)| text(&m)).collect();
+    if let Some(WsRecord::Closed { code, .. }) = records.last() {
+        messages.push(std::format!("close {code:?}"));
     }
     messages
 }

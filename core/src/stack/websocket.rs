@@ -8,8 +8,13 @@ use crate::store::{ByteStore, WriteError};
 use crate::time::Instant;
 use crate::ws::{CloseCode, Connection, ControlPayload, DataKind, Event, Fragment};
 
-/// The longest WebSocket frame header (a client's, with its masking key).
-pub(crate) const MAX_HEAD: usize = crate::ws::frame::MAX_HEADER_LEN;
+/// Room for the longest frame header `ws` writes: 10 bytes, 14 with a client's mask.
+fn head_room(ws: &Connection) -> usize {
+    match ws.role() {
+        crate::ws::Role::Client => crate::ws::frame::MAX_HEADER_LEN,
+        crate::ws::Role::Server => crate::ws::frame::MAX_HEADER_LEN - 4,
+    }
+}
 
 /// Room for the longest control frame: a close with its reason, masked when a client
 /// sends it.
@@ -97,8 +102,9 @@ pub(crate) fn send_data<S: ByteStore, E>(
         Closed,
         Small(usize),
     }
+    let room = head_room(ws);
     let framed = |buf: &mut [u8]| -> Result<usize, Fail<E>> {
-        let body = buf.get_mut(MAX_HEAD..).ok_or(Fail::Small(MAX_HEAD))?;
+        let body = buf.get_mut(room..).ok_or(Fail::Small(room))?;
         let n = encode(body).map_err(Fail::Encode)?;
         let payload = body.get(..n).unwrap_or_default();
         let kind = kind.unwrap_or(if crate::ws::utf8::is_valid(payload) {
@@ -109,23 +115,23 @@ pub(crate) fn send_data<S: ByteStore, E>(
         let head = ws
             .frame_head(now, Fragment::Whole(kind), n as u64)
             .map_err(|_| Fail::Closed)?;
-        if let (Some(key), Some(payload)) = (head.mask, buf.get_mut(MAX_HEAD..MAX_HEAD + n)) {
+        if let (Some(key), Some(payload)) = (head.mask, buf.get_mut(room..room + n)) {
             crate::ws::mask::apply_mask(payload, key, 0);
         }
         let head = head.as_bytes();
-        let start = MAX_HEAD - head.len();
-        if let Some(dst) = buf.get_mut(start..MAX_HEAD) {
+        let start = room - head.len();
+        if let Some(dst) = buf.get_mut(start..room) {
             dst.copy_from_slice(head);
         }
-        buf.copy_within(start..MAX_HEAD + n, 0);
+        buf.copy_within(start..room + n, 0);
         Ok(head.len() + n)
     };
     let more = |e: &Fail<E>| match e {
-        Fail::Encode(e) => needed(e).map(|n| n.saturating_add(MAX_HEAD)),
+        Fail::Encode(e) => needed(e).map(|n| n.saturating_add(room)),
         Fail::Small(n) => Some(*n),
         Fail::Closed => None,
     };
-    match out.write_with(guess.saturating_add(MAX_HEAD), framed, more) {
+    match out.write_with(guess.saturating_add(room), framed, more) {
         Ok(_) => Ok(()),
         Err(WriteError::Full(f)) => Err(FrameError::Full(f)),
         Err(WriteError::Encode(Fail::Encode(e))) => Err(FrameError::Encode(e)),
@@ -134,6 +140,26 @@ pub(crate) fn send_data<S: ByteStore, E>(
             Err(FrameError::Full(crate::store::StoreFull { needed: n }))
         }
     }
+}
+
+/// After the machine above `ws` ended, the WebSocket may still wait for the peer's
+/// close (ours was sent): its frames are read, their data dropped, until it arrives.
+pub(crate) fn finish_closing<S: ByteStore>(
+    ws: &mut Connection,
+    out: &mut S,
+    input: &mut [u8],
+    now: Instant,
+) {
+    let mut pos = 0;
+    loop {
+        let rest = input.get_mut(pos..).unwrap_or_default();
+        let read = ws.read(rest, now);
+        pos += read.consumed;
+        if read.consumed == 0 || !matches!(read.status, Status::Event(_)) {
+            break;
+        }
+    }
+    flush_control(ws, out, now);
 }
 
 /// What stopped [`read_data`] besides input, room or its taker.

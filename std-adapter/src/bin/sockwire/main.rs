@@ -17,7 +17,12 @@ use clap::{Parser, Subcommand};
 
 /// A WebSocket (RFC 6455), SockJS and STOMP server with an embedded broker, and clients.
 #[derive(Parser)]
-#[command(name = "sockwire", version, propagate_version = true, args_override_self = true)]
+#[command(
+    name = "sockwire",
+    version,
+    propagate_version = true,
+    args_override_self = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
