@@ -23,3 +23,19 @@ impl Instant {
         self.0.saturating_sub(earlier.0)
     }
 }
+
+/// The earlier of two optional deadlines: what a machine built of two machines reports
+/// from [`poll_timeout`](crate::machine::Machine::poll_timeout).
+///
+/// ```
+/// use sockwire_core::time::{earliest, Instant};
+/// assert_eq!(earliest(Some(Instant(5)), Some(Instant(3))), Some(Instant(3)));
+/// assert_eq!(earliest(None, Some(Instant(3))), Some(Instant(3)));
+/// assert_eq!(earliest(None, None), None);
+/// ```
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

@@ -2,7 +2,7 @@
 //! straight over a byte stream.
 
 use crate::buf::BufferTooSmall;
-use crate::machine::{Machine, Pause, Read};
+use crate::machine::{Machine, Pause, Read, Status};
 use crate::store::{ByteStore, StoreFull, WriteError};
 use crate::time::Instant;
 
@@ -93,6 +93,42 @@ pub trait Carrier: Machine<TimeoutEvent = TransportClosed> {
 
     /// Room left in the outbound store.
     fn outbound_room(&self) -> usize;
+}
+
+/// After the session on `carrier` ended, the transport may still be closing (a WebSocket
+/// waits for the peer's close): its input goes to the carrier, and the STOMP bytes in it
+/// are dropped. `closed` is set once the carrier reports its end.
+pub(crate) fn finish_transport<C: Carrier, S: ByteStore>(
+    carrier: &mut C,
+    inbound: &mut S,
+    closed: &mut bool,
+    input: &mut [u8],
+    now: Instant,
+) {
+    let mut pos = 0;
+    loop {
+        let all = inbound.len();
+        inbound.discard(all);
+        let rest = input.get_mut(pos..).unwrap_or_default();
+        let received = carrier.receive(rest, now, inbound);
+        pos += received.consumed;
+        match received.status {
+            // A carrier that closed first still reads the peer's answer.
+            Status::Event(TransportClosed) => *closed = true,
+            Status::Closed => {
+                *closed = true;
+                break;
+            }
+            // The STOMP bytes filled `inbound`: drop them and go on.
+            Status::Paused(_) => {}
+            Status::NeedMore => break,
+        }
+        if received.consumed == 0 {
+            break;
+        }
+    }
+    let all = inbound.len();
+    inbound.discard(all);
 }
 
 /// Copies what an outbound store holds into `out`, as much as fits; the shared body of

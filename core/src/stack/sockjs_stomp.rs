@@ -308,10 +308,7 @@ impl<
         if self.over {
             return self.sockjs.poll_timeout();
         }
-        match (self.session.poll_timeout(), self.sockjs.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::time::earliest(self.session.poll_timeout(), self.sockjs.poll_timeout())
     }
 
     /// A STOMP timeout ends the session; the disconnect delay passing without a

@@ -402,10 +402,7 @@ impl<S: ByteStore> Machine for SockJsWebSocket<S> {
 
     /// The next SockJS heart-beat, or the WebSocket close deadline.
     fn poll_timeout(&self) -> Option<Instant> {
-        match (self.session.poll_timeout(), self.ws.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::time::earliest(self.session.poll_timeout(), self.ws.poll_timeout())
     }
 
     /// Owes a heart-beat when one is due; ends the session when a close timed out

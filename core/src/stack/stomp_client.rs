@@ -1,7 +1,7 @@
 //! [`StompClientStack`]: a STOMP client session on a [`Carrier`] (TCP, or a WebSocket in
 //! the client role) as one machine.
 
-use super::carrier::{Carrier, FrameError, TransportClosed};
+use super::carrier::{finish_transport, Carrier, FrameError, TransportClosed};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::stomp::{ClientError, ClientEvent, ClientSession, EncodeError};
@@ -153,12 +153,8 @@ impl<
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<ClientStackEvent<'_>> {
         self.flush(now);
         if self.over {
-            // The transport may still have its closing handshake to finish.
-            if !self.transport_closed {
-                let _ = self.carrier.receive(input, now, &mut self.inbound);
-                let all = self.inbound.len();
-                self.inbound.discard(all);
-            }
+            let closed = &mut self.transport_closed;
+            finish_transport(&mut self.carrier, &mut self.inbound, closed, input, now);
             return Read::closed(input.len());
         }
         let received = if self.transport_closed {
@@ -182,13 +178,15 @@ impl<
             }
             Status::Paused(p) => Read::paused(wire, p),
             Status::NeedMore | Status::Closed if self.transport_closed => {
+                // What follows the transport's end is for the next read, which finishes
+                // the transport.
                 self.over = true;
-                Read::event(input.len(), ClientStackEvent::TransportClosed)
+                Read::event(wire, ClientStackEvent::TransportClosed)
             }
             Status::NeedMore if store_full => {
                 self.over = true;
                 self.carrier.end(now);
-                Read::event(input.len(), ClientStackEvent::FrameTooLarge)
+                Read::event(wire, ClientStackEvent::FrameTooLarge)
             }
             Status::NeedMore => Read::need_more(wire),
             Status::Closed => {
@@ -235,12 +233,13 @@ impl<
         n
     }
 
-    /// The session's heart-beat deadlines and the carrier's timers.
+    /// The session's heart-beat deadlines and the carrier's timers; once the stack is
+    /// over, only the carrier's (the session's are no longer run).
     fn poll_timeout(&self) -> Option<Instant> {
-        match (self.session.poll_timeout(), self.carrier.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        if self.over {
+            return self.carrier.poll_timeout();
         }
+        crate::time::earliest(self.session.poll_timeout(), self.carrier.poll_timeout())
     }
 
     /// Runs both timers: a silent server ends the session

@@ -1,7 +1,7 @@
 //! [`StompStack`]: a STOMP server session on a [`Carrier`] (TCP, WebSocket, SockJS over
 //! WebSocket) as one machine.
 
-use super::carrier::{Carrier, FrameError, TransportClosed};
+use super::carrier::{finish_transport, Carrier, FrameError, TransportClosed};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::stomp::{
@@ -166,7 +166,8 @@ impl<
     pub fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         self.flush(now);
         if self.over {
-            self.finish_transport(input, now);
+            let closed = &mut self.transport_closed;
+            finish_transport(&mut self.carrier, &mut self.inbound, closed, input, now);
             return Read::closed(input.len());
         }
         let received = if self.transport_closed {
@@ -212,36 +213,6 @@ impl<
             }
             Status::Closed => Read::closed(input.len()),
         }
-    }
-
-    /// After the session ended, the transport may still be closing (a WebSocket waits
-    /// for the client's close): its input goes to the carrier, and the STOMP bytes in it
-    /// are dropped.
-    fn finish_transport(&mut self, input: &mut [u8], now: Instant) {
-        let mut pos = 0;
-        loop {
-            let all = self.inbound.len();
-            self.inbound.discard(all);
-            let rest = input.get_mut(pos..).unwrap_or_default();
-            let received = self.carrier.receive(rest, now, &mut self.inbound);
-            pos += received.consumed;
-            match received.status {
-                // A carrier that closed first still reads the client's answer.
-                Status::Event(TransportClosed) => self.transport_closed = true,
-                Status::Closed => {
-                    self.transport_closed = true;
-                    break;
-                }
-                // The STOMP bytes filled `inbound`: drop them and go on.
-                Status::Paused(_) => {}
-                Status::NeedMore => break,
-            }
-            if received.consumed == 0 {
-                break;
-            }
-        }
-        let all = self.inbound.len();
-        self.inbound.discard(all);
     }
 
     /// Accepts the client's `CONNECT` (see [`ServerSession::accept_connect`]).
@@ -374,10 +345,7 @@ impl<
         if self.over {
             return self.carrier.poll_timeout();
         }
-        match (self.session.poll_timeout(), self.carrier.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::time::earliest(self.session.poll_timeout(), self.carrier.poll_timeout())
     }
 
     /// Runs both timers; a heart-beat or CONNECT timeout ends the session and the

@@ -483,30 +483,9 @@ fn to_client(from: &mut WsServer, to: &mut WsClient) -> Vec<String> {
 
 #[test]
 fn a_client_stack_over_websocket_talks_to_the_server_stack() {
-    use crate::stomp::{ClientSession, ConnectOptions, Limits, SubscribeFrame};
+    use crate::stomp::SubscribeFrame;
+    let (mut client, mut server) = connected_ws_pair();
     let now = Instant(0);
-    let ws = Connection::new(Role::Client, WsConfig::default(), 3);
-    let stomp: ClientSession = ClientSession::new(Limits::default());
-    let mut client = WsClient::new(WebSocketCarrier::new(ws, Store::new()), stomp, Store::new());
-    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
-    let mut server = WsServer::new(
-        WebSocketCarrier::new(ws, Store::new()),
-        session(1),
-        Store::new(),
-    );
-
-    let options = ConnectOptions {
-        host: "h",
-        ..ConnectOptions::default()
-    };
-    client
-        .send(now, |s, now, out| s.connect(now, &options, out))
-        .unwrap();
-    let events = to_server(&mut client, &mut server);
-    assert!(events[0].starts_with("Connect"), "{events:?}");
-    server.accept_connect(now).unwrap();
-    let events = to_client(&mut server, &mut client);
-    assert!(events[0].starts_with("Connected"), "{events:?}");
 
     let frame = SubscribeFrame {
         destination: "/topic/a",
@@ -535,4 +514,43 @@ fn a_client_stack_over_websocket_talks_to_the_server_stack() {
     assert!(client.session().is_closed());
     assert!(server.is_closed(), "the server's closing handshake is done");
     assert!(client.is_closed(), "the client's closing handshake is done");
+}
+
+/// A pair of WebSocket STOMP stacks, connected.
+fn connected_ws_pair() -> (WsClient, WsServer) {
+    use crate::stomp::{ClientSession, ConnectOptions, Limits};
+    let now = Instant(0);
+    let ws = Connection::new(Role::Client, WsConfig::default(), 3);
+    let stomp: ClientSession = ClientSession::new(Limits::default());
+    let mut client = WsClient::new(WebSocketCarrier::new(ws, Store::new()), stomp, Store::new());
+    let ws = Connection::new(Role::Server, WsConfig::default(), 0);
+    let mut server = WsServer::new(
+        WebSocketCarrier::new(ws, Store::new()),
+        session(1),
+        Store::new(),
+    );
+    let options = ConnectOptions::default();
+    client
+        .send(now, |s, now, out| s.connect(now, &options, out))
+        .unwrap();
+    to_server(&mut client, &mut server);
+    server.accept_connect(now).unwrap();
+    to_client(&mut server, &mut client);
+    (client, server)
+}
+
+#[test]
+fn a_client_stack_reads_the_servers_close_after_its_error() {
+    let (mut client, mut server) = connected_ws_pair();
+    let now = Instant(0);
+    server.close(now, "bye").unwrap();
+    // The ERROR and the server's WebSocket close come in one read.
+    let events = to_client(&mut server, &mut client);
+    assert!(events.len() == 1 && events[0].starts_with("Error"), "{events:?}");
+    assert!(matches!(client.read(&mut [], now).status, Status::Closed));
+    // The client answered the close: both handshakes are done.
+    to_server(&mut client, &mut server);
+    assert!(client.is_closed());
+    assert!(server.is_closed());
+    assert_eq!(client.poll_timeout(), None, "no timer left once over");
 }

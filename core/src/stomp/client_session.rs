@@ -674,10 +674,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize> Mac
             return None;
         }
         let send = self.send_deadline().filter(|_| !self.heart_beat_owed);
-        match (send, self.receive_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::time::earliest(send, self.receive_deadline())
     }
 
     /// Queues a heart-beat when one is due, and ends the session with

@@ -1170,10 +1170,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             (false, Some(ms)) => Some(self.last_sent.add_millis(ms)),
             _ => None,
         };
-        match (send, self.receive_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::time::earliest(send, self.receive_deadline())
     }
 
     /// Queues a heart-beat when nothing was sent for the agreed interval; ends the

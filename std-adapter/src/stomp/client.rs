@@ -1,20 +1,20 @@
 //! The blocking STOMP client.
 
 use std::collections::VecDeque;
-use std::io;
-use std::time::{Duration, Instant as StdInstant};
-
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant as StdInstant};
 
 use sockwire_core::machine::{Machine, Status};
 use sockwire_core::stack::{AnyCarrier, ClientStackEvent, FrameError, StompClientStack};
 use sockwire_core::stomp::{
-    AckFrame, AckMode, ClientError, ClientEvent, ClientSession, ConnectOptions, HeaderText,
-    HeartBeat, Limits, SendFrame, SubscribeFrame, Version, VersionSet,
+    AckFrame, AckMode, ClientError, ClientEvent, ClientSession, ConnectOptions, SendFrame,
+    SubscribeFrame, Version,
 };
 use sockwire_core::time::Instant;
 
+use super::event::{owned, text, StompEvent, StompMessage};
+use super::options::StompOptions;
 use super::transport::{open, StompUrl};
 use crate::clock::Clock;
 use crate::store::VecBytes;
@@ -27,133 +27,6 @@ type Stack = StompClientStack<AnyCarrier<VecBytes>, VecBytes, 256, 256, 256>;
 
 /// [`Session::ack`] or [`Session::nack`].
 type AckBuilder = fn(&mut Session, Instant, &AckFrame<'_>, &mut [u8]) -> Result<usize, ClientError>;
-
-/// Header lines accepted per server frame.
-const MAX_HEADERS: usize = 64;
-
-/// How to connect.
-#[derive(Debug, Clone)]
-pub struct StompOptions {
-    /// `login` header.
-    pub login: Option<String>,
-    /// `passcode` header.
-    pub passcode: Option<String>,
-    /// `host` header (virtual host); the URL's host when `None`.
-    pub host: Option<String>,
-    /// Versions offered (all three by default).
-    pub accept_version: VersionSet,
-    /// Heart-beats offered: (can send, want to receive), 10 s each way by default.
-    pub heart_beat: HeartBeat,
-    /// How long to wait for `CONNECTED` and for receipts (10 s by default).
-    pub timeout: Duration,
-    /// Limits on the server's frames.
-    pub limits: Limits,
-}
-
-impl Default for StompOptions {
-    fn default() -> Self {
-        StompOptions {
-            login: None,
-            passcode: None,
-            host: None,
-            accept_version: VersionSet::ALL,
-            heart_beat: HeartBeat {
-                send_ms: 10_000,
-                receive_ms: 10_000,
-            },
-            timeout: Duration::from_secs(10),
-            limits: Limits {
-                max_headers: MAX_HEADERS,
-                max_header_line: 64 * 1024,
-                max_body: 16 * 1024 * 1024,
-            },
-        }
-    }
-}
-
-/// A message delivered to a subscription, copied out of the session's buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StompMessage {
-    /// `subscription` header.
-    pub subscription: Option<String>,
-    /// `message-id` header.
-    pub message_id: String,
-    /// `destination` header.
-    pub destination: String,
-    /// The id to pass to [`StompClient::ack`]/[`StompClient::nack`].
-    pub ack_id: String,
-    /// Every header, unescaped, in wire order.
-    pub headers: Vec<(String, String)>,
-    /// The body, byte-exact.
-    pub body: Vec<u8>,
-}
-
-impl StompMessage {
-    /// The first header called `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// What the server did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StompEvent {
-    /// A `MESSAGE`.
-    Message(StompMessage),
-    /// A `RECEIPT` the client asked for.
-    Receipt(String),
-    /// An `ERROR`; the session is over.
-    Error {
-        /// `message` header.
-        message: Option<String>,
-        /// `receipt-id` header.
-        receipt_id: Option<String>,
-        /// The body.
-        body: Vec<u8>,
-    },
-    /// The server stopped heart-beating.
-    HeartbeatLost,
-}
-
-fn text(h: HeaderText<'_>) -> String {
-    String::from_utf8_lossy(&h.bytes().collect::<Vec<u8>>()).into_owned()
-}
-
-fn owned(event: ClientEvent<'_>) -> Option<StompEvent> {
-    Some(match event {
-        ClientEvent::Connected { .. } => return None,
-        ClientEvent::Message {
-            subscription,
-            message_id,
-            destination,
-            ack,
-            frame,
-            body,
-        } => StompEvent::Message(StompMessage {
-            subscription: subscription.map(text),
-            message_id: text(message_id),
-            destination: text(destination),
-            ack_id: text(ack.unwrap_or(message_id)),
-            headers: frame.headers().map(|(n, v)| (text(n), text(v))).collect(),
-            body: body.to_vec(),
-        }),
-        ClientEvent::Receipt { id } => StompEvent::Receipt(text(id)),
-        ClientEvent::Error {
-            message,
-            receipt_id,
-            body,
-        } => StompEvent::Error {
-            message: message.map(text),
-            receipt_id: receipt_id.map(text),
-            body: body.to_vec(),
-        },
-        ClientEvent::HeartbeatLost => StompEvent::HeartbeatLost,
-        ClientEvent::Failed(_) => return None,
-    })
-}
 
 fn invalid(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())

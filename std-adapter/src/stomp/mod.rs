@@ -2,7 +2,11 @@
 //! [`StompClientStack`](sockwire_core::stack::StompClientStack).
 
 mod client;
+mod event;
+mod options;
 mod transport;
 
-pub use client::{StompClient, StompEvent, StompMessage, StompOptions};
+pub use client::StompClient;
+pub use event::{StompEvent, StompMessage};
+pub use options::StompOptions;
 pub use transport::{open, Opened, StompUrl};
