@@ -207,6 +207,38 @@ fn xhr_polling_and_send_with_unicode_and_bad_bodies() {
     server.join();
 }
 
+#[test]
+fn an_xhr_poll_drains_the_queue_and_honours_connection_close() {
+    let server = start(SockJsSettings::default());
+    let a = server.local_addr();
+    assert_eq!(request(a, "POST", "/sockjs/1/d/xhr", &[], b"").2, b"o\n");
+    let items: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let body = serde_like_array(&refs);
+    assert_eq!(
+        request(a, "POST", "/sockjs/1/d/xhr_send", &[], body.as_bytes()).0,
+        204
+    );
+    // One poll answers all 100 echoes, on a connection that then closes as asked.
+    let mut s = TcpStream::connect(a).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let head = format!(
+        "POST /sockjs/1/d/xhr HTTP/1.1\r\nHost: {a}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let (status, _, polled) = read_response(&mut s);
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(polled).unwrap(), format!("a{body}\n"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        s.read_to_end(&mut rest).unwrap(),
+        0,
+        "the connection closes"
+    );
+    server.stop();
+    server.join();
+}
+
 /// A JSON array of strings, escaped the simple way (what a client would send).
 fn serde_like_array(items: &[&str]) -> String {
     let parts: Vec<String> = items

@@ -23,6 +23,9 @@ pub trait Receiving {
         -> Result<Option<usize>, BufferTooSmall>;
     /// Whether the request is still attached (a response ends when it is not).
     fn has_receiver(&self) -> bool;
+    /// The room to offer [`Receiving::poll_frame`] so that one frame carries everything
+    /// queued, up to the response limit (see [`SockJsSession::frame_room`]).
+    fn frame_room(&self) -> usize;
 }
 
 impl<S: ByteStore> Receiving for SockJsSession<S> {
@@ -37,6 +40,10 @@ impl<S: ByteStore> Receiving for SockJsSession<S> {
     fn has_receiver(&self) -> bool {
         SockJsSession::has_receiver(self)
     }
+
+    fn frame_room(&self) -> usize {
+        SockJsSession::frame_room(self)
+    }
 }
 
 /// Where a [`ReceiverResponse`] stands after writing.
@@ -47,7 +54,8 @@ pub enum Progress {
     Waiting,
     /// A polling response is complete: the connection takes the next request.
     Done,
-    /// A streaming response is complete: it ends with the connection, close it.
+    /// A streaming response is complete, or a polling one on a connection that does not
+    /// stay open: it ends with the connection, close it.
     Close,
 }
 
@@ -62,6 +70,8 @@ pub struct ReceiverResponse {
     origin: Option<heapless::String<MAX_KEPT_HEADER>>,
     jsessionid: Option<heapless::String<MAX_KEPT_HEADER>>,
     started: bool,
+    /// The connection takes another request after a polling response.
+    keep_alive: bool,
 }
 
 fn kept(value: Option<&str>) -> Option<heapless::String<MAX_KEPT_HEADER>> {
@@ -81,7 +91,16 @@ impl ReceiverResponse {
             origin: kept(ctx.origin),
             jsessionid: kept(ctx.jsessionid),
             started: false,
+            keep_alive: true,
         }
+    }
+
+    /// Whether the connection stays open after a polling response
+    /// ([`keeps_alive`](crate::http::keeps_alive) of the request): when it does not, a
+    /// finished response is [`Progress::Close`].
+    pub fn with_keep_alive(mut self, keep_alive: bool) -> Self {
+        self.keep_alive = keep_alive;
+        self
     }
 
     fn context(&self) -> RequestContext<'_> {
@@ -139,7 +158,7 @@ impl ReceiverResponse {
                 self.write_polled(session, config, now, out)
             };
             if was_attached && !session.has_receiver() {
-                return if streaming {
+                return if streaming || !self.keep_alive {
                     Progress::Close
                 } else {
                     Progress::Done
@@ -160,12 +179,20 @@ impl ReceiverResponse {
         out: &mut S,
     ) -> bool {
         let ctx = self.context();
+        // Room for everything queued up to the response limit, so that one answer
+        // drains it; a single larger message gets the room it needs.
+        let room = session.frame_room().max(256);
+        let limit = core::cell::Cell::new(room);
         let whole = |buf: &mut [u8]| {
-            let body = buf.get_mut(HEAD_ROOM..).ok_or(Some(HEAD_ROOM + 256))?;
+            let end = HEAD_ROOM.saturating_add(limit.get());
+            let body = buf.get_mut(HEAD_ROOM..end).ok_or(Some(end))?;
             let n = match session.poll_frame(now, body) {
                 Ok(Some(n)) => n,
                 Ok(None) => return Err(None),
-                Err(e) => return Err(Some(e.needed.saturating_add(HEAD_ROOM))),
+                Err(e) => {
+                    limit.set(e.needed);
+                    return Err(Some(e.needed.saturating_add(HEAD_ROOM)));
+                }
             };
             let mut head = [0u8; HEAD_ROOM];
             let h = write_transport_head(
@@ -182,7 +209,7 @@ impl ReceiverResponse {
             buf.copy_within(HEAD_ROOM - h..HEAD_ROOM + n, 0);
             Ok(h + n)
         };
-        out.write_with(HEAD_ROOM + 256, whole, |e| *e).is_ok()
+        out.write_with(HEAD_ROOM + room, whole, |e| *e).is_ok()
     }
 
     /// The whole answer to a receiving request that arrives while another is attached:
@@ -263,5 +290,76 @@ mod tests {
         assert!(out
             .as_slice()
             .ends_with(b"c[2010,\"Another connection still open\"]\n"));
+    }
+}
+
+#[cfg(test)]
+mod polling_tests {
+    extern crate std;
+    use super::*;
+    use crate::store::FixedBytes;
+    use std::string::String;
+
+    /// The body of the one response in `out`.
+    fn body(out: &FixedBytes<65536>) -> String {
+        let text = String::from_utf8_lossy(out.as_slice()).into_owned();
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.into())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_poll_drains_everything_queued_up_to_the_response_limit() {
+        let config = Config {
+            response_limit: 4096,
+            ..Config::default()
+        };
+        let ctx = RequestContext::default();
+        let mut session = SockJsSession::new(&config, FixedBytes::<65536>::new(), Instant(0));
+        let mut out = FixedBytes::<65536>::new();
+        session.attach_receiver(Instant(0), Transport::Xhr, "");
+        let mut poll = ReceiverResponse::new(Transport::Xhr, "", &ctx);
+        assert_eq!(
+            poll.write(&mut session, &config, Instant(0), &mut out),
+            Progress::Done
+        );
+        out.discard(usize::MAX);
+        for i in 0..100 {
+            session.send(Instant(1), &std::format!("m{i}")).unwrap();
+        }
+        session.attach_receiver(Instant(2), Transport::Xhr, "");
+        let mut poll = ReceiverResponse::new(Transport::Xhr, "", &ctx);
+        assert_eq!(
+            poll.write(&mut session, &config, Instant(2), &mut out),
+            Progress::Done
+        );
+        let all: std::vec::Vec<String> = (0..100).map(|i| std::format!("\"m{i}\"")).collect();
+        assert_eq!(body(&out), std::format!("a[{}]\n", all.join(",")));
+        assert_eq!(session.queued_messages(), 0);
+        out.discard(usize::MAX);
+
+        // A request with `Connection: close` ends with its connection.
+        session.attach_receiver(Instant(2), Transport::Xhr, "");
+        let mut poll = ReceiverResponse::new(Transport::Xhr, "", &ctx).with_keep_alive(false);
+        session.send(Instant(2), "last").unwrap();
+        assert_eq!(
+            poll.write(&mut session, &config, Instant(2), &mut out),
+            Progress::Close
+        );
+        out.discard(usize::MAX);
+
+        // Past the response limit, the rest waits for the next poll.
+        let big = "x".repeat(1000);
+        for _ in 0..6 {
+            session.send(Instant(3), &big).unwrap();
+        }
+        session.attach_receiver(Instant(4), Transport::Xhr, "");
+        let mut poll = ReceiverResponse::new(Transport::Xhr, "", &ctx);
+        assert_eq!(
+            poll.write(&mut session, &config, Instant(4), &mut out),
+            Progress::Done
+        );
+        assert_eq!(body(&out).matches(&big).count(), 4);
+        assert_eq!(session.queued_messages(), 2);
     }
 }

@@ -331,31 +331,62 @@ impl<Q: ByteStore> SockJsSession<Q> {
         }
     }
 
-    fn write_messages(
-        &mut self,
-        framing: &Framing<'_>,
-        out: &mut [u8],
-    ) -> Result<usize, BufferTooSmall> {
-        // How many whole messages fit: each message adds its escaped, quoted length and a
-        // comma, whatever escaping the transport applies on top (it is per byte).
+    /// How many queued messages fit in `room` bytes as one frame of `framing`, and that
+    /// frame's length (when not even the first fits: 0, and the length it needs).
+    fn fitting(&self, framing: &Framing<'_>, room: usize) -> (usize, usize) {
+        // Each message adds its escaped, quoted length and a comma, whatever escaping the
+        // transport applies on top (it is per byte).
         let framed = |content: &dyn Fn(&mut dyn Sink)| {
             let mut count = Count(0);
             framing.put_frame(&mut count, |sink| content(sink));
             count.0
         };
         let wrapper = framed(&|_| {});
-        let mut needed = framed(&|sink| sink.put(b"a[]"));
+        let mut len = framed(&|sink| sink.put(b"a[]"));
         let mut take = 0;
         for (k, message) in self.entries().enumerate() {
             let quoted = framed(&|sink| put_quoted_lossy(sink, message)).saturating_sub(wrapper);
-            needed = needed
+            let next = len
                 .saturating_add(quoted)
                 .saturating_add(usize::from(k > 0));
-            if needed > out.len() {
+            if next > room {
+                if take == 0 {
+                    return (0, next);
+                }
                 break;
             }
+            len = next;
             take = k + 1;
         }
+        (take, len)
+    }
+
+    /// The room to offer the next frame so that it carries every queued message, wrapped
+    /// for the attached receiver's transport, up to the response limit: what a polling
+    /// response drains in one answer (0 without a receiver or queued messages).
+    pub fn frame_room(&self) -> usize {
+        let Receiver::Attached {
+            transport,
+            callback,
+            ..
+        } = &self.receiver
+        else {
+            return 0;
+        };
+        if self.queued == 0 {
+            return 0;
+        }
+        let framing = Framing::with_callback(*transport, callback);
+        let (_, all) = self.fitting(&framing, usize::MAX);
+        all.min(self.response_limit)
+    }
+
+    fn write_messages(
+        &mut self,
+        framing: &Framing<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
+        let (take, needed) = self.fitting(framing, out.len());
         if take == 0 {
             return Err(BufferTooSmall { needed });
         }

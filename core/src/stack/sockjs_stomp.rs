@@ -357,4 +357,8 @@ impl<
     fn has_receiver(&self) -> bool {
         self.sockjs.has_receiver()
     }
+
+    fn frame_room(&self) -> usize {
+        self.sockjs.frame_room()
+    }
 }

@@ -546,7 +546,10 @@ fn a_client_stack_reads_the_servers_close_after_its_error() {
     server.close(now, "bye").unwrap();
     // The ERROR and the server's WebSocket close come in one read.
     let events = to_client(&mut server, &mut client);
-    assert!(events.len() == 1 && events[0].starts_with("Error"), "{events:?}");
+    assert!(
+        events.len() == 1 && events[0].starts_with("Error"),
+        "{events:?}"
+    );
     assert!(matches!(client.read(&mut [], now).status, Status::Closed));
     // The client answered the close: both handshakes are done.
     to_server(&mut client, &mut server);

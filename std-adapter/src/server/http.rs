@@ -390,6 +390,7 @@ fn sockjs(
                 callback: &callback,
                 ctx: &ctx_fields,
                 slot: ctx.slot,
+                keep_alive,
             };
             match h.registry.receive(
                 &attach,

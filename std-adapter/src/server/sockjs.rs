@@ -55,6 +55,8 @@ pub struct Attaching<'a> {
     pub ctx: &'a RequestContext<'a>,
     /// The slot of its connection.
     pub slot: usize,
+    /// The connection takes another request after the response.
+    pub keep_alive: bool,
 }
 
 /// A SockJS session carrying STOMP, created at `now`.
@@ -134,7 +136,8 @@ impl Registry {
                 .endpoint_mut()
                 .attach_receiver(now, r.transport, r.callback),
         };
-        let response = ReceiverResponse::new(r.transport, r.callback, r.ctx);
+        let response =
+            ReceiverResponse::new(r.transport, r.callback, r.ctx).with_keep_alive(r.keep_alive);
         if attached == Attach::AnotherConnectionStillOpen {
             response.write_busy(&core, out);
             return None;
