@@ -5,8 +5,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sockwire_core::broker::{
-    AckMode, Broker, BrokerConfig, FixedInFlight, FixedStore, HeaderLines, InFlightStore, Message,
-    SessionId, SimpleBroker, Subscribe, SubscriptionStore,
+    AckMode, Broker, BrokerConfig, FixedInFlight, FixedStore, Handoff, HeaderLines, InFlightStore,
+    Message, SessionId, SimpleBroker, Subscribe, SubscriptionStore,
 };
 
 const SUB_DESTS: [&str; 10] = [
@@ -86,13 +86,19 @@ fuzz_target!(|data: &[u8]| {
     let mut sessions_user: [Option<&'static str>; 4] = [None; 4];
     // Queue messages with an unacknowledged holder: (message id, session).
     let mut held: Vec<(u64, u32)> = Vec::new();
+    // Sessions whose window is closed: they refuse deliveries.
+    let mut refusing = [false; 4];
     let mut bytes = data.iter().copied();
     let mut next = move || bytes.next();
 
     while let Some(op) = next() {
         let session = u32::from(op >> 4) % 4;
         let mut deliveries: Vec<(u32, String, String, u64, bool)> = Vec::new();
+        let closed = refusing;
         let mut sink = |d: sockwire_core::broker::Delivery<'_>| {
+            if closed.get(d.session.0 as usize) == Some(&true) {
+                return Handoff::Refused;
+            }
             let id = d.message_id.parse().unwrap_or(u64::MAX);
             deliveries.push((
                 d.session.0,
@@ -101,9 +107,10 @@ fuzz_target!(|data: &[u8]| {
                 id,
                 d.ack != AckMode::Auto,
             ));
+            Handoff::Taken
         };
         let mut published: Option<(&str, &[u8])> = None;
-        match op % 6 {
+        match op % 7 {
             0 => {
                 let (Some(a), Some(b)) = (next(), next()) else {
                     break;
@@ -168,11 +175,12 @@ fuzz_target!(|data: &[u8]| {
                 let Some(a) = next() else { break };
                 let id = u64::from(a % 16).to_string();
                 if a & 0x80 != 0 {
-                    let _ = broker.ack(SessionId(session), &id);
+                    let _ = broker.ack(SessionId(session), &id, &mut sink);
                 } else {
                     let _ = broker.nack(SessionId(session), &id, &mut sink);
                 }
             }
+            6 => refusing[session as usize] = !refusing[session as usize],
             _ => {
                 broker.disconnect(SessionId(session), &mut sink);
                 subs.retain(|s| s.session != session);
@@ -204,6 +212,7 @@ fuzz_target!(|data: &[u8]| {
             if dest.starts_with("/topic") || dest.starts_with("/user") {
                 let want = subs
                     .iter()
+                    .filter(|s| !refusing[s.session as usize])
                     .filter(|s| expected(SUB_DESTS[s.dest], s.user, dest))
                     .filter(|s| selector_passes(s.selector, headers))
                     .count();
@@ -229,7 +238,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(broker.subscriptions().len(), subs.len());
     }
     for s in 0..4 {
-        broker.disconnect(SessionId(s), &mut |_| {});
+        broker.disconnect(SessionId(s), &mut |_| Handoff::Taken);
     }
     assert!(broker.subscriptions().is_empty());
 });

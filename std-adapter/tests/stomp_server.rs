@@ -385,6 +385,52 @@ fn client_ack_is_cumulative() {
     server.join();
 }
 
+/// A consumer of a backlog larger than its window of unacknowledged messages (128)
+/// gets all of it: each ACK lets the next waiting message through, in order.
+#[test]
+fn the_ack_window_refills_on_ack() {
+    let server = start(2);
+    let mut p = client(&tcp(&server), None);
+    for i in 0..300 {
+        p.send(
+            "/queue/backlog",
+            &[],
+            format!("{i}").as_bytes(),
+            None,
+            i == 299,
+        )
+        .unwrap();
+    }
+    for (mode, url) in [
+        (AckMode::ClientIndividual, tcp(&server)),
+        (AckMode::Client, ws(&server)),
+    ] {
+        let mut c = client(&url, None);
+        c.subscribe("/queue/backlog", "b", mode, &[], true).unwrap();
+        for i in 0..300 {
+            let m = message(&mut c);
+            assert_eq!(m.body, format!("{i}").as_bytes(), "{mode:?}");
+            c.ack(&m, None, i % 50 == 0).unwrap();
+        }
+        nothing(&mut c);
+        drop(c);
+        if mode == AckMode::ClientIndividual {
+            for i in 0..300 {
+                p.send(
+                    "/queue/backlog",
+                    &[],
+                    format!("{i}").as_bytes(),
+                    None,
+                    i == 299,
+                )
+                .unwrap();
+            }
+        }
+    }
+    server.stop();
+    server.join();
+}
+
 #[test]
 fn frames_split_across_and_packed_into_websocket_messages() {
     use sockwire_std::client::{ClientOptions, WsClient};

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use sockwire_core::broker::{
-    AckMode, Broker, BrokerConfig, Delivery, FixedInFlight, FixedStore, HeaderLines, InFlightStore,
-    Message, Routed, SessionId, SimpleBroker, Subscribe, SubscriptionStore,
+    AckMode, Broker, BrokerConfig, Delivery, FixedInFlight, FixedStore, Handoff, HeaderLines,
+    InFlightStore, Message, Routed, SessionId, SimpleBroker, Subscribe, SubscriptionStore,
 };
 use sockwire_std::broker::{VecInFlight, VecStore};
 
@@ -93,7 +93,7 @@ struct Routing<S, F> {
 impl<S: SubscriptionStore, F: InFlightStore> Routing<S, F> {
     fn new(shape: Shape, n: usize, subs: S, in_flight: F) -> Self {
         let mut broker = SimpleBroker::new(BrokerConfig::default(), subs, in_flight);
-        let ignore = &mut |_: Delivery<'_>| {};
+        let ignore = &mut |_: Delivery<'_>| Handoff::Taken;
         let destinations: Vec<String> = match shape {
             Shape::Exact | Shape::ExactWild => (0..n).map(|i| format!("/topic/t.{i}")).collect(),
             Shape::FanOut => vec!["/topic/fan".to_string()],
@@ -147,7 +147,8 @@ impl<S: SubscriptionStore, F: InFlightStore> Routing<S, F> {
         let routed = self
             .broker
             .publish(SessionId(u32::MAX), message, &mut |d: Delivery<'_>| {
-                tally.take(d)
+                tally.take(d);
+                Handoff::Taken
             })
             .expect("publish");
         black_box(routed)
@@ -170,6 +171,7 @@ impl<S: SubscriptionStore, F: InFlightStore> Routing<S, F> {
                 self.broker
                     .publish(SessionId(u32::MAX), message, &mut |d: Delivery<'_>| {
                         seen.insert(d.session);
+                        Handoff::Taken
                     })
                     .expect("publish");
             }

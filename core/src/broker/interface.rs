@@ -140,8 +140,22 @@ impl core::fmt::Display for BrokerError {
 
 impl core::error::Error for BrokerError {}
 
-/// Receives deliveries, in order, as the broker produces them.
-pub type Sink<'s> = dyn FnMut(Delivery<'_>) + 's;
+/// What a [`Sink`] did with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Handoff {
+    /// The session took the message (it is on its way to the client).
+    Taken,
+    /// The session cannot take it now: its window of unacknowledged messages or its
+    /// outbound queue is full, or it is gone. A queue message stays in the queue and is
+    /// offered again (to this subscription or another) when the window opens; a topic
+    /// message is not kept (the session deals with a consumer that cannot keep up).
+    Refused,
+}
+
+/// Receives deliveries, in order, as the broker produces them, and says whether each
+/// was taken.
+pub type Sink<'s> = dyn FnMut(Delivery<'_>) -> Handoff + 's;
 
 /// What a session needs from a broker. Deliveries are handed to `sink` during the call
 /// that causes them (an embedded broker), or later through the backend's own poll
@@ -167,7 +181,8 @@ pub trait Broker {
     /// other subscribers or are held.
     fn disconnect(&mut self, session: SessionId, sink: &mut Sink<'_>);
 
-    /// Routes `message` from `from`. Deliveries come out in publish order.
+    /// Routes `message` from `from`. Deliveries come out in publish order. A queue
+    /// message that no subscriber takes ([`Handoff::Refused`]) is held until one can.
     fn publish(
         &mut self,
         from: SessionId,
@@ -176,8 +191,14 @@ pub trait Broker {
     ) -> Result<Routed, BrokerError>;
 
     /// Acknowledges message `message_id` delivered to `session` (cumulatively for
-    /// [`AckMode::Client`]).
-    fn ack(&mut self, session: SessionId, message_id: &str) -> Result<(), BrokerError>;
+    /// [`AckMode::Client`]). The window this opens lets queue messages waiting for a
+    /// taker be delivered.
+    fn ack(
+        &mut self,
+        session: SessionId,
+        message_id: &str,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), BrokerError>;
 
     /// Rejects message `message_id` delivered to `session`: it is redelivered to another
     /// subscriber when there is one, else to the same one.

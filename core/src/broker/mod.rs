@@ -13,7 +13,7 @@
 //!     FixedStore::<16, 64>::new(),
 //!     FixedInFlight::<8, 64, 256>::new(),
 //! );
-//! let ignore = &mut |_: Delivery<'_>| {};
+//! let ignore = &mut |_: Delivery<'_>| Handoff::Taken;
 //! broker.subscribe(Subscribe {
 //!     session: SessionId(1), id: "sub-0", destination: "/topic/price.*",
 //!     ack: AckMode::Auto, selector: Some("kind = 'stock'"), user: None,
@@ -27,6 +27,7 @@
 //! }, &mut |d| {
 //!     assert_eq!((d.session, d.subscription, d.body), (SessionId(1), "sub-0", &b"42"[..]));
 //!     got += 1;
+//!     Handoff::Taken
 //! })?;
 //! assert_eq!((routed, got), (Routed::Delivered(1), 1));
 //! # Ok::<(), BrokerError>(())
@@ -51,7 +52,7 @@ pub use destination::{
 };
 pub use in_flight::{FixedInFlight, Held, InFlightStore, Owner};
 pub use interface::{
-    AckMode, Broker, BrokerError, Delivery, Routed, SessionId, Sink, Subscribe, Subscribed,
+    AckMode, Broker, BrokerError, Delivery, Handoff, Routed, SessionId, Sink, Subscribe, Subscribed,
 };
 pub use message::{HeaderLines, HeaderSource, Message};
 pub use pattern::{is_pattern, matches, validate_pattern, PatternError};

@@ -7,7 +7,7 @@ use super::{
     DestinationText, Held, InFlightStore, Kind, Message, NewSubscription, Owner, Routed, Selector,
     SessionId, Sink, StoreError, SubHandle, Subscribe, Subscribed, Subscription, SubscriptionStore,
 };
-use super::{Delivery, HeaderSource};
+use super::{Delivery, Handoff, HeaderSource};
 use core::fmt::Write;
 
 /// A message id: the decimal sequence number.
@@ -90,18 +90,27 @@ fn sub_matches<H: HeaderSource + ?Sized>(
     dest_ok && selector_passes(sub, headers)
 }
 
-/// The queue subscription to serve: least recently served among those that match,
-/// avoiding `exclude` when another exists.
+/// Subscriptions that refused a delivery during one call: not offered more in it.
+type Refusals = heapless::Vec<SubHandle, MAX_REFUSALS>;
+
+/// How many refusing subscriptions one call keeps track of; past that it stops offering.
+const MAX_REFUSALS: usize = 16;
+
+/// The queue subscription to serve: least recently served among those that match and
+/// did not refuse, avoiding `exclude` when another exists.
 fn choose<S: SubscriptionStore + ?Sized>(
     subs: &S,
     message: &Message<'_>,
     separator: u8,
     exclude: Option<(SessionId, &str)>,
+    refused: &[SubHandle],
 ) -> Option<SubHandle> {
     let mut best: Option<(u64, SubHandle)> = None;
     let mut excluded: Option<SubHandle> = None;
     let mut consider = |h: SubHandle, s: Subscription<'_>| {
-        if !sub_matches(&s, message.destination, separator, &message.headers) {
+        if refused.contains(&h)
+            || !sub_matches(&s, message.destination, separator, &message.headers)
+        {
             return;
         }
         if exclude.is_some_and(|(session, id)| s.session == session && s.id == id) {
@@ -134,27 +143,49 @@ fn store_to_in_flight(e: StoreError) -> BrokerError {
 }
 
 impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
-    /// Gives held message `seq` to a subscription (avoiding `exclude`), or leaves it
-    /// waiting when none matches.
-    fn redeliver(&mut self, seq: u64, exclude: Option<(SessionId, &str)>, sink: &mut Sink<'_>) {
-        let Some(held) = self.in_flight.get(seq) else {
-            return;
-        };
-        let sep = self.config.separator;
-        let Some(h) = choose(&self.subs, &held.message, sep, exclude) else {
-            let _ = self.in_flight.set_owner(seq, None);
-            return;
-        };
-        self.hand_over(h, seq, true, sink);
+    /// Gives held message `seq` to a subscription (avoiding `exclude`, and those in
+    /// `refused`, which grows with every one that refuses), or leaves it waiting when
+    /// none takes it. Returns whether one took it.
+    fn redeliver(
+        &mut self,
+        seq: u64,
+        exclude: Option<(SessionId, &str)>,
+        redelivered: bool,
+        refused: &mut Refusals,
+        sink: &mut Sink<'_>,
+    ) -> bool {
+        loop {
+            let Some(held) = self.in_flight.get(seq) else {
+                return false;
+            };
+            let sep = self.config.separator;
+            let Some(h) = choose(&self.subs, &held.message, sep, exclude, refused) else {
+                let _ = self.in_flight.set_owner(seq, None);
+                return false;
+            };
+            if self.hand_over(h, seq, redelivered, sink) == Handoff::Taken {
+                return true;
+            }
+            if refused.push(h).is_err() {
+                return false;
+            }
+        }
     }
 
-    /// Delivers held message `seq` to subscription `h` and records the new owner.
-    fn hand_over(&mut self, h: SubHandle, seq: u64, redelivered: bool, sink: &mut Sink<'_>) {
+    /// Offers held message `seq` to subscription `h`: taken, it is owned by the
+    /// subscription (or gone, for auto-ack); refused, it waits.
+    fn hand_over(
+        &mut self,
+        h: SubHandle,
+        seq: u64,
+        redelivered: bool,
+        sink: &mut Sink<'_>,
+    ) -> Handoff {
         let (Some(held), Some(sub)) = (self.in_flight.get(seq), self.subs.get(h)) else {
-            return;
+            return Handoff::Refused;
         };
         let id = message_id(seq);
-        sink(Delivery {
+        let handoff = sink(Delivery {
             session: sub.session,
             subscription: sub.id,
             message_id: &id,
@@ -164,6 +195,10 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
             ack: sub.ack,
             redelivered,
         });
+        if handoff == Handoff::Refused {
+            let _ = self.in_flight.set_owner(seq, None);
+            return Handoff::Refused;
+        }
         let owner = Owner {
             session: sub.session,
             subscription: sub.id,
@@ -174,10 +209,29 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
         }
         let served = self.next_served();
         self.subs.set_last_served(h, served);
+        Handoff::Taken
+    }
+
+    /// Offers every held message that waits for a taker, oldest first, while
+    /// subscriptions take them.
+    fn dispatch(&mut self, sink: &mut Sink<'_>) {
+        let mut refused = Refusals::new();
+        let mut after = None;
+        while let Some(seq) = self.in_flight.next_after(after) {
+            after = Some(seq);
+            let waiting = self.in_flight.get(seq).is_some_and(|h| h.owner.is_none());
+            if waiting {
+                self.redeliver(seq, None, false, &mut refused, sink);
+                if refused.is_full() {
+                    return;
+                }
+            }
+        }
     }
 
     /// Redelivers every held message owned by `session` (and subscription `id` if given).
     fn release(&mut self, session: SessionId, id: Option<&str>, sink: &mut Sink<'_>) {
+        let mut refused = Refusals::new();
         let mut after = None;
         while let Some(seq) = self.in_flight.next_after(after) {
             after = Some(seq);
@@ -187,7 +241,8 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                 })
             });
             if owned {
-                self.redeliver(seq, None, sink);
+                let _ = self.in_flight.set_owner(seq, None);
+                self.redeliver(seq, None, true, &mut refused, sink);
             }
         }
     }
@@ -216,8 +271,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
         let mut count = 0usize;
         let mut deliver = |_: SubHandle, s: Subscription<'_>| {
             if sub_matches(&s, message.destination, sep, &message.headers) {
-                count = count.saturating_add(1);
-                sink(Delivery {
+                let handoff = sink(Delivery {
                     session: s.session,
                     subscription: s.id,
                     message_id: &id,
@@ -227,6 +281,9 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                     ack: s.ack,
                     redelivered: false,
                 });
+                if handoff == Handoff::Taken {
+                    count = count.saturating_add(1);
+                }
             }
         };
         self.subs.for_each_exact(message.destination, &mut deliver);
@@ -234,6 +291,8 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
         count
     }
 
+    /// Gives a queue message to one subscription, trying others while they refuse; held
+    /// until one can take it when none does.
     fn enqueue(
         &mut self,
         message: &Message<'_>,
@@ -241,41 +300,64 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
     ) -> Result<Routed, BrokerError> {
         let seq = self.seq.wrapping_add(1);
         let sep = self.config.separator;
-        let Some(h) = choose(&self.subs, message, sep, None) else {
+        let mut refused = Refusals::new();
+        // Whether the in-flight table holds the message yet.
+        let mut held = false;
+        while let Some(h) = choose(&self.subs, message, sep, None, &refused) {
+            let Some(sub) = self.subs.get(h) else {
+                break;
+            };
+            if sub.ack != AckMode::Auto {
+                let owner = Owner {
+                    session: sub.session,
+                    subscription: sub.id,
+                    ack: sub.ack,
+                };
+                if held {
+                    self.in_flight
+                        .set_owner(seq, Some(owner))
+                        .map_err(store_to_in_flight)?;
+                } else {
+                    self.in_flight
+                        .insert(seq, *message, Some(owner))
+                        .map_err(store_to_in_flight)?;
+                    held = true;
+                }
+            }
+            self.seq = seq;
+            let id = message_id(seq);
+            let handoff = sink(Delivery {
+                session: sub.session,
+                subscription: sub.id,
+                message_id: &id,
+                destination: DestinationText::whole(message.destination),
+                headers: message.headers,
+                body: message.body,
+                ack: sub.ack,
+                redelivered: false,
+            });
+            if handoff == Handoff::Taken {
+                if held && sub.ack == AckMode::Auto {
+                    self.in_flight.remove(seq);
+                }
+                let served = self.next_served();
+                self.subs.set_last_served(h, served);
+                return Ok(Routed::Delivered(1));
+            }
+            if held {
+                let _ = self.in_flight.set_owner(seq, None);
+            }
+            if refused.push(h).is_err() {
+                break;
+            }
+        }
+        if !held {
             self.in_flight
                 .insert(seq, *message, None)
                 .map_err(store_to_in_flight)?;
-            self.seq = seq;
-            return Ok(Routed::Held);
-        };
-        let Some(sub) = self.subs.get(h) else {
-            return Ok(Routed::Delivered(0));
-        };
-        if sub.ack != AckMode::Auto {
-            let owner = Owner {
-                session: sub.session,
-                subscription: sub.id,
-                ack: sub.ack,
-            };
-            self.in_flight
-                .insert(seq, *message, Some(owner))
-                .map_err(store_to_in_flight)?;
         }
         self.seq = seq;
-        let id = message_id(seq);
-        sink(Delivery {
-            session: sub.session,
-            subscription: sub.id,
-            message_id: &id,
-            destination: DestinationText::whole(message.destination),
-            headers: message.headers,
-            body: message.body,
-            ack: sub.ack,
-            redelivered: false,
-        });
-        let served = self.next_served();
-        self.subs.set_last_served(h, served);
-        Ok(Routed::Delivered(1))
+        Ok(Routed::Held)
     }
 }
 
@@ -342,8 +424,8 @@ impl<S: SubscriptionStore, F: InFlightStore> Broker for SimpleBroker<'_, S, F> {
                     }
                     _ => false,
                 };
-                if waiting {
-                    self.hand_over(h, seq, false, sink);
+                if waiting && self.hand_over(h, seq, false, sink) == Handoff::Refused {
+                    break;
                 }
             }
         }
@@ -401,7 +483,41 @@ impl<S: SubscriptionStore, F: InFlightStore> Broker for SimpleBroker<'_, S, F> {
         }
     }
 
-    fn ack(&mut self, session: SessionId, message_id: &str) -> Result<(), BrokerError> {
+    fn ack(
+        &mut self,
+        session: SessionId,
+        message_id: &str,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), BrokerError> {
+        self.forget_acked(session, message_id)?;
+        self.dispatch(sink);
+        Ok(())
+    }
+
+    fn nack(
+        &mut self,
+        session: SessionId,
+        message_id: &str,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), BrokerError> {
+        let held = self.held_by(session, message_id)?;
+        let seq = held.seq;
+        let mut sub_id = heapless::String::<64>::new();
+        let exclude = held
+            .owner
+            .filter(|o| sub_id.push_str(o.subscription).is_ok())
+            .map(|o| o.session);
+        let mut refused = Refusals::new();
+        let exclude = exclude.map(|s| (s, sub_id.as_str()));
+        self.redeliver(seq, exclude, true, &mut refused, sink);
+        self.dispatch(sink);
+        Ok(())
+    }
+}
+
+impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
+    /// Removes what an `ACK` of `message_id` by `session` acknowledges.
+    fn forget_acked(&mut self, session: SessionId, message_id: &str) -> Result<(), BrokerError> {
         let held = self.held_by(session, message_id)?;
         let (seq, owner) = (held.seq, held.owner);
         let Some(owner) = owner else {
@@ -429,23 +545,6 @@ impl<S: SubscriptionStore, F: InFlightStore> Broker for SimpleBroker<'_, S, F> {
                 self.in_flight.remove(s);
             }
         }
-        Ok(())
-    }
-
-    fn nack(
-        &mut self,
-        session: SessionId,
-        message_id: &str,
-        sink: &mut Sink<'_>,
-    ) -> Result<(), BrokerError> {
-        let held = self.held_by(session, message_id)?;
-        let seq = held.seq;
-        let mut sub_id = heapless::String::<64>::new();
-        let exclude = held
-            .owner
-            .filter(|o| sub_id.push_str(o.subscription).is_ok())
-            .map(|o| o.session);
-        self.redeliver(seq, exclude.map(|s| (s, sub_id.as_str())), sink);
         Ok(())
     }
 }

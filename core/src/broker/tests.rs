@@ -26,7 +26,7 @@ fn broker() -> Test {
     )
 }
 
-fn collect(out: &mut Vec<Got>) -> impl FnMut(Delivery<'_>) + '_ {
+fn collect(out: &mut Vec<Got>) -> impl FnMut(Delivery<'_>) -> Handoff + '_ {
     |d| {
         out.push(Got {
             session: d.session.0,
@@ -35,7 +35,8 @@ fn collect(out: &mut Vec<Got>) -> impl FnMut(Delivery<'_>) + '_ {
             dest: d.destination.to_string(),
             body: d.body.to_vec(),
             redelivered: d.redelivered,
-        })
+        });
+        Handoff::Taken
     }
 }
 
@@ -143,19 +144,23 @@ fn nack_redelivers_to_another_subscriber() {
     let (_, got) = publish(&mut b, "/queue/w", b"k:v\n", b"job");
     assert_eq!(who(&got), [(1, "a")]);
     let id = got[0].id.clone();
-    assert_eq!(b.ack(SessionId(2), &id), Err(BrokerError::UnknownMessage));
+    assert_eq!(
+        b.ack(SessionId(2), &id, &mut |_| Handoff::Taken),
+        Err(BrokerError::UnknownMessage)
+    );
     let mut again = Vec::new();
     b.nack(SessionId(1), &id, &mut collect(&mut again)).unwrap();
     assert_eq!(who(&again), [(2, "b")]);
     assert!(again[0].redelivered && again[0].id == id && again[0].body == b"job");
     assert_eq!(
-        b.nack(SessionId(1), &id, &mut |_| {}),
+        b.nack(SessionId(1), &id, &mut |_| Handoff::Taken),
         Err(BrokerError::UnknownMessage)
     );
-    b.ack(SessionId(2), &id).unwrap();
+    b.ack(SessionId(2), &id, &mut |_| Handoff::Taken).unwrap();
     assert!(b.in_flight().is_empty());
     // Alone, a subscriber gets its nacked message back.
-    b.unsubscribe(SessionId(2), "b", &mut |_| {}).unwrap();
+    b.unsubscribe(SessionId(2), "b", &mut |_| Handoff::Taken)
+        .unwrap();
     let (_, got) = publish(&mut b, "/queue/w", b"", b"j2");
     let mut again = Vec::new();
     b.nack(SessionId(1), &got[0].id, &mut collect(&mut again))
@@ -204,6 +209,107 @@ fn held_until_a_subscriber_comes() {
     assert!(b.in_flight().is_empty());
 }
 
+/// A consumer with a window of `window` unacknowledged messages, as a session is.
+struct Window {
+    session: u32,
+    window: usize,
+    got: Vec<Got>,
+}
+
+impl Window {
+    fn sink(&mut self) -> impl FnMut(Delivery<'_>) -> Handoff + '_ {
+        |d| {
+            let mine = d.session.0 == self.session;
+            if mine && self.got.len() >= self.window {
+                return Handoff::Refused;
+            }
+            if mine {
+                collect(&mut self.got)(d);
+            }
+            Handoff::Taken
+        }
+    }
+}
+
+#[test]
+fn queue_messages_wait_while_the_consumer_window_is_full_and_flow_on_ack() {
+    let mut b = broker();
+    sub(&mut b, 1, "a", "/queue/w", AckMode::ClientIndividual);
+    let mut c = Window {
+        session: 1,
+        window: 2,
+        got: Vec::new(),
+    };
+    let message = |body: &'static [u8]| Message {
+        destination: "/queue/w",
+        headers: HeaderLines::new(b""),
+        body,
+    };
+    for (i, body) in [&b"m0"[..], b"m1", b"m2", b"m3"].into_iter().enumerate() {
+        let routed = b
+            .publish(SessionId(9), message(body), &mut c.sink())
+            .unwrap();
+        let expected = if i < 2 {
+            Routed::Delivered(1)
+        } else {
+            Routed::Held
+        };
+        assert_eq!(routed, expected, "message {i}");
+    }
+    assert_eq!(b.in_flight().len(), 4, "nothing is lost");
+    // Each ACK opens the window by one: the next waiting message, in order.
+    for (acked, next) in [(0, &b"m2"[..]), (1, b"m3")] {
+        let id = c.got[acked].id.clone();
+        c.window += 1;
+        b.ack(SessionId(1), &id, &mut c.sink()).unwrap();
+        assert_eq!(c.got.last().unwrap().body, next);
+        assert!(!c.got.last().unwrap().redelivered);
+    }
+    assert_eq!(c.got.len(), 4);
+    assert_eq!(b.in_flight().len(), 2);
+}
+
+#[test]
+fn a_refused_queue_message_goes_to_a_consumer_that_takes_it() {
+    let mut b = broker();
+    sub(&mut b, 1, "a", "/queue/w", AckMode::Auto);
+    sub(&mut b, 2, "a", "/queue/w", AckMode::Auto);
+    let mut got = Vec::new();
+    // Session 1 refuses everything; every message goes to session 2.
+    for _ in 0..3 {
+        let message = Message {
+            destination: "/queue/w",
+            headers: HeaderLines::new(b""),
+            body: b"x",
+        };
+        let routed = b
+            .publish(SessionId(9), message, &mut |d| {
+                if d.session.0 == 1 {
+                    return Handoff::Refused;
+                }
+                collect(&mut got)(d)
+            })
+            .unwrap();
+        assert_eq!(routed, Routed::Delivered(1));
+    }
+    assert_eq!(who(&got), [(2, "a"), (2, "a"), (2, "a")]);
+    assert!(b.in_flight().is_empty());
+    // Nobody takes it: held, and given to the next subscriber.
+    let message = Message {
+        destination: "/queue/w",
+        headers: HeaderLines::new(b""),
+        body: b"late",
+    };
+    let routed = b.publish(SessionId(9), message, &mut |_| Handoff::Refused);
+    assert_eq!(routed, Ok(Routed::Held));
+    assert_eq!(b.in_flight().len(), 1);
+    b.disconnect(SessionId(1), &mut |_| Handoff::Refused);
+    b.disconnect(SessionId(2), &mut |_| Handoff::Refused);
+    let got = sub(&mut b, 3, "a", "/queue/w", AckMode::Auto);
+    assert_eq!(got[0].body, b"late");
+    assert!(b.in_flight().is_empty());
+}
+
 #[test]
 fn client_ack_is_cumulative() {
     let mut b = broker();
@@ -213,17 +319,20 @@ fn client_ack_is_cumulative() {
         .map(|_| publish(&mut b, "/queue/w", b"", b"").1[0].id.clone())
         .collect();
     let other = publish(&mut b, "/queue/v", b"", b"").1[0].id.clone();
-    b.ack(SessionId(1), &ids[1]).unwrap();
+    b.ack(SessionId(1), &ids[1], &mut |_| Handoff::Taken)
+        .unwrap();
     assert_eq!(b.in_flight().len(), 2);
     assert_eq!(
-        b.ack(SessionId(1), &ids[0]),
+        b.ack(SessionId(1), &ids[0], &mut |_| Handoff::Taken),
         Err(BrokerError::UnknownMessage)
     );
-    b.ack(SessionId(1), &ids[2]).unwrap();
-    b.ack(SessionId(1), &other).unwrap();
+    b.ack(SessionId(1), &ids[2], &mut |_| Handoff::Taken)
+        .unwrap();
+    b.ack(SessionId(1), &other, &mut |_| Handoff::Taken)
+        .unwrap();
     assert!(b.in_flight().is_empty());
     assert_eq!(
-        b.ack(SessionId(1), "not-a-number"),
+        b.ack(SessionId(1), "not-a-number", &mut |_| Handoff::Taken),
         Err(BrokerError::UnknownMessage)
     );
 }
@@ -390,13 +499,14 @@ fn cleanup_leaves_nothing() {
         Err(BrokerError::DuplicateSubscription)
     );
     assert_eq!(
-        b.unsubscribe(SessionId(1), "zz", &mut |_| {}),
+        b.unsubscribe(SessionId(1), "zz", &mut |_| Handoff::Taken),
         Err(BrokerError::NotSubscribed)
     );
-    b.unsubscribe(SessionId(1), "a", &mut |_| {}).unwrap();
+    b.unsubscribe(SessionId(1), "a", &mut |_| Handoff::Taken)
+        .unwrap();
     assert_eq!(b.subscriptions().len(), 2);
-    b.disconnect(SessionId(1), &mut |_| {});
-    b.disconnect(SessionId(2), &mut |_| {});
+    b.disconnect(SessionId(1), &mut |_| Handoff::Taken);
+    b.disconnect(SessionId(2), &mut |_| Handoff::Taken);
     assert!(b.subscriptions().is_empty());
     let (_, got) = publish(&mut b, "/topic/x", b"", b"");
     assert!(got.is_empty());
@@ -469,6 +579,8 @@ mod model {
         Ack(u32, usize),
         Nack(u32, usize),
         Disconnect(u32),
+        /// The session's window closes (it refuses deliveries) or opens.
+        Refuse(u32, bool),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -480,6 +592,7 @@ mod model {
             2 => (0..3u32, 0..8usize).prop_map(|(s, i)| Op::Ack(s, i)),
             2 => (0..3u32, 0..8usize).prop_map(|(s, i)| Op::Nack(s, i)),
             1 => (0..3u32).prop_map(Op::Disconnect),
+            2 => (0..3u32, any::<bool>()).prop_map(|(s, r)| Op::Refuse(s, r)),
         ]
     }
 
@@ -499,6 +612,11 @@ mod model {
         subs: Vec<(u32, String, &'static str, AckMode)>,
         /// Unacked queue message id -> (session, sub, ack)
         owned: Vec<(u64, u32, String, AckMode)>,
+        /// Sessions whose window is closed.
+        refusing: [bool; 3],
+        /// Queue messages published and not yet consumed (taken by an auto-ack
+        /// subscription, or acknowledged): what the broker must still hold.
+        alive: usize,
     }
 
     impl Model {
@@ -521,9 +639,25 @@ mod model {
                 );
                 if *ack != AckMode::Auto {
                     self.owned.push((seq, g.session, g.sub.clone(), *ack));
+                } else {
+                    self.alive -= 1;
                 }
             }
             Ok(())
+        }
+    }
+
+    /// A sink that refuses for the sessions `refusing` names and collects the rest.
+    fn window<'a>(
+        refusing: [bool; 3],
+        out: &'a mut Vec<Got>,
+    ) -> impl FnMut(Delivery<'_>) -> Handoff + 'a {
+        let mut collect = collect(out);
+        move |d| {
+            if refusing.get(d.session.0 as usize) == Some(&true) {
+                return Handoff::Refused;
+            }
+            collect(d)
         }
     }
 
@@ -543,12 +677,22 @@ mod model {
                         [AckMode::Auto, AckMode::Client, AckMode::ClientIndividual][a as usize];
                     let id = i.to_string();
                     let dest = SUB_DESTS[d];
-                    let r = sub_full(&mut b, s, &id, dest, ack, None, None);
+                    let request = Subscribe {
+                        session: SessionId(s),
+                        id: &id,
+                        destination: dest,
+                        ack,
+                        selector: None,
+                        user: None,
+                    };
+                    let r = b
+                        .subscribe(request, &mut window(m.refusing, &mut got))
+                        .map(|_| ());
                     let dup = m.subs.iter().any(|(ss, ii, _, _)| *ss == s && *ii == id);
                     if dup {
                         prop_assert_eq!(r, Err(BrokerError::DuplicateSubscription));
                     } else {
-                        got = r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                        r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                         m.subs.push((s, id, dest, ack));
                     }
                 }
@@ -558,26 +702,32 @@ mod model {
                         .subs
                         .iter()
                         .position(|(ss, ii, _, _)| *ss == s && *ii == id);
-                    let r = b.unsubscribe(SessionId(s), &id, &mut collect(&mut got));
+                    let r = b.unsubscribe(SessionId(s), &id, &mut window(m.refusing, &mut got));
                     prop_assert_eq!(r.is_ok(), known.is_some());
                     if let Some(k) = known {
                         m.subs.remove(k);
                     }
                     m.owned.retain(|o| !(o.1 == s && o.2 == id));
                 }
+                Op::Refuse(s, refuse) => m.refusing[s as usize] = refuse,
                 Op::Disconnect(s) => {
-                    b.disconnect(SessionId(s), &mut collect(&mut got));
+                    b.disconnect(SessionId(s), &mut window(m.refusing, &mut got));
                     m.subs.retain(|x| x.0 != s);
                     m.owned.retain(|o| o.1 != s);
                 }
                 Op::Publish(d) => {
                     let dest = PUB_DESTS[d];
-                    let (r, out) = publish(&mut b, dest, b"", b"x");
-                    got = out;
+                    let message = Message {
+                        destination: dest,
+                        headers: HeaderLines::new(b""),
+                        body: b"x",
+                    };
+                    let r = b.publish(SessionId(99), message, &mut window(m.refusing, &mut got));
+                    let refusing = m.refusing;
                     let matching: Vec<(u32, String)> = m
                         .subs
                         .iter()
-                        .filter(|x| model_matches(x.2, dest))
+                        .filter(|x| model_matches(x.2, dest) && !refusing[x.0 as usize])
                         .map(|x| (x.0, x.1.clone()))
                         .collect();
                     if dest.starts_with("/topic") {
@@ -590,10 +740,14 @@ mod model {
                         prop_assert_eq!(r, Ok(Routed::Delivered(expected.len())));
                     } else {
                         match r {
-                            Ok(Routed::Delivered(1)) => prop_assert_eq!(got.len(), 1),
+                            Ok(Routed::Delivered(1)) => {
+                                prop_assert_eq!(got.len(), 1);
+                                m.alive += 1;
+                            }
                             Ok(Routed::Held) => {
                                 prop_assert!(matching.is_empty());
                                 prop_assert!(got.is_empty());
+                                m.alive += 1;
                             }
                             Err(BrokerError::InFlightFull) => prop_assert!(got.is_empty()),
                             other => return Err(TestCaseError::fail(format!("{other:?}"))),
@@ -608,11 +762,21 @@ mod model {
                         .map(|o| (o.0, o.2.clone(), o.3))
                         .collect();
                     let Some((seq, subid, ack)) = mine.get(i % mine.len().max(1)).cloned() else {
-                        prop_assert!(b.ack(SessionId(s), "12345678").is_err());
+                        prop_assert!(b
+                            .ack(SessionId(s), "12345678", &mut |_| Handoff::Taken)
+                            .is_err());
                         continue;
                     };
                     if matches!(op, Op::Ack(..)) {
-                        prop_assert_eq!(b.ack(SessionId(s), &seq.to_string()), Ok(()));
+                        prop_assert_eq!(
+                            b.ack(
+                                SessionId(s),
+                                &seq.to_string(),
+                                &mut window(m.refusing, &mut got)
+                            ),
+                            Ok(())
+                        );
+                        let before = m.owned.len();
                         m.owned.retain(|o| {
                             !(o.0 == seq
                                 || (ack == AckMode::Client
@@ -620,12 +784,20 @@ mod model {
                                     && o.2 == subid
                                     && o.0 < seq))
                         });
+                        m.alive -= before - m.owned.len();
                     } else {
-                        let r = b.nack(SessionId(s), &seq.to_string(), &mut collect(&mut got));
+                        let r = b.nack(
+                            SessionId(s),
+                            &seq.to_string(),
+                            &mut window(m.refusing, &mut got),
+                        );
                         prop_assert_eq!(r, Ok(()));
                         m.owned.retain(|o| o.0 != seq);
-                        prop_assert!(got.len() <= 1);
-                        prop_assert!(got.iter().all(|g| g.redelivered && g.id == seq.to_string()));
+                        // The nacked message first, if someone took it; then waiting ones.
+                        prop_assert!(got
+                            .iter()
+                            .take(1)
+                            .all(|g| g.id == seq.to_string() || !g.redelivered));
                     }
                 }
             }
@@ -647,9 +819,11 @@ mod model {
             expected.sort();
             prop_assert_eq!(held, expected);
             prop_assert_eq!(b.subscriptions().len(), m.subs.len());
+            // Nothing lost: every queue message not consumed is still held.
+            prop_assert_eq!(b.in_flight().len(), m.alive);
         }
         for s in 0..3 {
-            b.disconnect(SessionId(s), &mut |_| {});
+            b.disconnect(SessionId(s), &mut |_| Handoff::Taken);
         }
         prop_assert!(b.subscriptions().is_empty());
         let mut after = None;

@@ -191,7 +191,10 @@ impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
         let read = {
             let mut hub = self.hub.borrow_mut();
             let BrokerHub { broker, mail } = &mut *hub;
-            let mut sink = |d: Delivery<'_>| mail.push(OwnedDelivery::new(&d));
+            let mut sink = |d: Delivery<'_>| {
+                mail.push(OwnedDelivery::new(&d));
+                crate::broker::Handoff::Taken
+            };
             self.session
                 .read(input, now, broker, &mut sink)
                 .map(|e| match e {

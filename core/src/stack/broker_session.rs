@@ -3,7 +3,9 @@
 
 use super::endpoint::StompEndpoint;
 use super::stomp_stack::StackEvent;
-use crate::broker::{AckMode, Broker, Delivery, Message, Routed, SessionId, Sink, Subscribe};
+use crate::broker::{
+    AckMode, Broker, Delivery, Handoff, Message, Routed, SessionId, Sink, Subscribe,
+};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::stomp::{
@@ -382,7 +384,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             Action::Ack(message_id) => {
                 // Topic and auto-acknowledged messages are not held: nothing to settle.
                 if let Ok(m) = core::str::from_utf8(message_id.as_bytes()) {
-                    let _ = broker.ack(me, m);
+                    let _ = broker.ack(me, m, &mut route(&mut self.endpoint, me, now, others));
                 }
                 None
             }
@@ -559,13 +561,22 @@ fn route<'x, 's: 'x, E: StompEndpoint>(
     me: SessionId,
     now: Instant,
     others: &'x mut Sink<'s>,
-) -> impl FnMut(Delivery<'_>) + use<'x, 's, E> {
+) -> impl FnMut(Delivery<'_>) -> Handoff + use<'x, 's, E> {
     move |d: Delivery<'_>| {
         if d.session == me {
-            let _ = endpoint.deliver(now, outgoing(&d));
+            handoff(&endpoint.deliver(now, outgoing(&d)))
         } else {
-            others(d);
+            others(d)
         }
+    }
+}
+
+/// What a delivery's result means to the broker: a session that did not take a message
+/// (its window is full, it is closing as a slow consumer) refused it.
+pub fn handoff(delivered: &Result<(), super::DeliverError>) -> Handoff {
+    match delivered {
+        Ok(()) => Handoff::Taken,
+        Err(_) => Handoff::Refused,
     }
 }
 

@@ -15,7 +15,7 @@ mod stomp_stack;
 mod websocket;
 
 pub use any_carrier::AnyCarrier;
-pub use broker_session::{BrokerSession, CloseReason, SessionEvent, MAX_USER};
+pub use broker_session::{handoff, BrokerSession, CloseReason, SessionEvent, MAX_USER};
 pub use carrier::{Carrier, FrameError, TcpCarrier, TransportClosed};
 pub use endpoint::StompEndpoint;
 pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages};

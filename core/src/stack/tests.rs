@@ -72,7 +72,8 @@ fn feed(
     let now = Instant(0);
     loop {
         let mut sink = |d: Delivery<'_>| {
-            others.push((d.session, String::from(d.subscription), d.body.to_vec()))
+            others.push((d.session, String::from(d.subscription), d.body.to_vec()));
+            crate::broker::Handoff::Taken
         };
         let read = s.read(&mut pending, now, b, &mut sink);
         let consumed = read.consumed;

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 use sockwire_core::broker::{
-    BrokerConfig, Delivery, HeaderLines, Message, SessionId, SimpleBroker,
+    BrokerConfig, Delivery, Handoff, HeaderLines, Message, SessionId, SimpleBroker,
 };
 use sockwire_core::machine::Status;
 use sockwire_core::stack::{
-    AnyCarrier, BrokerSession, CloseReason, DeliverError, SessionEvent, SockJsStomp, StompEndpoint,
-    StompStack,
+    handoff, AnyCarrier, BrokerSession, CloseReason, DeliverError, SessionEvent, SockJsStomp,
+    StompEndpoint, StompStack,
 };
 use sockwire_core::time::Instant;
 
@@ -96,8 +96,9 @@ pub struct Route<'a> {
 }
 
 impl Route<'_> {
-    /// Writes one delivery into the session it is for.
-    pub fn deliver(&mut self, d: &Delivery<'_>) {
+    /// Writes one delivery into the session it is for, and tells the broker whether
+    /// the session took it (a queue message it refuses stays in the queue).
+    pub fn deliver(&mut self, d: &Delivery<'_>) -> Handoff {
         let result = match self.sessions.get(&d.session) {
             Some(Where::Slot(slot)) => match self.conns.get_mut(*slot) {
                 Some(Some(Conn {
@@ -107,18 +108,18 @@ impl Route<'_> {
                     self.dirty.push(*slot);
                     s.deliver(self.now, d)
                 }
-                _ => return,
+                _ => return Handoff::Refused,
             },
             Some(Where::SockJs(key)) => match self.registry.stomp_mut(key) {
                 Some((s, receiver)) => {
                     self.dirty.extend(receiver);
                     s.deliver(self.now, d)
                 }
-                None => return,
+                None => return Handoff::Refused,
             },
-            None => return,
+            None => return Handoff::Refused,
         };
-        match result {
+        match &result {
             Ok(()) => {
                 self.stats.delivered.fetch_add(1, Relaxed);
             }
@@ -128,6 +129,7 @@ impl Route<'_> {
             }
             Err(e) => log::debug!("delivery to session {} refused: {e}", d.session.0),
         }
+        handoff(&result)
     }
 }
 

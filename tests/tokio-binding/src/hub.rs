@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sockwire_core::broker::{
-    AckMode, BrokerConfig, Delivery, DestinationText, FixedInFlight, FixedStore, HeaderLines,
-    SessionId, SimpleBroker, Sink,
+    AckMode, BrokerConfig, Delivery, DestinationText, FixedInFlight, FixedStore, Handoff,
+    HeaderLines, SessionId, SimpleBroker, Sink,
 };
 use sockwire_core::stomp::Escaping;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -145,15 +145,19 @@ impl Default for Hub {
 /// dropped, so that its task, once it has written what was posted before, sees the
 /// mailbox closed and ends the session as a slow consumer; nothing after the gap is
 /// delivered to it.
-fn post(mailboxes: &mut HashMap<SessionId, mpsc::Sender<OwnedDelivery>>, d: &Delivery<'_>) {
+fn post(
+    mailboxes: &mut HashMap<SessionId, mpsc::Sender<OwnedDelivery>>,
+    d: &Delivery<'_>,
+) -> Handoff {
     let Some(tx) = mailboxes.get(&d.session) else {
         // The session's task has ended; it tells the broker as it goes.
-        return;
+        return Handoff::Refused;
     };
     match tx.try_send(OwnedDelivery::copy(d)) {
-        Ok(()) => {}
+        Ok(()) => Handoff::Taken,
         Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
             mailboxes.remove(&d.session);
+            Handoff::Refused
         }
     }
 }
