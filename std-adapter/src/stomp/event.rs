@@ -12,7 +12,7 @@ pub struct StompMessage {
     pub message_id: String,
     /// `destination` header.
     pub destination: String,
-    /// The id to pass to [`StompClient::ack`]/[`StompClient::nack`].
+    /// The id to pass to [`StompClient::ack`](super::StompClient::ack)/[`StompClient::nack`](super::StompClient::nack).
     pub ack_id: String,
     /// Every header, unescaped, in wire order.
     pub headers: Vec<(String, String)>,
