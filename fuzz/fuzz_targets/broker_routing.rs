@@ -180,7 +180,12 @@ fuzz_target!(|data: &[u8]| {
                     let _ = broker.nack(SessionId(session), &id, &mut sink);
                 }
             }
-            6 => refusing[session as usize] = !refusing[session as usize],
+            6 => {
+                refusing[session as usize] = !refusing[session as usize];
+                if !refusing[session as usize] {
+                    broker.resume(SessionId(session), &mut sink);
+                }
+            }
             _ => {
                 broker.disconnect(SessionId(session), &mut sink);
                 subs.retain(|s| s.session != session);

@@ -4,8 +4,10 @@
 #   endpoint, over every transport it offers there (websocket, xhr-streaming,
 #   xhr-polling, eventsource);
 # - stomp.js: @stomp/stompjs over a plain WebSocket (/ws) and over sockjs-client
-#   (/stomp, each transport), through the embedded broker.
-# Installs the npm packages, starts `sockwire serve` on loopback, runs both (each prints
+#   (/stomp, each transport), through the embedded broker;
+# - slow_reader.js: a stomp.js consumer over each sockjs-client transport that stalls
+#   now and then still gets every one of 10,000 messages of 20 KB from a /queue, in order.
+# Installs the npm packages, starts `sockwire serve` on loopback, runs them (each prints
 # "N passed, M failed"), stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,4 +21,5 @@ wait_port 9003
 status=0
 timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs || status=1
 timeout 120 node tests/sockjs-node/stomp.js http://127.0.0.1:9003 || status=1
+timeout 420 node tests/sockjs-node/slow_reader.js http://127.0.0.1:9003 10000 || status=1
 exit $status

@@ -54,6 +54,33 @@ pub trait InFlightStore {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The smallest seq greater than `after` of a message that waits for a taker (no
+    /// owner). The default scans; a store may index them.
+    fn next_waiting_after(&self, after: Option<u64>) -> Option<u64> {
+        let mut at = after;
+        while let Some(seq) = self.next_after(at) {
+            if self.get(seq).is_some_and(|h| h.owner.is_none()) {
+                return Some(seq);
+            }
+            at = Some(seq);
+        }
+        None
+    }
+    /// Whether a message to exactly `destination` waits for a taker. The default scans;
+    /// a store may index them.
+    fn has_waiting(&self, destination: &str) -> bool {
+        let mut at = None;
+        while let Some(seq) = self.next_waiting_after(at) {
+            if self
+                .get(seq)
+                .is_some_and(|h| h.message.destination == destination)
+            {
+                return true;
+            }
+            at = Some(seq);
+        }
+        false
+    }
 }
 
 #[derive(Debug, Clone)]

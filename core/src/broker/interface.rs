@@ -52,6 +52,10 @@ pub struct Delivery<'a> {
     pub ack: AckMode,
     /// Whether this message was delivered before (after a `NACK` or a disconnect).
     pub redelivered: bool,
+    /// A queue message: when the session cannot take it now, it stays in the queue
+    /// ([`Handoff::Refused`]) and the session stays. A topic message a session cannot
+    /// take ends that session as a slow consumer.
+    pub queued: bool,
 }
 
 /// What became of a published message.
@@ -199,6 +203,10 @@ pub trait Broker {
         message_id: &str,
         sink: &mut Sink<'_>,
     ) -> Result<(), BrokerError>;
+
+    /// `session` has room again after refusing queue messages: messages waiting for a
+    /// taker are offered.
+    fn resume(&mut self, session: SessionId, sink: &mut Sink<'_>);
 
     /// Rejects message `message_id` delivered to `session`: it is redelivered to another
     /// subscriber when there is one, else to the same one.

@@ -34,6 +34,9 @@ pub struct SimpleBroker<'c, S, F> {
     seq: u64,
     /// Counts queue deliveries, for round robin.
     served: u64,
+    /// Some held message may wait for a taker: new queue messages queue behind it, so
+    /// that a queue keeps its order.
+    maybe_waiting: bool,
 }
 
 impl<'c, S: SubscriptionStore, F: InFlightStore> SimpleBroker<'c, S, F> {
@@ -45,6 +48,7 @@ impl<'c, S: SubscriptionStore, F: InFlightStore> SimpleBroker<'c, S, F> {
             in_flight,
             seq: 0,
             served: 0,
+            maybe_waiting: false,
         }
     }
 
@@ -143,6 +147,12 @@ fn store_to_in_flight(e: StoreError) -> BrokerError {
 }
 
 impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
+    /// Held message `seq` waits for a taker.
+    fn wait(&mut self, seq: u64) {
+        let _ = self.in_flight.set_owner(seq, None);
+        self.maybe_waiting = true;
+    }
+
     /// Gives held message `seq` to a subscription (avoiding `exclude`, and those in
     /// `refused`, which grows with every one that refuses), or leaves it waiting when
     /// none takes it. Returns whether one took it.
@@ -160,7 +170,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
             };
             let sep = self.config.separator;
             let Some(h) = choose(&self.subs, &held.message, sep, exclude, refused) else {
-                let _ = self.in_flight.set_owner(seq, None);
+                self.wait(seq);
                 return false;
             };
             if self.hand_over(h, seq, redelivered, sink) == Handoff::Taken {
@@ -194,9 +204,10 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
             body: held.message.body,
             ack: sub.ack,
             redelivered,
+            queued: true,
         });
         if handoff == Handoff::Refused {
-            let _ = self.in_flight.set_owner(seq, None);
+            self.wait(seq);
             return Handoff::Refused;
         }
         let owner = Owner {
@@ -215,18 +226,23 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
     /// Offers every held message that waits for a taker, oldest first, while
     /// subscriptions take them.
     fn dispatch(&mut self, sink: &mut Sink<'_>) {
+        if !self.maybe_waiting {
+            return;
+        }
         let mut refused = Refusals::new();
+        let mut still_waiting = false;
         let mut after = None;
-        while let Some(seq) = self.in_flight.next_after(after) {
+        while let Some(seq) = self.in_flight.next_waiting_after(after) {
             after = Some(seq);
-            let waiting = self.in_flight.get(seq).is_some_and(|h| h.owner.is_none());
-            if waiting {
-                self.redeliver(seq, None, false, &mut refused, sink);
-                if refused.is_full() {
+            if !self.redeliver(seq, None, false, &mut refused, sink) {
+                still_waiting = true;
+                // Every subscription refused: nothing more will be taken now.
+                if refused.is_full() || refused.len() >= self.subs.len() {
                     return;
                 }
             }
         }
+        self.maybe_waiting = still_waiting;
     }
 
     /// Redelivers every held message owned by `session` (and subscription `id` if given).
@@ -241,7 +257,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                 })
             });
             if owned {
-                let _ = self.in_flight.set_owner(seq, None);
+                self.wait(seq);
                 self.redeliver(seq, None, true, &mut refused, sink);
             }
         }
@@ -280,6 +296,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                     body: message.body,
                     ack: s.ack,
                     redelivered: false,
+                    queued: false,
                 });
                 if handoff == Handoff::Taken {
                     count = count.saturating_add(1);
@@ -299,6 +316,15 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
         sink: &mut Sink<'_>,
     ) -> Result<Routed, BrokerError> {
         let seq = self.seq.wrapping_add(1);
+        if self.maybe_waiting && self.in_flight.has_waiting(message.destination) {
+            // Older messages to this queue wait for a taker (none has taken one since:
+            // every window that opens offers them again): this one goes behind them.
+            self.in_flight
+                .insert(seq, *message, None)
+                .map_err(store_to_in_flight)?;
+            self.seq = seq;
+            return Ok(Routed::Held);
+        }
         let sep = self.config.separator;
         let mut refused = Refusals::new();
         // Whether the in-flight table holds the message yet.
@@ -335,6 +361,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                 body: message.body,
                 ack: sub.ack,
                 redelivered: false,
+                queued: true,
             });
             if handoff == Handoff::Taken {
                 if held && sub.ack == AckMode::Auto {
@@ -345,7 +372,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                 return Ok(Routed::Delivered(1));
             }
             if held {
-                let _ = self.in_flight.set_owner(seq, None);
+                self.wait(seq);
             }
             if refused.push(h).is_err() {
                 break;
@@ -357,6 +384,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                 .map_err(store_to_in_flight)?;
         }
         self.seq = seq;
+        self.maybe_waiting = true;
         Ok(Routed::Held)
     }
 }
@@ -492,6 +520,10 @@ impl<S: SubscriptionStore, F: InFlightStore> Broker for SimpleBroker<'_, S, F> {
         self.forget_acked(session, message_id)?;
         self.dispatch(sink);
         Ok(())
+    }
+
+    fn resume(&mut self, _session: SessionId, sink: &mut Sink<'_>) {
+        self.dispatch(sink);
     }
 
     fn nack(

@@ -39,6 +39,8 @@ pub struct OwnedDelivery {
     pub ack: AckMode,
     /// Delivered before.
     pub redelivered: bool,
+    /// A queue message.
+    pub queued: bool,
 }
 
 impl OwnedDelivery {
@@ -54,6 +56,7 @@ impl OwnedDelivery {
             body: d.body.to_vec(),
             ack: d.ack,
             redelivered: d.redelivered,
+            queued: d.queued,
         }
     }
 
@@ -68,6 +71,7 @@ impl OwnedDelivery {
             body: &self.body,
             ack: self.ack,
             redelivered: self.redelivered,
+            queued: self.queued,
         }
     }
 }

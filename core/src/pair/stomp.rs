@@ -792,7 +792,8 @@ impl<E: StompEndpoint> ServerSide for E {
         message: Message<'_>,
         _: &mut Outbox,
     ) -> Result<(), String> {
-        self.deliver(now, message).map_err(|e| format!("{e:?}"))
+        self.deliver(now, message, crate::stack::WhenFull::EndSession)
+            .map_err(|e| format!("{e:?}"))
     }
 }
 

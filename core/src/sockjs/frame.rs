@@ -24,6 +24,13 @@ impl CloseFrame<'static> {
         code: 2010,
         reason: "Another connection still open",
     };
+    /// `c[4500,"Session not reliable"]`: the session could not keep what it had to send
+    /// (its queue is full), so it ends rather than lose a message (Spring's
+    /// `SESSION_NOT_RELIABLE`).
+    pub const SESSION_NOT_RELIABLE: CloseFrame<'static> = CloseFrame {
+        code: 4500,
+        reason: "Session not reliable",
+    };
     /// `c[1002,"Connection interrupted"]`: a receiving request broke off.
     pub const CONNECTION_INTERRUPTED: CloseFrame<'static> = CloseFrame {
         code: 1002,

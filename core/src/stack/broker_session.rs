@@ -3,6 +3,7 @@
 
 use super::endpoint::StompEndpoint;
 use super::stomp_stack::StackEvent;
+use super::stomp_stack::WhenFull;
 use crate::broker::{
     AckMode, Broker, Delivery, Handoff, Message, Routed, SessionId, Sink, Subscribe,
 };
@@ -131,6 +132,9 @@ pub struct BrokerSession<E, S> {
     timed_out: bool,
     /// Messages published by the client (SEND frames routed).
     published: u64,
+    /// A queue message was refused for want of room: offer the waiting ones again once
+    /// the output drains.
+    starved: bool,
 }
 
 impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
@@ -144,6 +148,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             released: false,
             timed_out: false,
             published: 0,
+            starved: false,
         }
     }
 
@@ -362,8 +367,10 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     selector,
                     user,
                 };
-                let result =
-                    broker.subscribe(request, &mut route(&mut self.endpoint, me, now, others));
+                let result = broker.subscribe(
+                    request,
+                    &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                );
                 match result {
                     Err(e) => self.refused(now, e.message(), broker, others),
                     Ok(_) => None,
@@ -371,9 +378,11 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             }
             Action::Unsubscribe(id) => {
                 let result = match core::str::from_utf8(id.as_bytes()) {
-                    Ok(id) => {
-                        broker.unsubscribe(me, id, &mut route(&mut self.endpoint, me, now, others))
-                    }
+                    Ok(id) => broker.unsubscribe(
+                        me,
+                        id,
+                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                    ),
                     Err(_) => Err(crate::broker::BrokerError::NotSubscribed),
                 };
                 match result {
@@ -384,13 +393,21 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             Action::Ack(message_id) => {
                 // Topic and auto-acknowledged messages are not held: nothing to settle.
                 if let Ok(m) = core::str::from_utf8(message_id.as_bytes()) {
-                    let _ = broker.ack(me, m, &mut route(&mut self.endpoint, me, now, others));
+                    let _ = broker.ack(
+                        me,
+                        m,
+                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                    );
                 }
                 None
             }
             Action::Nack(message_id) => {
                 if let Ok(m) = core::str::from_utf8(message_id.as_bytes()) {
-                    let _ = broker.nack(me, m, &mut route(&mut self.endpoint, me, now, others));
+                    let _ = broker.nack(
+                        me,
+                        m,
+                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                    );
                 }
                 None
             }
@@ -410,8 +427,11 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     body: bytes(scratch, body),
                 };
                 self.published = self.published.saturating_add(1);
-                let routed =
-                    broker.publish(me, message, &mut route(&mut self.endpoint, me, now, others));
+                let routed = broker.publish(
+                    me,
+                    message,
+                    &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                );
                 match routed {
                     Ok(Routed::Application) => Some(Report::Application {
                         destination,
@@ -477,16 +497,43 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         others: &mut Sink<'_>,
     ) -> Result<Routed, crate::broker::BrokerError> {
         let me = self.id;
-        broker.publish(me, message, &mut route(&mut self.endpoint, me, now, others))
+        broker.publish(
+            me,
+            message,
+            &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+        )
     }
 
     /// Writes a delivery the broker made for this session as a `MESSAGE`.
+    /// A full outbound queue ends the session as a slow consumer for a topic message;
+    /// a queue message is refused ([`DeliverError::Full`](super::DeliverError::Full))
+    /// and [`BrokerSession::wants_resume`] tells when to offer it again.
     pub fn deliver(
         &mut self,
         now: Instant,
         delivery: &Delivery<'_>,
     ) -> Result<(), super::DeliverError> {
-        self.endpoint.deliver(now, outgoing(delivery))
+        deliver_to(&mut self.endpoint, &mut self.starved, now, delivery)
+    }
+
+    /// Whether the session refused queue messages for want of room and has room again
+    /// (its outbound queue is drained): call [`BrokerSession::resume`].
+    pub fn wants_resume(&mut self, now: Instant) -> bool {
+        self.starved && self.endpoint.outbound_is_drained(now)
+    }
+
+    /// Offers the queue messages waiting for a taker again (see
+    /// [`Broker::resume`]), once [`BrokerSession::wants_resume`].
+    pub fn resume<B: Broker + ?Sized>(
+        &mut self,
+        now: Instant,
+        broker: &mut B,
+        others: &mut Sink<'_>,
+    ) {
+        self.starved = false;
+        let me = self.id;
+        let mut sink = route(&mut self.endpoint, &mut self.starved, me, now, others);
+        broker.resume(me, &mut sink);
     }
 
     /// Ends the session from the server's side with an `ERROR` carrying `message` (a
@@ -558,17 +605,38 @@ fn outgoing<'d>(d: &Delivery<'d>) -> OutgoingMessage<'d, impl Iterator<Item = u8
 /// to `others`.
 fn route<'x, 's: 'x, E: StompEndpoint>(
     endpoint: &'x mut E,
+    starved: &'x mut bool,
     me: SessionId,
     now: Instant,
     others: &'x mut Sink<'s>,
 ) -> impl FnMut(Delivery<'_>) -> Handoff + use<'x, 's, E> {
     move |d: Delivery<'_>| {
         if d.session == me {
-            handoff(&endpoint.deliver(now, outgoing(&d)))
+            handoff(&deliver_to(endpoint, starved, now, &d))
         } else {
             others(d)
         }
     }
+}
+
+/// Writes `d` into `endpoint`; a queue message it has no room for is refused and marks
+/// the session `starved`.
+fn deliver_to<E: StompEndpoint>(
+    endpoint: &mut E,
+    starved: &mut bool,
+    now: Instant,
+    d: &Delivery<'_>,
+) -> Result<(), super::DeliverError> {
+    let when_full = if d.queued {
+        WhenFull::Refuse
+    } else {
+        WhenFull::EndSession
+    };
+    let delivered = endpoint.deliver(now, outgoing(d), when_full);
+    if delivered == Err(super::DeliverError::Full) {
+        *starved = true;
+    }
+    delivered
 }
 
 /// What a delivery's result means to the broker: a session that did not take a message

@@ -1,7 +1,7 @@
 //! [`StompEndpoint`]: what a [`BrokerSession`](super::BrokerSession) needs of a STOMP
 //! server session and its transport, whichever transport it is.
 
-use super::stomp_stack::{DeliverError, StackEvent, StompStack};
+use super::stomp_stack::{DeliverError, StackEvent, StompStack, WhenFull};
 use super::Carrier;
 use crate::machine::{Machine, Read};
 use crate::stomp::{ActionError, OutgoingMessage};
@@ -29,17 +29,23 @@ pub trait StompEndpoint: Machine<TimeoutEvent = StackEvent<'static>> {
     /// Ends the session from the server's side with an `ERROR` carrying `message`.
     fn close(&mut self, now: Instant, message: &str) -> Result<(), ActionError>;
 
-    /// Sends a `MESSAGE` for one of the client's subscriptions.
+    /// Sends a `MESSAGE` for one of the client's subscriptions; `when_full` says what
+    /// happens when the outbound queue has no room for it.
     fn deliver<D>(
         &mut self,
         now: Instant,
         message: OutgoingMessage<'_, D>,
+        when_full: WhenFull,
     ) -> Result<(), DeliverError>
     where
         D: IntoIterator<Item = u8> + Clone;
 
     /// Whether the session was accepted and has not ended.
     fn is_connected(&self) -> bool;
+
+    /// Whether everything queued for the client at `now` has been handed to the wire
+    /// (for SockJS over HTTP: to a receiving request).
+    fn outbound_is_drained(&mut self, now: Instant) -> bool;
 }
 
 impl<
@@ -75,14 +81,19 @@ impl<
         &mut self,
         now: Instant,
         message: OutgoingMessage<'_, D>,
+        when_full: WhenFull,
     ) -> Result<(), DeliverError>
     where
         D: IntoIterator<Item = u8> + Clone,
     {
-        StompStack::deliver(self, now, message)
+        StompStack::deliver(self, now, message, when_full)
     }
 
     fn is_connected(&self) -> bool {
         self.session().is_connected()
+    }
+
+    fn outbound_is_drained(&mut self, now: Instant) -> bool {
+        self.outbound(now).is_empty()
     }
 }

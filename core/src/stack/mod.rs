@@ -22,7 +22,7 @@ pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages};
 pub use sockjs_stomp::{BodyError, SockJsStomp};
 pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
 pub use stomp_client::{ClientStackEvent, StompClientStack};
-pub use stomp_stack::{DeliverError, StackEvent, StompStack, SLOW_CONSUMER};
+pub use stomp_stack::{DeliverError, StackEvent, StompStack, WhenFull, SLOW_CONSUMER};
 pub use websocket::WebSocketCarrier;
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! transports (xhr, xhr_streaming, eventsource, htmlfile, jsonp).
 
 use super::endpoint::StompEndpoint;
-use super::stomp_stack::{DeliverError, StackEvent, SLOW_CONSUMER};
+use super::stomp_stack::{DeliverError, StackEvent, WhenFull, SLOW_CONSUMER};
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::sockjs::{
@@ -243,6 +243,7 @@ impl<
         &mut self,
         now: Instant,
         message: OutgoingMessage<'_, D>,
+        when_full: WhenFull,
     ) -> Result<(), DeliverError>
     where
         D: IntoIterator<Item = u8> + Clone,
@@ -266,6 +267,9 @@ impl<
             Err(SendWithError::Queue(QueueError::Closed)) => {
                 Err(DeliverError::Refused(MessageError::NotConnected))
             }
+            Err(SendWithError::Queue(QueueError::Full)) if when_full == WhenFull::Refuse => {
+                Err(DeliverError::Full)
+            }
             Err(SendWithError::Queue(QueueError::Full)) => {
                 let _ = self.session.close(now, SLOW_CONSUMER);
                 self.flush(now);
@@ -276,6 +280,11 @@ impl<
 
     fn is_connected(&self) -> bool {
         self.session.is_connected()
+    }
+
+    fn outbound_is_drained(&mut self, now: Instant) -> bool {
+        self.flush(now);
+        self.sockjs.queued_bytes() == 0
     }
 }
 

@@ -35,6 +35,21 @@ pub enum DeliverError {
     /// The client does not read fast enough: its outbound queue is full. The session
     /// ends with an `ERROR` ("slow consumer"), sent as soon as there is room.
     SlowConsumer,
+    /// The outbound queue has no room for the message now ([`WhenFull::Refuse`]):
+    /// nothing was sent and the session goes on.
+    Full,
+}
+
+/// What a delivery does when the outbound queue has no room for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WhenFull {
+    /// Ends the session as a slow consumer ([`DeliverError::SlowConsumer`]): the rule
+    /// for topic messages, which nothing keeps for a consumer that cannot keep up.
+    EndSession,
+    /// Refuses the message and keeps the session ([`DeliverError::Full`]): a queue
+    /// message stays in its queue until the client has read what is queued.
+    Refuse,
 }
 
 impl core::fmt::Display for DeliverError {
@@ -42,6 +57,7 @@ impl core::fmt::Display for DeliverError {
         match self {
             DeliverError::Refused(e) => e.fmt(f),
             DeliverError::SlowConsumer => f.write_str("slow consumer: too much output queued"),
+            DeliverError::Full => f.write_str("no room for the message now"),
         }
     }
 }
@@ -250,12 +266,13 @@ impl<
     }
 
     /// Sends a `MESSAGE` for one of the client's subscriptions (see
-    /// [`ServerSession::write_message`]). When the outbound queue is full, the session
-    /// ends as a slow consumer ([`DeliverError::SlowConsumer`]).
+    /// [`ServerSession::write_message`]). When the outbound queue is full, `when_full`
+    /// says whether the session ends as a slow consumer or the message is refused.
     pub fn deliver<D>(
         &mut self,
         now: Instant,
         message: OutgoingMessage<'_, D>,
+        when_full: WhenFull,
     ) -> Result<(), DeliverError>
     where
         D: IntoIterator<Item = u8> + Clone,
@@ -278,6 +295,7 @@ impl<
             Ok(()) => Ok(()),
             Err(FrameError::Encode(e)) => Err(DeliverError::Refused(e)),
             Err(FrameError::Closed) => Err(DeliverError::Refused(MessageError::NotConnected)),
+            Err(FrameError::Full(_)) if when_full == WhenFull::Refuse => Err(DeliverError::Full),
             Err(FrameError::Full(_)) => {
                 let _ = self.session.close(now, SLOW_CONSUMER);
                 self.flush(now);

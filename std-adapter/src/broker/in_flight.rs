@@ -1,6 +1,6 @@
 //! [`VecInFlight`]: messages held for acknowledgement or redelivery, in a growable map.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sockwire_core::broker::{
     AckMode, HeaderLines, Held, InFlightStore, Message, Owner, SessionId, StoreError,
@@ -20,10 +20,40 @@ fn owned(owner: Option<Owner<'_>>) -> Option<(SessionId, String, AckMode)> {
     owner.map(|o| (o.session, o.subscription.to_string(), o.ack))
 }
 
-/// Held messages by sequence number, in order.
+/// The held messages that wait for a taker: by seq, and counted by destination.
+#[derive(Debug, Default)]
+struct Waiting {
+    seqs: BTreeSet<u64>,
+    to: HashMap<String, usize>,
+}
+
+impl Waiting {
+    /// `seq` (to `destination`) starts (`waits`) or stops waiting.
+    fn note(&mut self, seq: u64, destination: &str, waits: bool) {
+        let changed = if waits {
+            self.seqs.insert(seq)
+        } else {
+            self.seqs.remove(&seq)
+        };
+        if !changed {
+            return;
+        }
+        if waits {
+            *self.to.entry(destination.to_string()).or_default() += 1;
+        } else if let Some(n) = self.to.get_mut(destination) {
+            *n -= 1;
+            if *n == 0 {
+                self.to.remove(destination);
+            }
+        }
+    }
+}
+
+/// Held messages by sequence number, in order, with an index of those that wait.
 #[derive(Debug, Default)]
 pub struct VecInFlight {
     held: BTreeMap<u64, Stored>,
+    waiting: Waiting,
 }
 
 impl VecInFlight {
@@ -48,6 +78,9 @@ impl InFlightStore for VecInFlight {
         message: Message<'_>,
         owner: Option<Owner<'_>>,
     ) -> Result<(), StoreError> {
+        if owner.is_none() {
+            self.waiting.note(seq, message.destination, true);
+        }
         self.held.insert(
             seq,
             Stored {
@@ -79,14 +112,22 @@ impl InFlightStore for VecInFlight {
     }
 
     fn set_owner(&mut self, seq: u64, owner: Option<Owner<'_>>) -> Result<(), StoreError> {
-        if let Some(s) = self.held.get_mut(&seq) {
-            s.owner = owned(owner);
-        }
+        let Some(s) = self.held.get_mut(&seq) else {
+            return Ok(());
+        };
+        s.owner = owned(owner);
+        self.waiting.note(seq, &s.destination, owner.is_none());
         Ok(())
     }
 
     fn remove(&mut self, seq: u64) -> bool {
-        self.held.remove(&seq).is_some()
+        match self.held.remove(&seq) {
+            Some(s) => {
+                self.waiting.note(seq, &s.destination, false);
+                true
+            }
+            None => false,
+        }
     }
 
     fn next_after(&self, after: Option<u64>) -> Option<u64> {
@@ -102,5 +143,14 @@ impl InFlightStore for VecInFlight {
 
     fn len(&self) -> usize {
         self.held.len()
+    }
+
+    fn next_waiting_after(&self, after: Option<u64>) -> Option<u64> {
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        self.waiting.seqs.range(from..).next().copied()
+    }
+
+    fn has_waiting(&self, destination: &str) -> bool {
+        self.waiting.to.contains_key(destination)
     }
 }

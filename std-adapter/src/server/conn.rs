@@ -188,8 +188,14 @@ impl Conn {
 
     /// Writes what is queued and tells whether the connection is done.
     pub fn after_io(&mut self, ctx: &mut Ctx<'_>) -> Option<Next> {
-        if self.flush(ctx.now) == Next::Drop {
-            return Some(self.on_eof(ctx));
+        loop {
+            if self.flush(ctx.now) == Next::Drop {
+                return Some(self.on_eof(ctx));
+            }
+            // Until the socket would block or no queue message waits for this session.
+            if !self.resume_starved(ctx) {
+                break;
+            }
         }
         if self.phase_is_closed() {
             self.finish(ctx.now);

@@ -66,6 +66,20 @@ impl HubCtx<'_> {
         f(broker, app.as_mut(), &mut route)
     }
 
+    /// A STOMP session that refused queue messages for want of room has written what it
+    /// had: the waiting messages are offered again.
+    pub fn resume<E: StompEndpoint>(
+        &mut self,
+        session: &mut BrokerSession<E, VecBytes>,
+        stats: &Stats,
+        now: Instant,
+    ) {
+        self.with_route(stats, now, |broker, _, route| {
+            let mut sink = |d: Delivery<'_>| route.deliver(&d);
+            session.resume(now, broker, &mut sink);
+        });
+    }
+
     /// A STOMP session ended: forget it, telling the broker first when it was not told.
     pub fn end<E: StompEndpoint>(
         &mut self,

@@ -132,6 +132,19 @@ impl Conn {
         }
     }
 
+    /// A STOMP session that refused queue messages for want of room and has written
+    /// everything gets the waiting ones offered again. Returns whether it did.
+    pub(super) fn resume_starved(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let (Phase::Stomp(s), Some(h)) = (&mut self.phase, ctx.hub.as_mut()) else {
+            return false;
+        };
+        if !s.wants_resume(ctx.now) {
+            return false;
+        }
+        h.resume(s, ctx.stats, ctx.now);
+        true
+    }
+
     /// A SockJS receiving request takes what its session owes it; a finished polling
     /// response makes way for the next request on the connection.
     pub(super) fn pump_receiver(&mut self, ctx: &mut Ctx<'_>) {
@@ -141,10 +154,18 @@ impl Conn {
         let Some(h) = ctx.hub.as_mut() else {
             return;
         };
-        match h
-            .registry
-            .pump(key, response, ctx.config, ctx.now, &mut self.out)
-        {
+        let progress = loop {
+            let progress = h
+                .registry
+                .pump(key, response, ctx.config, ctx.now, &mut self.out);
+            // Queue messages the session refused while its queue was full come now; a
+            // streaming response takes them at once, a poll leaves them for the next.
+            let resumed = super::sockjs::resume_starved(h, key, ctx.stats, ctx.now);
+            if !resumed || progress != Progress::Waiting {
+                break progress;
+            }
+        };
+        match progress {
             Progress::Waiting => {}
             Progress::Done => {
                 let reader = RequestReader::new(

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU32;
 use sockwire_core::broker::SessionId;
 use sockwire_core::machine::Machine;
 use sockwire_core::sockjs::{
-    write_not_found, write_send_accepted, write_server_error, Attach, ReceiverResponse,
+    write_not_found, write_send_accepted, write_server_error, Attach, CloseFrame, ReceiverResponse,
     RequestContext, SendBody, SockJsSession, Transport,
 };
 use sockwire_core::stack::{BodyError, BrokerSession, SockJsStomp};
@@ -218,6 +218,26 @@ impl Registry {
     }
 }
 
+/// The STOMP session `key`, if it refused queue messages for want of room and its queue
+/// has drained, gets the waiting messages offered again. Returns whether it did.
+pub fn resume_starved(h: &mut HubCtx<'_>, key: &str, stats: &Stats, now: Instant) -> bool {
+    let Some(mut entry) = h.registry.sessions.remove(key) else {
+        return false;
+    };
+    let resumed = match &mut entry.session {
+        Session::Stomp(s) => {
+            let wants = s.wants_resume(now);
+            if wants {
+                h.resume(s, stats, now);
+            }
+            wants
+        }
+        Session::Echo(_) => false,
+    };
+    h.registry.sessions.insert(key.to_string(), entry);
+    resumed
+}
+
 /// A send request's body arrived: hands its messages to the session and writes the
 /// answer into `out`.
 pub fn send(
@@ -246,7 +266,11 @@ pub fn send(
             let mut messages = parsed.messages();
             while let Some(Ok(m)) = messages.next_into(&mut buf) {
                 if let Err(e) = s.send(now, m) {
-                    log::debug!("SockJS echo not queued: {e}");
+                    // No echo is dropped: a session that cannot queue one ends.
+                    log::info!("SockJS echo session {}: {e}; closing it", send.key);
+                    let close = CloseFrame::SESSION_NOT_RELIABLE;
+                    s.close(now, close.code, close.reason);
+                    break;
                 }
             }
         }),

@@ -81,6 +81,9 @@ impl OwnedDelivery {
             body: &self.body,
             ack: self.ack,
             redelivered: self.redelivered,
+            // The broker counted the message as taken when it was posted: a session
+            // with no room for it ends as a slow consumer rather than drop it.
+            queued: false,
         }
     }
 }

@@ -244,8 +244,9 @@ impl Driver {
             // Refused: the subscription ended (or the session closed) after the broker
             // routed the message; there is no one to deliver it to.
             Ok(()) | Err(DeliverError::Refused(_)) => {}
-            // The session ends itself with an ERROR.
-            Err(DeliverError::SlowConsumer) => {}
+            // The session ends itself with an ERROR (`Full` is only for queue messages
+            // the broker still holds, which mailbox deliveries are not).
+            Err(DeliverError::SlowConsumer | DeliverError::Full) => {}
         }
     }
 }
