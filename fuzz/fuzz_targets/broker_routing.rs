@@ -5,8 +5,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sockwire_core::broker::{
-    AckMode, Broker, BrokerConfig, FixedInFlight, FixedStore, Handoff, HeaderLines, InFlightStore,
-    Message, SessionId, SimpleBroker, Subscribe, SubscriptionStore,
+    AckMode, Broker, BrokerConfig, BrokerError, FixedInFlight, FixedStore, Handoff, HeaderLines,
+    InFlightStore, Message, QueueLimits, SessionId, SimpleBroker, Subscribe, SubscriptionStore,
 };
 
 const SUB_DESTS: [&str; 10] = [
@@ -77,11 +77,18 @@ struct Sub {
 type Fuzzed = SimpleBroker<'static, FixedStore<12, 24>, FixedInFlight<6, 24, 16>>;
 
 fuzz_target!(|data: &[u8]| {
-    let mut broker: Fuzzed = SimpleBroker::new(
-        BrokerConfig::default(),
-        FixedStore::new(),
-        FixedInFlight::new(),
-    );
+    // The first byte picks small queue limits, so that SENDs are refused now and then.
+    let limit = usize::from(data.first().copied().unwrap_or(0) % 8) + 1;
+    let config = BrokerConfig {
+        limits: QueueLimits {
+            messages_per_queue: limit,
+            bytes_per_queue: limit * 12,
+            held_bytes: limit * 24,
+        },
+        ..BrokerConfig::default()
+    };
+    let data = data.get(1..).unwrap_or_default();
+    let mut broker: Fuzzed = SimpleBroker::new(config, FixedStore::new(), FixedInFlight::new());
     let mut subs: Vec<Sub> = Vec::new();
     let mut sessions_user: [Option<&'static str>; 4] = [None; 4];
     // Queue messages with an unacknowledged holder: (message id, session).
@@ -160,7 +167,8 @@ fuzz_target!(|data: &[u8]| {
                 let Some(a) = next() else { break };
                 let dest = PUB_DESTS[usize::from(a) % PUB_DESTS.len()];
                 let headers = HEADERS[usize::from(a >> 4) % HEADERS.len()];
-                let _ = broker.publish(
+                let held_before = broker.in_flight().len();
+                let routed = broker.publish(
                     SessionId(session),
                     Message {
                         destination: dest,
@@ -169,6 +177,11 @@ fuzz_target!(|data: &[u8]| {
                     },
                     &mut sink,
                 );
+                if let Err(BrokerError::QueueFull | BrokerError::StorageFull) = routed {
+                    // A refused SEND leaves no trace: nothing delivered, nothing held.
+                    assert!(deliveries.is_empty());
+                    assert_eq!(broker.in_flight().len(), held_before);
+                }
                 published = Some((dest, headers));
             }
             4 => {

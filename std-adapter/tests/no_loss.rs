@@ -1,10 +1,13 @@
 //! Nothing is lost to a reader that does not keep up: a queue consumer that reads only
 //! after 10,000 messages of 20 KB were published gets every one, in order, over TCP and
 //! over WebSocket. (The SockJS transports have the same test under Node:
-//! `tests/sockjs-node/slow_reader.js`.)
+//! `tests/sockjs-node/slow_reader.js`.) The queue's limits are raised to hold all 200 MB;
+//! with the defaults the publisher's SEND is refused once the queue is full
+//! (`stomp_server.rs` tests that path).
 
 use std::time::Duration;
 
+use sockwire_core::broker::QueueLimits;
 use sockwire_core::stomp::{AckMode, HeartBeat};
 use sockwire_std::server::{Server, ServerConfig};
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
@@ -17,6 +20,11 @@ fn start() -> Server {
         http: "127.0.0.1:0".parse().unwrap(),
         stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
         workers: 2,
+        queue_limits: QueueLimits {
+            messages_per_queue: COUNT,
+            bytes_per_queue: 256 << 20,
+            held_bytes: 512 << 20,
+        },
         ..ServerConfig::default()
     })
     .unwrap()

@@ -432,6 +432,51 @@ fn the_ack_window_refills_on_ack() {
 }
 
 #[test]
+fn a_send_to_a_full_queue_is_refused_with_its_receipt_and_the_queue_keeps_what_it_had() {
+    use std::io::{Read, Write};
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        workers: 2,
+        queue_limits: sockwire_core::broker::QueueLimits {
+            messages_per_queue: 3,
+            ..ServerConfig::default().queue_limits
+        },
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    let mut raw = std::net::TcpStream::connect(server.stomp_addr().unwrap()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut frames = String::from("CONNECT\naccept-version:1.2\nhost:h\nheart-beat:0,0\n\n\0");
+    for i in 0..4 {
+        frames.push_str(&format!(
+            "SEND\ndestination:/queue/full\nreceipt:r{i}\n\nm{i}\0"
+        ));
+    }
+    raw.write_all(frames.as_bytes()).unwrap();
+    // Three receipts, then the ERROR for the fourth SEND, then the end of the connection.
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let receipts: Vec<&str> = answer.matches("RECEIPT\nreceipt-id:").collect();
+    assert_eq!(receipts.len(), 3, "{answer}");
+    let error = &answer[answer.find("ERROR\n").expect("an ERROR")..];
+    assert!(error.contains("receipt-id:r3\n"), "{error}");
+    assert!(error.contains("message:queue full"), "{error}");
+    assert!(!answer.contains("receipt-id:r3\n\n\0RECEIPT"), "{answer}");
+    // What the queue had is still there, in order; the refused message is not.
+    let mut c = client(&tcp(&server), None);
+    c.subscribe("/queue/full", "f", AckMode::Auto, &[], true)
+        .unwrap();
+    for i in 0..3 {
+        assert_eq!(message(&mut c).body, format!("m{i}").as_bytes());
+    }
+    nothing(&mut c);
+    server.stop();
+    server.join();
+}
+
+#[test]
 fn frames_split_across_and_packed_into_websocket_messages() {
     use sockwire_std::client::{ClientOptions, WsClient};
     use sockwire_std::message::Message;

@@ -13,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd tests/sockjs-node && npm ci --no-audit --no-fund --silent)
 cargo build --release --quiet -p sockwire-std --bin sockwire
-target/release/sockwire serve --http 127.0.0.1:9003 --no-stomp-tcp >/tmp/sockwire-sockjs.log 2>&1 &
+# The slow reader's queue may hold all its 200 MB: the queue limits are raised for it.
+target/release/sockwire serve --http 127.0.0.1:9003 --no-stomp-tcp \
+  --max-queue-bytes 268435456 --max-held-bytes 536870912 >/tmp/sockwire-sockjs.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 source tests/wait_port.sh

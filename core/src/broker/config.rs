@@ -1,4 +1,4 @@
-//! Broker configuration: destination prefixes and the pattern separator.
+//! Broker configuration: destination prefixes, the pattern separator and queue limits.
 
 /// Which destinations the broker owns and how patterns split them.
 ///
@@ -24,6 +24,35 @@ pub struct BrokerConfig<'c> {
     pub user_prefix: &'c str,
     /// The octet that separates segments in patterns (`/` or `.`).
     pub separator: u8,
+    /// How much queue messages may wait, per queue and in all.
+    pub limits: QueueLimits,
+}
+
+/// Bounds on what queues hold. A `SEND` that would go over one is refused
+/// ([`BrokerError::QueueFull`](super::BrokerError::QueueFull) or
+/// [`BrokerError::StorageFull`](super::BrokerError::StorageFull)): the publisher gets an
+/// `ERROR` naming its receipt, and what the queue held stays there.
+///
+/// Only messages held by the broker count: a message a subscriber takes at once with
+/// `ack:auto` is never held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct QueueLimits {
+    /// Messages one queue may have waiting for a subscriber.
+    pub messages_per_queue: usize,
+    /// Bytes (header lines and body) one queue may have waiting for a subscriber.
+    pub bytes_per_queue: usize,
+    /// Bytes all held queue messages may take, waiting or unacknowledged.
+    pub held_bytes: usize,
+}
+
+impl QueueLimits {
+    /// No bounds but the in-flight store's own capacity.
+    pub const UNBOUNDED: QueueLimits = QueueLimits {
+        messages_per_queue: usize::MAX,
+        bytes_per_queue: usize::MAX,
+        held_bytes: usize::MAX,
+    };
 }
 
 impl Default for BrokerConfig<'_> {
@@ -34,6 +63,7 @@ impl Default for BrokerConfig<'_> {
             app_prefix: "/app",
             user_prefix: "/user",
             separator: b'/',
+            limits: QueueLimits::UNBOUNDED,
         }
     }
 }

@@ -17,6 +17,24 @@ pub struct Owner<'a> {
     pub ack: AckMode,
 }
 
+/// The messages waiting for a taker at one destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Backlog {
+    /// How many.
+    pub messages: usize,
+    /// Their header lines and bodies, in bytes.
+    pub bytes: usize,
+}
+
+impl Backlog {
+    /// Counts `message` in.
+    pub fn add(&mut self, message: &Message<'_>) {
+        self.messages = self.messages.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(message.size());
+    }
+}
+
 /// A held message, borrowed from the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -66,21 +84,23 @@ pub trait InFlightStore {
         }
         None
     }
-    /// Whether a message to exactly `destination` waits for a taker. The default scans;
-    /// a store may index them.
-    fn has_waiting(&self, destination: &str) -> bool {
+    /// What waits for a taker at exactly `destination`. The default scans; a store may
+    /// index them.
+    fn backlog(&self, destination: &str) -> Backlog {
+        let mut backlog = Backlog::default();
         let mut at = None;
         while let Some(seq) = self.next_waiting_after(at) {
-            if self
-                .get(seq)
-                .is_some_and(|h| h.message.destination == destination)
-            {
-                return true;
+            if let Some(h) = self.get(seq) {
+                if h.message.destination == destination {
+                    backlog.add(&h.message);
+                }
             }
             at = Some(seq);
         }
-        false
+        backlog
     }
+    /// Bytes (header lines and bodies) of every held message.
+    fn held_bytes(&self) -> usize;
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +241,10 @@ impl<const N: usize, const TEXT: usize, const BYTES: usize> InFlightStore
 
     fn len(&self) -> usize {
         self.len
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.slots.iter().flatten().map(|s| s.data.len()).sum()
     }
 }
 

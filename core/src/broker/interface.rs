@@ -108,6 +108,10 @@ pub enum BrokerError {
     InFlightFull,
     /// A queue message is larger than the in-flight table can hold.
     MessageTooLarge,
+    /// The queue already has as many messages or bytes waiting as its limit allows.
+    QueueFull,
+    /// The broker holds as many bytes of queue messages as its limit allows.
+    StorageFull,
     /// No in-flight message with this id is held by the session (topic and auto-ack
     /// messages are never held: a session may ignore this error for them).
     UnknownMessage,
@@ -131,6 +135,8 @@ impl BrokerError {
             BrokerError::TextTooLong => "destination, id or selector too long",
             BrokerError::InFlightFull => "too many unacknowledged messages",
             BrokerError::MessageTooLarge => "message too large to hold for redelivery",
+            BrokerError::QueueFull => "queue full: message refused",
+            BrokerError::StorageFull => "broker storage full: message refused",
             BrokerError::UnknownMessage => "unknown message id",
         }
     }

@@ -45,6 +45,16 @@ pub struct Message<'a> {
     pub body: &'a [u8],
 }
 
+impl Message<'_> {
+    /// Bytes a store holds for it: header lines and body.
+    pub fn size(&self) -> usize {
+        self.headers
+            .as_bytes()
+            .len()
+            .saturating_add(self.body.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,11 +46,11 @@ mod selector;
 mod simple;
 mod store;
 
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, QueueLimits};
 pub use destination::{
     classify, has_prefix, user_delivery, user_subscription, DestinationText, Kind,
 };
-pub use in_flight::{FixedInFlight, Held, InFlightStore, Owner};
+pub use in_flight::{Backlog, FixedInFlight, Held, InFlightStore, Owner};
 pub use interface::{
     AckMode, Broker, BrokerError, Delivery, Handoff, Routed, SessionId, Sink, Subscribe, Subscribed,
 };

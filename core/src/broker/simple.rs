@@ -3,9 +3,10 @@
 
 use super::destination::{has_prefix, user_delivery, user_subscription};
 use super::{
-    classify, is_pattern, matches, validate_pattern, AckMode, Broker, BrokerConfig, BrokerError,
-    DestinationText, Held, InFlightStore, Kind, Message, NewSubscription, Owner, Routed, Selector,
-    SessionId, Sink, StoreError, SubHandle, Subscribe, Subscribed, Subscription, SubscriptionStore,
+    classify, is_pattern, matches, validate_pattern, AckMode, Backlog, Broker, BrokerConfig,
+    BrokerError, DestinationText, Held, InFlightStore, Kind, Message, NewSubscription, Owner,
+    Routed, Selector, SessionId, Sink, StoreError, SubHandle, Subscribe, Subscribed, Subscription,
+    SubscriptionStore,
 };
 use super::{Delivery, Handoff, HeaderSource};
 use core::fmt::Write;
@@ -310,15 +311,36 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
 
     /// Gives a queue message to one subscription, trying others while they refuse; held
     /// until one can take it when none does.
+    /// Whether the limits let `message` be held, its queue having `backlog` waiting.
+    fn admit(&self, message: &Message<'_>, backlog: Backlog) -> Result<(), BrokerError> {
+        let limits = self.config.limits;
+        let size = message.size();
+        if backlog.messages >= limits.messages_per_queue
+            || backlog.bytes.saturating_add(size) > limits.bytes_per_queue
+        {
+            return Err(BrokerError::QueueFull);
+        }
+        if self.in_flight.held_bytes().saturating_add(size) > limits.held_bytes {
+            return Err(BrokerError::StorageFull);
+        }
+        Ok(())
+    }
+
     fn enqueue(
         &mut self,
         message: &Message<'_>,
         sink: &mut Sink<'_>,
     ) -> Result<Routed, BrokerError> {
         let seq = self.seq.wrapping_add(1);
-        if self.maybe_waiting && self.in_flight.has_waiting(message.destination) {
+        let backlog = if self.maybe_waiting {
+            self.in_flight.backlog(message.destination)
+        } else {
+            Backlog::default()
+        };
+        if backlog.messages > 0 {
             // Older messages to this queue wait for a taker (none has taken one since:
             // every window that opens offers them again): this one goes behind them.
+            self.admit(message, backlog)?;
             self.in_flight
                 .insert(seq, *message, None)
                 .map_err(store_to_in_flight)?;
@@ -344,6 +366,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
                         .set_owner(seq, Some(owner))
                         .map_err(store_to_in_flight)?;
                 } else {
+                    self.admit(message, Backlog::default())?;
                     self.in_flight
                         .insert(seq, *message, Some(owner))
                         .map_err(store_to_in_flight)?;
@@ -379,6 +402,7 @@ impl<S: SubscriptionStore, F: InFlightStore> SimpleBroker<'_, S, F> {
             }
         }
         if !held {
+            self.admit(message, backlog)?;
             self.in_flight
                 .insert(seq, *message, None)
                 .map_err(store_to_in_flight)?;

@@ -554,6 +554,63 @@ fn capacity_exhaustion() {
     );
 }
 
+#[test]
+fn queue_limits_refuse_the_send_and_keep_what_waits() {
+    let limits = QueueLimits {
+        messages_per_queue: 2,
+        bytes_per_queue: 10,
+        held_bytes: 14,
+    };
+    let mut b: Test = SimpleBroker::new(
+        BrokerConfig {
+            limits,
+            ..BrokerConfig::default()
+        },
+        FixedStore::new(),
+        FixedInFlight::new(),
+    );
+    // Two messages wait; a third to the same queue is over the message limit.
+    assert_eq!(publish(&mut b, "/queue/a", b"", b"1").0, Ok(Routed::Held));
+    assert_eq!(publish(&mut b, "/queue/a", b"", b"2").0, Ok(Routed::Held));
+    assert_eq!(
+        publish(&mut b, "/queue/a", b"", b"3").0,
+        Err(BrokerError::QueueFull)
+    );
+    // Another queue has its own limit: 10 bytes fit, 11 do not.
+    assert_eq!(
+        publish(&mut b, "/queue/b", b"", b"12345678901").0,
+        Err(BrokerError::QueueFull)
+    );
+    assert_eq!(
+        publish(&mut b, "/queue/b", b"k:v\n", b"1234").0,
+        Ok(Routed::Held)
+    );
+    // All queues together hold 1 + 1 + 8 bytes; 5 more would pass 14.
+    assert_eq!(
+        publish(&mut b, "/queue/c", b"", b"12345").0,
+        Err(BrokerError::StorageFull)
+    );
+    // Topics hold nothing and are not limited.
+    sub(&mut b, 2, "t", "/topic/t", AckMode::Auto);
+    assert_eq!(
+        publish(&mut b, "/topic/t", b"", b"1234").0,
+        Ok(Routed::Delivered(1))
+    );
+    // Nothing refused was stored; everything that waited is delivered, in order.
+    let got = sub(&mut b, 1, "a", "/queue/a", AckMode::Auto);
+    let bodies: Vec<&[u8]> = got.iter().map(|g| g.body.as_slice()).collect();
+    assert_eq!(bodies, [&b"1"[..], b"2"]);
+    // The queue has room again.
+    assert_eq!(
+        publish(&mut b, "/queue/a", b"", b"3").0,
+        Ok(Routed::Delivered(1))
+    );
+    assert_eq!(
+        BrokerError::QueueFull.message(),
+        "queue full: message refused"
+    );
+}
+
 mod model {
     //! Random operations against a Vec-based model.
     use super::*;

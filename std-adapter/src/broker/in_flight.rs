@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sockwire_core::broker::{
-    AckMode, HeaderLines, Held, InFlightStore, Message, Owner, SessionId, StoreError,
+    AckMode, Backlog, HeaderLines, Held, InFlightStore, Message, Owner, SessionId, StoreError,
 };
 use sockwire_core::stomp::Escaping;
 
@@ -16,6 +16,12 @@ struct Stored {
     owner: Option<(SessionId, String, AckMode)>,
 }
 
+impl Stored {
+    fn size(&self) -> usize {
+        self.headers.len() + self.body.len()
+    }
+}
+
 fn owned(owner: Option<Owner<'_>>) -> Option<(SessionId, String, AckMode)> {
     owner.map(|o| (o.session, o.subscription.to_string(), o.ack))
 }
@@ -24,12 +30,12 @@ fn owned(owner: Option<Owner<'_>>) -> Option<(SessionId, String, AckMode)> {
 #[derive(Debug, Default)]
 struct Waiting {
     seqs: BTreeSet<u64>,
-    to: HashMap<String, usize>,
+    to: HashMap<String, Backlog>,
 }
 
 impl Waiting {
-    /// `seq` (to `destination`) starts (`waits`) or stops waiting.
-    fn note(&mut self, seq: u64, destination: &str, waits: bool) {
+    /// `seq` (to `destination`, `size` bytes) starts (`waits`) or stops waiting.
+    fn note(&mut self, seq: u64, destination: &str, size: usize, waits: bool) {
         let changed = if waits {
             self.seqs.insert(seq)
         } else {
@@ -39,10 +45,13 @@ impl Waiting {
             return;
         }
         if waits {
-            *self.to.entry(destination.to_string()).or_default() += 1;
-        } else if let Some(n) = self.to.get_mut(destination) {
-            *n -= 1;
-            if *n == 0 {
+            let b = self.to.entry(destination.to_string()).or_default();
+            b.messages += 1;
+            b.bytes += size;
+        } else if let Some(b) = self.to.get_mut(destination) {
+            b.messages -= 1;
+            b.bytes -= size;
+            if b.messages == 0 {
                 self.to.remove(destination);
             }
         }
@@ -54,20 +63,13 @@ impl Waiting {
 pub struct VecInFlight {
     held: BTreeMap<u64, Stored>,
     waiting: Waiting,
+    bytes: usize,
 }
 
 impl VecInFlight {
     /// An empty store.
     pub fn new() -> Self {
         VecInFlight::default()
-    }
-
-    /// Bytes of message data held.
-    pub fn held_bytes(&self) -> usize {
-        self.held
-            .values()
-            .map(|s| s.headers.len() + s.body.len())
-            .sum()
     }
 }
 
@@ -78,19 +80,21 @@ impl InFlightStore for VecInFlight {
         message: Message<'_>,
         owner: Option<Owner<'_>>,
     ) -> Result<(), StoreError> {
+        let stored = Stored {
+            destination: message.destination.to_string(),
+            headers: message.headers.as_bytes().to_vec(),
+            escaping: message.headers.escaping(),
+            body: message.body.to_vec(),
+            owner: owned(owner),
+        };
+        // Seqs are not reused while held; should one be, it replaces the old message.
+        self.remove(seq);
         if owner.is_none() {
-            self.waiting.note(seq, message.destination, true);
+            self.waiting
+                .note(seq, message.destination, stored.size(), true);
         }
-        self.held.insert(
-            seq,
-            Stored {
-                destination: message.destination.to_string(),
-                headers: message.headers.as_bytes().to_vec(),
-                escaping: message.headers.escaping(),
-                body: message.body.to_vec(),
-                owner: owned(owner),
-            },
-        );
+        self.bytes += stored.size();
+        self.held.insert(seq, stored);
         Ok(())
     }
 
@@ -116,14 +120,16 @@ impl InFlightStore for VecInFlight {
             return Ok(());
         };
         s.owner = owned(owner);
-        self.waiting.note(seq, &s.destination, owner.is_none());
+        self.waiting
+            .note(seq, &s.destination, s.size(), owner.is_none());
         Ok(())
     }
 
     fn remove(&mut self, seq: u64) -> bool {
         match self.held.remove(&seq) {
             Some(s) => {
-                self.waiting.note(seq, &s.destination, false);
+                self.waiting.note(seq, &s.destination, s.size(), false);
+                self.bytes -= s.size();
                 true
             }
             None => false,
@@ -150,7 +156,15 @@ impl InFlightStore for VecInFlight {
         self.waiting.seqs.range(from..).next().copied()
     }
 
-    fn has_waiting(&self, destination: &str) -> bool {
-        self.waiting.to.contains_key(destination)
+    fn backlog(&self, destination: &str) -> Backlog {
+        self.waiting
+            .to
+            .get(destination)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.bytes
     }
 }

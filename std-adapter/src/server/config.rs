@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sockwire_core::broker::QueueLimits;
 use sockwire_core::http::RequestLimits;
 use sockwire_core::sockjs::Config as SockJsConfig;
 use sockwire_core::stomp::ServerSessionConfig;
@@ -168,6 +169,9 @@ pub struct ServerConfig {
     /// Output queued across all connections above which publishers are not read until
     /// it halves (backpressure instead of unbounded memory).
     pub max_total_queued_bytes: usize,
+    /// How much queue messages may wait, per queue and in all; a `SEND` over a limit is
+    /// refused with an `ERROR` naming its receipt.
+    pub queue_limits: QueueLimits,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
@@ -206,6 +210,11 @@ impl Default for ServerConfig {
             max_queued_bytes: 512 * 1024,
             send_time_limit: Duration::from_secs(10),
             max_total_queued_bytes: 16 * 1024 * 1024,
+            queue_limits: QueueLimits {
+                messages_per_queue: 100_000,
+                bytes_per_queue: 64 * 1024 * 1024,
+                held_bytes: 256 * 1024 * 1024,
+            },
             app: Arc::new(|| Box::new(DefaultApp)),
             sockjs: SockJsSettings::default(),
         }

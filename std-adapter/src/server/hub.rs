@@ -70,6 +70,7 @@ impl Hub {
             app_prefix: leak(&config.prefixes.app),
             user_prefix: leak(&config.prefixes.user),
             separator: config.prefixes.separator,
+            limits: config.queue_limits,
         };
         Hub {
             broker: SimpleBroker::new(prefixes, VecStore::new(), VecInFlight::new()),

@@ -62,6 +62,18 @@ pub struct ServeArgs {
     /// Output queued server-wide above which publishers wait, in bytes [default: 16 MiB].
     #[arg(long, value_name = "BYTES")]
     max_total_queued: Option<usize>,
+    /// Messages one queue may have waiting before a SEND to it is refused
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_queue_messages: Option<usize>,
+    /// Bytes one queue may have waiting before a SEND to it is refused
+    /// [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_queue_bytes: Option<usize>,
+    /// Bytes all queues may hold (waiting or unacknowledged) before a SEND to any is
+    /// refused [default: 256 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_held_bytes: Option<usize>,
     /// Reads settings from FILE first, one a line with the flag's name: `http =
     /// 127.0.0.1:9000`, `heart-beat 5000,5000`, `no-stomp-tcp`; `#` starts a comment.
     /// Flags on the command line win.
@@ -167,6 +179,16 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_total_queued {
             config.max_total_queued_bytes = n;
+        }
+        let limits = &mut config.queue_limits;
+        for (flag, limit) in [
+            (self.max_queue_messages, &mut limits.messages_per_queue),
+            (self.max_queue_bytes, &mut limits.bytes_per_queue),
+            (self.max_held_bytes, &mut limits.held_bytes),
+        ] {
+            if let Some(n) = flag {
+                *limit = n;
+            }
         }
         config
     }
