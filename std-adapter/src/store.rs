@@ -1,19 +1,27 @@
 //! [`VecBytes`]: the core's [`ByteStore`] on a growable buffer that holds only what it
 //! needs, up to a limit.
 
+use std::sync::Arc;
+
 use sockwire_core::store::ByteStore;
+
+use crate::pool::BytePool;
 
 /// Capacity an empty store keeps; more is released once it drains.
 const KEEP: usize = 4 * 1024;
 
 /// A [`ByteStore`] that grows as bytes arrive, up to `limit`, and gives its memory back
 /// when it empties: an idle session costs a few bytes, not its worst case.
-#[derive(Debug, Clone)]
+///
+/// A store may draw from a [`BytePool`] shared with others: then it holds at most what
+/// the pool has left, besides its own limit.
+#[derive(Debug)]
 pub struct VecBytes {
     bytes: Vec<u8>,
     start: usize,
     end: usize,
     limit: usize,
+    pool: Option<Arc<BytePool>>,
 }
 
 impl VecBytes {
@@ -24,12 +32,47 @@ impl VecBytes {
             start: 0,
             end: 0,
             limit,
+            pool: None,
         }
+    }
+
+    /// An empty store that holds at most `limit` bytes, and no more than `pool` has left.
+    pub fn pooled(limit: usize, pool: Arc<BytePool>) -> Self {
+        let mut store = VecBytes::new(limit);
+        store.pool = Some(pool);
+        store
+    }
+
+    fn held(&self) -> usize {
+        self.end - self.start
     }
 
     /// Bytes allocated, for accounting.
     pub fn capacity(&self) -> usize {
         self.bytes.capacity()
+    }
+}
+
+impl Clone for VecBytes {
+    fn clone(&self) -> Self {
+        if let Some(p) = &self.pool {
+            p.charge(self.held());
+        }
+        VecBytes {
+            bytes: self.bytes.clone(),
+            start: self.start,
+            end: self.end,
+            limit: self.limit,
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl Drop for VecBytes {
+    fn drop(&mut self) {
+        if let Some(p) = &self.pool {
+            p.refund(self.held());
+        }
     }
 }
 
@@ -43,8 +86,8 @@ impl ByteStore for VecBytes {
     }
 
     fn spare(&mut self, len: usize) -> Option<&mut [u8]> {
-        let held = self.end - self.start;
-        if held.checked_add(len)? > self.limit {
+        let held = self.held();
+        if held.checked_add(len)? > self.limit() {
             return None;
         }
         if self.bytes.len() - self.end < len {
@@ -62,11 +105,19 @@ impl ByteStore for VecBytes {
     }
 
     fn commit(&mut self, n: usize) {
-        self.end = (self.end + n).min(self.bytes.len());
+        let end = (self.end + n).min(self.bytes.len());
+        if let Some(p) = &self.pool {
+            p.charge(end - self.end);
+        }
+        self.end = end;
     }
 
     fn discard(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        let start = (self.start + n).min(self.end);
+        if let Some(p) = &self.pool {
+            p.refund(start - self.start);
+        }
+        self.start = start;
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -77,6 +128,9 @@ impl ByteStore for VecBytes {
     }
 
     fn limit(&self) -> usize {
-        self.limit
+        match &self.pool {
+            Some(p) => self.limit.min(self.held().saturating_add(p.available())),
+            None => self.limit,
+        }
     }
 }

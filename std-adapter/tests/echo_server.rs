@@ -33,7 +33,11 @@ fn raw_request(server: &Server, request: &str) -> String {
 
 #[test]
 fn echoes_text_and_binary_of_all_sizes() {
-    let server = start(ServerConfig::default());
+    // Messages up to 5 MiB: over the 1 MiB default, so the limits are raised.
+    let mut config = ServerConfig::default();
+    config.ws.max_message_size = 8 << 20;
+    config.ws.max_frame_size = 8 << 20;
+    let server = start(config);
     let mut c = WsClient::connect(&echo_url(&server)).unwrap();
     for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 5 << 20] {
         let text: String = (0..size)

@@ -48,7 +48,24 @@ pub enum SendMessageError {
     Full(StoreFull),
     /// The connection is closing.
     Closed,
+    /// The outbound store was full: the session is closing as a slow consumer
+    /// ([`SLOW_CONSUMER_CLOSE`]), and the message was not sent.
+    SlowConsumer,
 }
+
+impl core::fmt::Display for SendMessageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SendMessageError::Full(_) => f.write_str("no room for the message now"),
+            SendMessageError::Closed => f.write_str("the connection is closing"),
+            SendMessageError::SlowConsumer => f.write_str(super::SLOW_CONSUMER),
+        }
+    }
+}
+
+/// How a WebSocket session ends when its peer does not read what it is sent (see
+/// [`Reply::send_or_end`]): 1008, policy violation.
+pub const SLOW_CONSUMER_CLOSE: CloseCode = CloseCode::POLICY_VIOLATION;
 
 /// A WebSocket connection (after the handshake) whose data messages are assembled in a
 /// bounded store `S` (its limit caps a message: close 1009 beyond) and handed over
@@ -63,6 +80,8 @@ pub struct WebSocketMessages<S> {
     kind: DataKind,
     out: S,
     over: bool,
+    /// Closed as a slow consumer, not yet told with [`WebSocketMessages::take_slow_consumer`].
+    slow: bool,
 }
 
 impl<S: ByteStore> WebSocketMessages<S> {
@@ -75,6 +94,7 @@ impl<S: ByteStore> WebSocketMessages<S> {
             kind: DataKind::Binary,
             out,
             over: false,
+            slow: false,
         }
     }
 
@@ -97,7 +117,12 @@ impl<S: ByteStore> WebSocketMessages<S> {
         let Self {
             ws, incoming, out, ..
         } = self;
-        let reply = Reply { ws, out, now };
+        let reply = Reply {
+            ws,
+            out,
+            now,
+            slow: &mut self.slow,
+        };
         match status {
             Status::Event(Got::Control(event)) => Read::event(consumed, answer(event, reply)),
             Status::Event(Got::Message) => {
@@ -229,7 +254,14 @@ impl<S: ByteStore> WebSocketMessages<S> {
             ws: &mut self.ws,
             out: &mut self.out,
             now,
+            slow: &mut self.slow,
         }
+    }
+
+    /// Whether a [`Reply::send_or_end`] closed the session as a slow consumer since the
+    /// last call (true once, for the caller to count it).
+    pub fn take_slow_consumer(&mut self) -> bool {
+        core::mem::take(&mut self.slow)
     }
 
     /// Bytes waiting to be written.
@@ -249,12 +281,28 @@ pub struct Reply<'r, S> {
     ws: &'r mut Connection,
     out: &'r mut S,
     now: Instant,
+    slow: &'r mut bool,
 }
 
 impl<S: ByteStore> Reply<'_, S> {
-    /// Sends a whole message of `kind`.
+    /// Sends a whole message of `kind`; [`SendMessageError::Full`] leaves the session as
+    /// it was, for a caller that can wait and send again.
     pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendMessageError> {
         send_message(self.ws, self.out, self.now, kind, data)
+    }
+
+    /// Sends a whole message of `kind`, or, when the outbound store has no room for it,
+    /// starts closing the session with [`SLOW_CONSUMER_CLOSE`] (the close frame has room
+    /// of its own): a message is never dropped with the session going on.
+    pub fn send_or_end(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendMessageError> {
+        match self.send(kind, data) {
+            Err(SendMessageError::Full(_)) => {
+                let _ = self.close(SLOW_CONSUMER_CLOSE, super::SLOW_CONSUMER);
+                *self.slow = true;
+                Err(SendMessageError::SlowConsumer)
+            }
+            other => other,
+        }
     }
 
     /// Starts the closing handshake.

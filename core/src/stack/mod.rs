@@ -18,7 +18,7 @@ pub use any_carrier::AnyCarrier;
 pub use broker_session::{handoff, BrokerSession, CloseReason, SessionEvent, MAX_USER};
 pub use carrier::{Carrier, FrameError, TcpCarrier, TransportClosed};
 pub use endpoint::StompEndpoint;
-pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages};
+pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages, SLOW_CONSUMER_CLOSE};
 pub use sockjs_stomp::{BodyError, SockJsStomp};
 pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
 pub use stomp_client::{ClientStackEvent, StompClientStack};

@@ -167,11 +167,15 @@ pub struct ServerConfig {
     /// slow consumer.
     pub send_time_limit: Duration,
     /// Output queued across all connections above which publishers are not read until
-    /// it halves (backpressure instead of unbounded memory).
+    /// it halves (backpressure instead of unbounded memory), and connections that hold
+    /// more than `max_queued_bytes` without reading it for a second are dropped.
     pub max_total_queued_bytes: usize,
     /// How much queue messages may wait, per queue and in all; a `SEND` over a limit is
     /// refused with an `ERROR` naming its receipt.
     pub queue_limits: QueueLimits,
+    /// Bytes of incoming messages all connections together may hold while they arrive;
+    /// a message that does not fit what is left is refused (close 1009).
+    pub max_total_incoming_bytes: usize,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
@@ -183,7 +187,13 @@ impl Default for ServerConfig {
         ServerConfig {
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            ws: WsConfig::default(),
+            // 1 MiB messages: what browsers' applications send, without letting each peer
+            // make the server hold the 64 MiB the core allows.
+            ws: WsConfig {
+                max_frame_size: 1 << 20,
+                max_message_size: 1 << 20,
+                ..WsConfig::default()
+            },
             allowed_origins: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_write_buffer: 4 * 1024 * 1024,
@@ -210,6 +220,7 @@ impl Default for ServerConfig {
             max_queued_bytes: 512 * 1024,
             send_time_limit: Duration::from_secs(10),
             max_total_queued_bytes: 16 * 1024 * 1024,
+            max_total_incoming_bytes: 64 * 1024 * 1024,
             queue_limits: QueueLimits {
                 messages_per_queue: 100_000,
                 bytes_per_queue: 64 * 1024 * 1024,

@@ -20,6 +20,9 @@ use crate::store::VecBytes;
 
 /// How long a finished connection waits for the peer to close before it is dropped.
 const LINGER_MILLIS: u64 = 2000;
+/// How long a connection over its share of a spent output budget may make no progress
+/// before it is closed.
+const SHED_AFTER_MILLIS: u64 = 1000;
 
 /// What the worker does with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +230,7 @@ impl Conn {
             .is_some_and(|t| t.add_millis(limit) <= now)
         {
             log::warn!("{}: no output progress for {limit} ms: dropped", self.peer);
+            ctx.stats.count_slow_consumer();
             return self.on_eof(ctx);
         }
         match &mut self.phase {
@@ -279,6 +283,26 @@ impl Conn {
                 deadline: Some(now.add_millis(LINGER_MILLIS)),
             };
         }
+    }
+
+    /// Whether, the server being over its output budget, this connection is one to close:
+    /// it holds more than a session's share and has made no progress for a second.
+    pub fn hogs(&self, now: Instant, config: &ServerConfig) -> bool {
+        self.queued() > config.max_queued_bytes
+            && self
+                .stalled_since
+                .is_some_and(|t| t.add_millis(SHED_AFTER_MILLIS) <= now)
+    }
+
+    /// Closes a connection [`Conn::hogs`] picked: what it holds is freed for the others.
+    pub fn shed(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        log::warn!(
+            "{}: {} bytes unread while the server is over its output budget: dropped",
+            self.peer,
+            self.queued()
+        );
+        ctx.stats.count_slow_consumer();
+        self.on_eof(ctx)
     }
 
     /// The peer closed its side, or the connection broke.

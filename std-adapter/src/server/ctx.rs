@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     pub config: &'a ServerConfig,
     /// The counters.
     pub stats: &'a Stats,
+    /// What every connection's incoming messages draw from.
+    pub incoming: &'a std::sync::Arc<crate::pool::BytePool>,
     /// Numbers STOMP sessions across workers.
     pub next_session: &'a std::sync::atomic::AtomicU32,
     /// This connection's slot.

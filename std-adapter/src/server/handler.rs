@@ -39,10 +39,11 @@ pub struct Outbox<'a> {
 }
 
 impl Outbox<'_> {
-    /// Queues a message of the given kind. Fails when the queue is full (the peer does
-    /// not read) or the session is closing.
+    /// Queues a message of the given kind. When the queue is full (the peer does not read
+    /// what it is sent) the session is closed as a slow consumer (1008) rather than the
+    /// message dropped; fails too when the session is closing.
     pub fn send(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendMessageError> {
-        self.reply.send(kind, data)
+        self.reply.send_or_end(kind, data)
     }
 
     /// Queues a text message.
@@ -68,7 +69,7 @@ pub struct EchoHandler;
 impl WsHandler for EchoHandler {
     fn on_message(&mut self, kind: DataKind, data: &[u8], out: &mut Outbox<'_>) {
         if let Err(e) = out.send(kind, data) {
-            log::debug!("echo not sent: {e:?}");
+            log::debug!("echo not sent: {e}");
         }
     }
 }

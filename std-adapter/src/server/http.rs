@@ -143,7 +143,7 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
             flush_reader(reader, &mut conn.out, now);
         }
         Some(Endpoint::Stats) => {
-            let body = ctx.stats.json();
+            let body = ctx.stats.json(ctx.incoming.used());
             let _ = conn.out.write_with(
                 body.len() + 256,
                 |b| write_ok_response("application/json", body.as_bytes(), b),
@@ -248,9 +248,15 @@ fn out_store(config: &ServerConfig) -> VecBytes {
     VecBytes::new(config.max_queued_bytes)
 }
 
-/// A store for what a peer sends, up to the largest message.
-fn in_store(config: &ServerConfig) -> VecBytes {
-    VecBytes::new(usize::try_from(config.ws.max_message_size).unwrap_or(usize::MAX))
+/// The largest message a peer may send.
+fn max_message(config: &ServerConfig) -> usize {
+    usize::try_from(config.ws.max_message_size).unwrap_or(usize::MAX)
+}
+
+/// A store for what a peer sends, up to the largest message and what the server-wide
+/// incoming budget has left.
+fn in_store(ctx: &Ctx<'_>) -> VecBytes {
+    VecBytes::pooled(max_message(ctx.config), ctx.incoming.clone())
 }
 
 fn start_websocket(
@@ -259,12 +265,8 @@ fn start_websocket(
     ctx: &Ctx<'_>,
 ) {
     let config = ctx.config;
-    let out = VecBytes::new(
-        config
-            .max_write_buffer
-            .saturating_add(in_store(config).limit()),
-    );
-    let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(config), out));
+    let out = VecBytes::new(config.max_write_buffer.saturating_add(max_message(config)));
+    let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(ctx), out));
     handler.on_open(&mut Outbox {
         reply: messages.reply(ctx.now),
     });
@@ -362,8 +364,8 @@ fn sockjs(
             if upgrade(conn, request, &[], ctx).is_some() {
                 let config = ctx.config;
                 let stores = SockJsStores {
-                    incoming: in_store(config),
-                    decoded: in_store(config),
+                    incoming: in_store(ctx),
+                    decoded: in_store(ctx),
                     queue: out_store(config),
                     out: out_store(config),
                 };

@@ -126,7 +126,7 @@ impl Route<'_> {
             }
             Err(DeliverError::SlowConsumer) => {
                 log::warn!("session {}: closed as a slow consumer", d.session.0);
-                self.stats.closed_for_slowness.fetch_add(1, Relaxed);
+                self.stats.count_slow_consumer();
             }
             Err(e) => log::debug!("delivery to session {} refused: {e}", d.session.0),
         }

@@ -34,6 +34,7 @@ pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
 pub use stats::HubStats;
 
 use crate::clock::Clock;
+use crate::pool::BytePool;
 use hub::Hub;
 use worker::{HubRole, Shared, Worker, WAKER};
 
@@ -86,6 +87,7 @@ impl Server {
         let hub_waker = Arc::new(Waker::new(hub_poll.registry(), WAKER)?);
         let (to_hub, inbox) = std::sync::mpsc::channel();
         let hub = Hub::new(&config);
+        let config_incoming = config.max_total_incoming_bytes;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             draining: AtomicBool::new(false),
@@ -95,6 +97,7 @@ impl Server {
             to_hub: Mutex::new(to_hub),
             hub_waker: hub_waker.clone(),
             stats: Default::default(),
+            incoming: Arc::new(BytePool::new(config_incoming)),
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
@@ -163,7 +166,7 @@ impl Server {
 
     /// The statistics as JSON (what `GET /stats` answers).
     pub fn stats_json(&self) -> String {
-        self.shared.stats.json()
+        self.shared.stats.json(self.shared.incoming.used())
     }
 
     /// Asks every worker to stop; connections are dropped.

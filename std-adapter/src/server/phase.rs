@@ -80,6 +80,10 @@ impl Conn {
                             MessageEvent::Ping(_) | MessageEvent::Pong(_) => false,
                         }
                     });
+                    if m.take_slow_consumer() {
+                        log::warn!("{}: closed as a slow consumer", self.peer);
+                        ctx.stats.count_slow_consumer();
+                    }
                     (read.consumed, read.status.map(|_| ()))
                 }
                 Phase::SockJsEcho(s) => {

@@ -33,7 +33,8 @@ pub struct Stats {
     pub published: AtomicU64,
     /// MESSAGE frames written to sessions.
     pub delivered: AtomicU64,
-    /// Sessions closed because they did not keep up.
+    /// Sessions and connections (STOMP, SockJS, WebSocket) closed because they did not
+    /// keep up.
     pub closed_for_slowness: AtomicU64,
 }
 
@@ -46,11 +47,17 @@ pub struct HubStats {
     pub published: u64,
     /// MESSAGE frames written to sessions.
     pub delivered: u64,
-    /// Sessions closed because they did not keep up.
+    /// Sessions and connections (STOMP, SockJS, WebSocket) closed because they did not
+    /// keep up.
     pub closed_for_slowness: u64,
 }
 
 impl Stats {
+    /// One more session closed because it did not keep up.
+    pub fn count_slow_consumer(&self) {
+        self.closed_for_slowness.fetch_add(1, Relaxed);
+    }
+
     fn of(&self, kind: Kind) -> Option<&AtomicUsize> {
         match kind {
             Kind::WebSocket => Some(&self.websocket),
@@ -82,14 +89,15 @@ impl Stats {
         }
     }
 
-    /// The counters as a JSON object.
-    pub fn json(&self) -> String {
+    /// The counters as a JSON object, with the bytes of incoming messages held.
+    pub fn json(&self, incoming_bytes: usize) -> String {
         let hub = self.hub();
         format!(
             concat!(
                 "{{\"sessions\":{{\"websocket\":{},\"stomp_websocket\":{},\"stomp_tcp\":{}}},",
                 "\"stomp_sessions_connected\":{},\"messages_published\":{},",
-                "\"messages_delivered\":{},\"queued_bytes\":{},\"closed_for_slowness\":{}}}"
+                "\"messages_delivered\":{},\"queued_bytes\":{},\"incoming_bytes\":{},",
+                "\"closed_for_slowness\":{}}}"
             ),
             self.websocket.load(Relaxed),
             self.stomp_websocket.load(Relaxed),
@@ -98,6 +106,7 @@ impl Stats {
             hub.published,
             hub.delivered,
             self.queued_bytes.load(Relaxed),
+            incoming_bytes,
             hub.closed_for_slowness,
         )
     }

@@ -19,6 +19,7 @@ use super::hub::Hub;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::clock::Clock;
+use crate::pool::BytePool;
 
 const HTTP_LISTENER: Token = Token(usize::MAX - 1);
 const STOMP_LISTENER: Token = Token(usize::MAX - 3);
@@ -46,6 +47,8 @@ pub struct Shared {
     pub hub_waker: Arc<Waker>,
     /// The counters.
     pub stats: Stats,
+    /// What every connection's incoming messages draw from.
+    pub incoming: Arc<BytePool>,
 }
 
 /// The hub worker's extra state.
@@ -83,6 +86,8 @@ pub struct Worker {
     drain_deadline: Option<Instant>,
     /// Readers paused by the server-wide output budget.
     blocked: Vec<usize>,
+    /// While the budget is spent: when to look again for connections to shed.
+    next_shed: Option<Instant>,
 }
 
 impl Worker {
@@ -111,6 +116,7 @@ impl Worker {
             dirty: Vec::new(),
             drain_deadline: None,
             blocked: Vec::new(),
+            next_shed: None,
         })
     }
 
@@ -131,9 +137,13 @@ impl Worker {
             }
             let mut wake = self.timers.peek().map(|Reverse((t, _))| *t);
             let sweeping = self.hub.as_ref().is_some_and(|h| !h.registry.is_empty());
-            for t in [self.drain_deadline, sweeping.then(|| now.add_millis(1000))]
-                .into_iter()
-                .flatten()
+            for t in [
+                self.drain_deadline,
+                sweeping.then(|| now.add_millis(1000)),
+                self.next_shed,
+            ]
+            .into_iter()
+            .flatten()
             {
                 wake = Some(wake.map_or(t, |w| w.min(t)));
             }
@@ -169,6 +179,7 @@ impl Worker {
                 }
             }
             self.fire_timers();
+            self.shed();
             self.resume_blocked();
             self.sweep();
         }
@@ -324,6 +335,33 @@ impl Worker {
         }
     }
 
+    /// While queued output is over the server-wide budget, closes this worker's
+    /// connections that hold more than a session's share and do not read it (checked four
+    /// times a second): one peer that does not read must not stall the publishers of all.
+    fn shed(&mut self) {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        if self.shared.stats.queued_bytes.load(Ordering::Relaxed) <= config.max_total_queued_bytes {
+            self.next_shed = None;
+            return;
+        }
+        let now = self.shared.clock.now();
+        if self.next_shed.is_some_and(|t| t > now) {
+            return;
+        }
+        self.next_shed = Some(now.add_millis(250));
+        for slot in 0..self.conns.len() {
+            let hogs = self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.hogs(now, config));
+            if hogs {
+                self.run_conn(slot, |c, _, ctx| c.shed(ctx));
+            }
+        }
+    }
+
     /// Resumes publishers stopped by the budget once queued output has halved.
     fn resume_blocked(&mut self) {
         let queued = self.shared.stats.queued_bytes.load(Ordering::Relaxed);
@@ -373,6 +411,7 @@ impl Worker {
             now,
             config: &shared.config,
             stats: &shared.stats,
+            incoming: &shared.incoming,
             next_session: &shared.next_session,
             slot,
             hub: self.hub.as_mut().map(|h| HubCtx {

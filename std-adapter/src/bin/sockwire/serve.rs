@@ -27,10 +27,10 @@ pub struct ServeArgs {
     /// [default: same origin only].
     #[arg(long = "origin", value_name = "ORIGIN")]
     origins: Vec<String>,
-    /// The largest WebSocket message accepted, in bytes.
+    /// The largest WebSocket message accepted, in bytes [default: 1 MiB].
     #[arg(long, value_name = "BYTES")]
     max_message: Option<u64>,
-    /// The largest WebSocket frame accepted, in bytes.
+    /// The largest WebSocket frame accepted, in bytes [default: 1 MiB].
     #[arg(long, value_name = "BYTES")]
     max_frame: Option<u64>,
     /// STOMP heart-beats the server offers, in milliseconds [default: 10000,10000].
@@ -59,9 +59,14 @@ pub struct ServeArgs {
     /// milliseconds [default: 10000].
     #[arg(long, value_name = "MS")]
     send_time_limit: Option<u64>,
-    /// Output queued server-wide above which publishers wait, in bytes [default: 16 MiB].
+    /// Output queued server-wide above which publishers wait and peers that do not read
+    /// their share are dropped, in bytes [default: 16 MiB].
     #[arg(long, value_name = "BYTES")]
     max_total_queued: Option<usize>,
+    /// Bytes of incoming messages all connections together may hold while they arrive;
+    /// a message over what is left is refused with close 1009 [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_total_incoming: Option<usize>,
     /// Messages one queue may have waiting before a SEND to it is refused
     /// [default: 100000].
     #[arg(long, value_name = "N")]
@@ -179,6 +184,9 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_total_queued {
             config.max_total_queued_bytes = n;
+        }
+        if let Some(n) = self.max_total_incoming {
+            config.max_total_incoming_bytes = n;
         }
         let limits = &mut config.queue_limits;
         for (flag, limit) in [
