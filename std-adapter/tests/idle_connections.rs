@@ -26,6 +26,9 @@ impl Drop for Serve {
 fn serve() -> (Serve, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
         .args(["serve", "--http", "127.0.0.1:0", "--no-stomp-tcp"])
+        // All from 127.0.0.1, and one more than the default cap in all.
+        .args(["--max-connections", "20000"])
+        .args(["--max-connections-per-address", "20000"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -111,8 +111,10 @@ echo "rabbitmq: pid $rabbit_pid on core $(taskset -cp "$rabbit_pid" | sed 's/.*:
 
 # --- sockwire ---------------------------------------------------------------------------
 sockwire_log=$(mktemp)
+# Every client comes from 127.0.0.1: the per-address connection cap (1,000) is lifted.
 taskset -c "$broker_core" "$sockwire" serve --stomp-tcp "$sockwire_stomp" \
-    --http "$sockwire_http" --workers 1 >"$sockwire_log" 2>&1 &
+    --http "$sockwire_http" --workers 1 --max-connections-per-address 10000 \
+    >"$sockwire_log" 2>&1 &
 sockwire_pid=$!
 if wait_port "${sockwire_stomp%:*}" "${sockwire_stomp##*:}" 10; then
     echo "sockwire: pid $sockwire_pid on core $broker_core, STOMP on $sockwire_stomp"

@@ -31,6 +31,12 @@ impl CloseFrame<'static> {
         code: 4500,
         reason: "Session not reliable",
     };
+    /// `c[1013,"Try again later: too many sessions"]`: a new session would go over the
+    /// server's limit of sessions (in all, or from one client address).
+    pub const TOO_MANY_SESSIONS: CloseFrame<'static> = CloseFrame {
+        code: 1013,
+        reason: "Try again later: too many sessions",
+    };
     /// `c[1002,"Connection interrupted"]`: a receiving request broke off.
     pub const CONNECTION_INTERRUPTED: CloseFrame<'static> = CloseFrame {
         code: 1002,

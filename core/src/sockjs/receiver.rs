@@ -212,18 +212,22 @@ impl ReceiverResponse {
         out.write_with(HEAD_ROOM + room, whole, |e| *e).is_ok()
     }
 
-    /// The whole answer to a receiving request that arrives while another is attached:
-    /// `c[2010,"Another connection still open"]` in the transport's framing.
-    pub fn write_busy<S: ByteStore>(&self, config: &Config<'_>, out: &mut S) -> bool {
+    /// The whole answer to a receiving request that gets no session, only `close` in the
+    /// transport's framing: [`CloseFrame::ANOTHER_CONNECTION_STILL_OPEN`] while another
+    /// request is attached, [`CloseFrame::TOO_MANY_SESSIONS`] for a new session over the
+    /// server's limits.
+    pub fn write_close<S: ByteStore>(
+        &self,
+        close: CloseFrame<'_>,
+        config: &Config<'_>,
+        out: &mut S,
+    ) -> bool {
         let ctx = self.context();
         let framing = Framing::with_callback(self.transport, &self.callback);
         let whole = |buf: &mut [u8]| -> Result<usize, Option<usize>> {
             let mut frame = [0u8; 256];
             let n = framing
-                .write_frame(
-                    &Frame::Close(CloseFrame::ANOTHER_CONNECTION_STILL_OPEN),
-                    &mut frame,
-                )
+                .write_frame(&Frame::Close(close), &mut frame)
                 .map_err(|_| None)?;
             let h = write_transport_head(
                 self.transport,
@@ -286,7 +290,7 @@ mod tests {
         );
         let busy = ReceiverResponse::new(Transport::Xhr, "", &ctx);
         out.discard(usize::MAX);
-        assert!(busy.write_busy(&config, &mut out));
+        assert!(busy.write_close(CloseFrame::ANOTHER_CONNECTION_STILL_OPEN, &config, &mut out));
         assert!(out
             .as_slice()
             .ends_with(b"c[2010,\"Another connection still open\"]\n"));

@@ -10,6 +10,7 @@ use sockwire_core::sockjs::Config as SockJsConfig;
 use sockwire_core::stomp::ServerSessionConfig;
 use sockwire_core::ws::{CloseCode, Config as WsConfig};
 
+use super::admission::Caps;
 use super::app::{AppHandler, DefaultApp};
 use super::handler::{EchoHandler, HandlerFactory};
 
@@ -176,6 +177,12 @@ pub struct ServerConfig {
     /// Bytes of incoming messages all connections together may hold while they arrive;
     /// a message that does not fit what is left is refused (close 1009).
     pub max_total_incoming_bytes: usize,
+    /// Connections held at once, in all and per client address; one over a cap is closed
+    /// as soon as it is accepted.
+    pub connections: Caps,
+    /// SockJS sessions held at once, in all and per client address; a new one over a
+    /// cap is answered `c[1013,"Try again later: too many sessions"]`.
+    pub sockjs_sessions: Caps,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
@@ -221,6 +228,14 @@ impl Default for ServerConfig {
             send_time_limit: Duration::from_secs(10),
             max_total_queued_bytes: 16 * 1024 * 1024,
             max_total_incoming_bytes: 64 * 1024 * 1024,
+            connections: Caps {
+                total: 10_000,
+                per_address: 1_000,
+            },
+            sockjs_sessions: Caps {
+                total: 10_000,
+                per_address: 1_000,
+            },
             queue_limits: QueueLimits {
                 messages_per_queue: 100_000,
                 bytes_per_queue: 64 * 1024 * 1024,

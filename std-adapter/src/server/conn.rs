@@ -51,6 +51,8 @@ pub struct Conn {
     counted: (Kind, usize),
     /// The request it carries is for the hub worker.
     pub(crate) wants_hub: bool,
+    /// Its place under the connection caps, given back when it is dropped.
+    pub(crate) admitted: Option<super::admission::Admitted>,
 }
 
 impl Conn {
@@ -74,6 +76,7 @@ impl Conn {
             more_to_read: false,
             counted: (Kind::Other, 0),
             wants_hub: false,
+            admitted: None,
         }
     }
 

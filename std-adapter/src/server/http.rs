@@ -1,6 +1,8 @@
 //! The HTTP phase of a connection: requests read by the core's `RequestReader`, routed
 //! to an endpoint, answered by the core or upgraded to a session.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use sockwire_core::broker::SessionId;
 use sockwire_core::http::{
     keeps_alive, write_ok_response, BodyFraming, Header, Request, RequestError, RequestEvent,
@@ -24,6 +26,7 @@ use super::config::{Endpoint, ServerConfig, SockJsApp};
 use super::conn::{Conn, Ctx, Phase};
 use super::handler::{Outbox, SessionInfo};
 use super::hub::{StompConn, Where};
+use super::sockjs::Received;
 use crate::store::VecBytes;
 
 /// Request header fields accepted at most.
@@ -392,6 +395,7 @@ fn sockjs(
                 callback: &callback,
                 ctx: &ctx_fields,
                 slot: ctx.slot,
+                peer: conn.peer.ip(),
                 keep_alive,
             };
             match h.registry.receive(
@@ -402,8 +406,13 @@ fn sockjs(
                 ctx.config,
                 &mut conn.out,
             ) {
-                Some(response) => conn.phase = Phase::Receiving(key, Box::new(response)),
-                None => answered(conn, keep_alive, now),
+                Received::Attached(response) => conn.phase = Phase::Receiving(key, response),
+                Received::Answered => answered(conn, keep_alive, now),
+                Received::Refused => {
+                    log::debug!("{}: over the SockJS session caps: refused", conn.peer);
+                    ctx.stats.refused_connections.fetch_add(1, Relaxed);
+                    answered(conn, keep_alive, now);
+                }
             }
         }
         Some(Answer::Send {

@@ -8,6 +8,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod admission;
 mod app;
 mod config;
 mod conn;
@@ -28,6 +29,7 @@ use std::thread::JoinHandle;
 
 use mio::{Poll, Waker};
 
+pub use admission::Caps;
 pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
 pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig, SockJsApp, SockJsSettings};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
@@ -35,6 +37,7 @@ pub use stats::HubStats;
 
 use crate::clock::Clock;
 use crate::pool::BytePool;
+use admission::Gate;
 use hub::Hub;
 use worker::{HubRole, Shared, Worker, WAKER};
 
@@ -88,6 +91,7 @@ impl Server {
         let (to_hub, inbox) = std::sync::mpsc::channel();
         let hub = Hub::new(&config);
         let config_incoming = config.max_total_incoming_bytes;
+        let config_connections = config.connections;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             draining: AtomicBool::new(false),
@@ -98,6 +102,7 @@ impl Server {
             hub_waker: hub_waker.clone(),
             stats: Default::default(),
             incoming: Arc::new(BytePool::new(config_incoming)),
+            connections: Gate::new(config_connections),
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
@@ -105,6 +110,7 @@ impl Server {
             hub,
             stomp_listener.map(mio::net::TcpListener::from_std),
             inbox,
+            shared.config.sockjs_sessions,
         ));
         let mut hub_poll = Some(hub_poll);
         for i in 0..workers {

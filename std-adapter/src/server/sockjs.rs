@@ -2,7 +2,9 @@
 //! of one session (a long poll here, a send there) meet the same session without a lock.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
 
 use sockwire_core::broker::SessionId;
 use sockwire_core::machine::Machine;
@@ -15,6 +17,7 @@ use sockwire_core::stomp::{Id, ServerSession};
 use sockwire_core::store::ByteStore;
 use sockwire_core::time::Instant;
 
+use super::admission::{Admitted, Caps, Gate};
 use super::config::ServerConfig;
 use super::conn::HubCtx;
 use super::http::SockJsSend;
@@ -31,16 +34,50 @@ enum Session {
 }
 
 struct Entry {
+    /// Its place under the session caps.
+    _admitted: Admitted,
     session: Session,
     /// The slot of the connection of its receiving request.
     receiver: Option<usize>,
 }
 
 /// The SockJS sessions of a server.
-#[derive(Default)]
 pub struct Registry {
     sessions: HashMap<String, Entry>,
     next_sweep: Option<Instant>,
+    gate: Arc<Gate>,
+}
+
+/// What became of a receiving request.
+pub enum Received {
+    /// It is attached to its session: the response goes on.
+    Attached(Box<ReceiverResponse>),
+    /// Answered at once: another request is attached to the session.
+    Answered,
+    /// Answered at once: a new session would have gone over the caps.
+    Refused,
+}
+
+/// A new SockJS session under `key`, carrying STOMP when `stomp` numbers sessions.
+fn new_session(
+    config: &ServerConfig,
+    stomp: Option<&AtomicU32>,
+    sessions: &mut HashMap<SessionId, Where>,
+    key: &str,
+    now: Instant,
+) -> Session {
+    match stomp {
+        Some(numbers) => {
+            let s = new_stomp(config, numbers, now);
+            sessions.insert(s.id(), Where::SockJs(key.to_string()));
+            Session::Stomp(s)
+        }
+        None => Session::Echo(Box::new(SockJsSession::new(
+            &config.sockjs.core(),
+            VecBytes::new(config.max_queued_bytes),
+            now,
+        ))),
+    }
 }
 
 /// A receiving request about to attach.
@@ -55,6 +92,8 @@ pub struct Attaching<'a> {
     pub ctx: &'a RequestContext<'a>,
     /// The slot of its connection.
     pub slot: usize,
+    /// The client's address.
+    pub peer: IpAddr,
     /// The connection takes another request after the response.
     pub keep_alive: bool,
 }
@@ -83,6 +122,15 @@ fn new_stomp(config: &ServerConfig, numbers: &AtomicU32, now: Instant) -> Box<So
 }
 
 impl Registry {
+    /// No sessions yet; at most `caps` at once.
+    pub fn new(caps: Caps) -> Registry {
+        Registry {
+            sessions: HashMap::new(),
+            next_sweep: None,
+            gate: Gate::new(caps),
+        }
+    }
+
     /// Whether there are sessions whose timers must run.
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty()
@@ -94,14 +142,15 @@ impl Registry {
             Some(Entry {
                 session: Session::Stomp(s),
                 receiver,
+                ..
             }) => Some((s, *receiver)),
             _ => None,
         }
     }
 
     /// A receiving request: finds or creates its session (carrying STOMP when `stomp`
-    /// numbers sessions), attaches it, and writes what is owed already. `None` when the
-    /// request was answered at once (another one is attached).
+    /// numbers sessions) and attaches it, unless another request is attached or a new
+    /// session would go over the caps: then the request is answered at once.
     pub fn receive(
         &mut self,
         r: &Attaching<'_>,
@@ -110,40 +159,36 @@ impl Registry {
         now: Instant,
         config: &ServerConfig,
         out: &mut VecBytes,
-    ) -> Option<ReceiverResponse> {
+    ) -> Received {
         let core = config.sockjs.core();
-        let entry = self.sessions.entry(r.key.to_string()).or_insert_with(|| {
-            let session = match stomp {
-                Some(numbers) => {
-                    let s = new_stomp(config, numbers, now);
-                    sessions.insert(s.id(), Where::SockJs(r.key.to_string()));
-                    Session::Stomp(s)
-                }
-                None => Session::Echo(Box::new(SockJsSession::new(
-                    &core,
-                    VecBytes::new(config.max_queued_bytes),
-                    now,
-                ))),
-            };
-            Entry {
-                session,
-                receiver: None,
+        let response =
+            ReceiverResponse::new(r.transport, r.callback, r.ctx).with_keep_alive(r.keep_alive);
+        let entry = match self.sessions.entry(r.key.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Some(admitted) = self.gate.admit(r.peer) else {
+                    response.write_close(CloseFrame::TOO_MANY_SESSIONS, &core, out);
+                    return Received::Refused;
+                };
+                e.insert(Entry {
+                    _admitted: admitted,
+                    session: new_session(config, stomp, sessions, r.key, now),
+                    receiver: None,
+                })
             }
-        });
+        };
         let attached = match &mut entry.session {
             Session::Echo(s) => s.attach_receiver(now, r.transport, r.callback),
             Session::Stomp(s) => s
                 .endpoint_mut()
                 .attach_receiver(now, r.transport, r.callback),
         };
-        let response =
-            ReceiverResponse::new(r.transport, r.callback, r.ctx).with_keep_alive(r.keep_alive);
         if attached == Attach::AnotherConnectionStillOpen {
-            response.write_busy(&core, out);
-            return None;
+            response.write_close(CloseFrame::ANOTHER_CONNECTION_STILL_OPEN, &core, out);
+            return Received::Answered;
         }
         entry.receiver = Some(r.slot);
-        Some(response)
+        Received::Attached(Box::new(response))
     }
 
     /// Writes what the session `key` owes the receiving request `response`; tells

@@ -36,6 +36,8 @@ pub struct Stats {
     /// Sessions and connections (STOMP, SockJS, WebSocket) closed because they did not
     /// keep up.
     pub closed_for_slowness: AtomicU64,
+    /// Connections and SockJS sessions refused for being over a cap.
+    pub refused_connections: AtomicU64,
 }
 
 /// A copy of the STOMP counters.
@@ -97,7 +99,7 @@ impl Stats {
                 "{{\"sessions\":{{\"websocket\":{},\"stomp_websocket\":{},\"stomp_tcp\":{}}},",
                 "\"stomp_sessions_connected\":{},\"messages_published\":{},",
                 "\"messages_delivered\":{},\"queued_bytes\":{},\"incoming_bytes\":{},",
-                "\"closed_for_slowness\":{}}}"
+                "\"closed_for_slowness\":{},\"refused_over_caps\":{}}}"
             ),
             self.websocket.load(Relaxed),
             self.stomp_websocket.load(Relaxed),
@@ -108,6 +110,7 @@ impl Stats {
             self.queued_bytes.load(Relaxed),
             incoming_bytes,
             hub.closed_for_slowness,
+            self.refused_connections.load(Relaxed),
         )
     }
 }

@@ -13,6 +13,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use sockwire_core::time::Instant;
 
+use super::admission::Gate;
 use super::config::ServerConfig;
 use super::conn::{Conn, Ctx, HubCtx, Next};
 use super::hub::Hub;
@@ -49,6 +50,8 @@ pub struct Shared {
     pub stats: Stats,
     /// What every connection's incoming messages draw from.
     pub incoming: Arc<BytePool>,
+    /// Admits connections up to the caps.
+    pub connections: Arc<Gate>,
 }
 
 /// The hub worker's extra state.
@@ -61,10 +64,15 @@ pub struct HubRole {
 
 impl HubRole {
     /// The hub, its STOMP listener and the inbox of handed-over connections.
-    pub fn new(hub: Hub, stomp_listener: Option<TcpListener>, inbox: Receiver<Conn>) -> HubRole {
+    pub fn new(
+        hub: Hub,
+        stomp_listener: Option<TcpListener>,
+        inbox: Receiver<Conn>,
+        caps: super::admission::Caps,
+    ) -> HubRole {
         HubRole {
             hub,
-            registry: Registry::default(),
+            registry: Registry::new(caps),
             stomp_listener,
             inbox,
         }
@@ -209,9 +217,19 @@ impl Worker {
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
+                    let Some(admitted) = self.shared.connections.admit(peer.ip()) else {
+                        // Over a cap: closed at once (dropped), counted.
+                        log::debug!("{peer}: over the connection caps: closed");
+                        self.shared
+                            .stats
+                            .refused_connections
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let now = self.shared.clock.now();
-                    let conn = Conn::http(stream, peer, &self.shared.config, now);
+                    let mut conn = Conn::http(stream, peer, &self.shared.config, now);
+                    conn.admitted = Some(admitted);
                     if let Some(slot) = self.insert(conn) {
                         if stomp {
                             self.run_conn(slot, |c, _, ctx| {

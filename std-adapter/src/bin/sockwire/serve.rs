@@ -79,6 +79,18 @@ pub struct ServeArgs {
     /// refused [default: 256 MiB].
     #[arg(long, value_name = "BYTES")]
     max_held_bytes: Option<usize>,
+    /// Connections held at once; more are closed as soon as accepted [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Connections held at once from one client address [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_connections_per_address: Option<usize>,
+    /// SockJS sessions held at once; a new one over it is refused [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_sockjs_sessions: Option<usize>,
+    /// SockJS sessions held at once for one client address [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_sockjs_sessions_per_address: Option<usize>,
     /// Reads settings from FILE first, one a line with the flag's name: `http =
     /// 127.0.0.1:9000`, `heart-beat 5000,5000`, `no-stomp-tcp`; `#` starts a comment.
     /// Flags on the command line win.
@@ -189,10 +201,18 @@ impl ServeArgs {
             config.max_total_incoming_bytes = n;
         }
         let limits = &mut config.queue_limits;
+        let caps = (&mut config.connections, &mut config.sockjs_sessions);
         for (flag, limit) in [
             (self.max_queue_messages, &mut limits.messages_per_queue),
             (self.max_queue_bytes, &mut limits.bytes_per_queue),
             (self.max_held_bytes, &mut limits.held_bytes),
+            (self.max_connections, &mut caps.0.total),
+            (self.max_connections_per_address, &mut caps.0.per_address),
+            (self.max_sockjs_sessions, &mut caps.1.total),
+            (
+                self.max_sockjs_sessions_per_address,
+                &mut caps.1.per_address,
+            ),
         ] {
             if let Some(n) = flag {
                 *limit = n;
