@@ -40,6 +40,7 @@ mod config;
 mod destination;
 mod in_flight;
 mod interface;
+pub mod journal;
 mod message;
 mod pattern;
 mod selector;

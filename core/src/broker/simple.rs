@@ -53,6 +53,21 @@ impl<'c, S: SubscriptionStore, F: InFlightStore> SimpleBroker<'c, S, F> {
         }
     }
 
+    /// A broker over an in-flight store that already holds messages (replayed from a
+    /// journal after a restart): they wait for subscribers, in order, and new sequence
+    /// numbers (message ids) follow the largest held.
+    pub fn recovered(config: BrokerConfig<'c>, subs: S, in_flight: F) -> Self {
+        let mut last = None;
+        while let Some(seq) = in_flight.next_after(last) {
+            last = Some(seq);
+        }
+        SimpleBroker {
+            seq: last.unwrap_or(0),
+            maybe_waiting: last.is_some(),
+            ..SimpleBroker::new(config, subs, in_flight)
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &BrokerConfig<'c> {
         &self.config
@@ -66,6 +81,11 @@ impl<'c, S: SubscriptionStore, F: InFlightStore> SimpleBroker<'c, S, F> {
     /// The held queue messages.
     pub fn in_flight(&self) -> &F {
         &self.in_flight
+    }
+
+    /// The in-flight store, to act on it beside the broker (sync a journal).
+    pub fn in_flight_mut(&mut self) -> &mut F {
+        &mut self.in_flight
     }
 
     fn next_served(&mut self) -> u64 {

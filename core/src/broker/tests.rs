@@ -555,6 +555,28 @@ fn capacity_exhaustion() {
 }
 
 #[test]
+fn a_recovered_broker_offers_what_its_store_held_and_numbers_on_after_it() {
+    let mut store: FixedInFlight<8, 32, 64> = FixedInFlight::new();
+    for (seq, body) in [(41u64, &b"a"[..]), (42, b"b")] {
+        let message = Message {
+            destination: "/queue/r",
+            headers: HeaderLines::new(b""),
+            body,
+        };
+        store.insert(seq, message, None).unwrap();
+    }
+    let mut b: Test = SimpleBroker::recovered(BrokerConfig::default(), FixedStore::new(), store);
+    // A new message queues behind the recovered ones, with the next id.
+    assert_eq!(publish(&mut b, "/queue/r", b"", b"c").0, Ok(Routed::Held));
+    let got = sub(&mut b, 1, "s", "/queue/r", AckMode::Auto);
+    let seen: Vec<(&str, &[u8])> = got
+        .iter()
+        .map(|g| (g.id.as_str(), g.body.as_slice()))
+        .collect();
+    assert_eq!(seen, [("41", &b"a"[..]), ("42", b"b"), ("43", b"c")]);
+}
+
+#[test]
 fn queue_limits_refuse_the_send_and_keep_what_waits() {
     let limits = QueueLimits {
         messages_per_queue: 2,

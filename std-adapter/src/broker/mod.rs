@@ -1,10 +1,14 @@
 //! Growable storage for the core's broker: the std adapter's answer to the fixed-capacity
 //! stores a microcontroller uses.
 
+mod durable;
 mod in_flight;
+mod journal;
 mod store;
 
+pub use durable::DurableInFlight;
 pub use in_flight::VecInFlight;
+pub use journal::{Journal, Recovered};
 pub use store::VecStore;
 
 use sockwire_core::broker::DestinationText;

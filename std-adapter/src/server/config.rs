@@ -183,6 +183,10 @@ pub struct ServerConfig {
     /// SockJS sessions held at once, in all and per client address; a new one over a
     /// cap is answered `c[1013,"Try again later: too many sessions"]`.
     pub sockjs_sessions: Caps,
+    /// Where queue messages are journaled, so that what is not acknowledged survives a
+    /// crash or restart; `None`: in memory only. With it, a `SEND` to a `/queue` gets its
+    /// `RECEIPT` only once the message is on disk.
+    pub data_dir: Option<std::path::PathBuf>,
     /// The handler of messages sent to the application prefix.
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
@@ -228,6 +232,7 @@ impl Default for ServerConfig {
             send_time_limit: Duration::from_secs(10),
             max_total_queued_bytes: 16 * 1024 * 1024,
             max_total_incoming_bytes: 64 * 1024 * 1024,
+            data_dir: None,
             connections: Caps {
                 total: 10_000,
                 per_address: 1_000,

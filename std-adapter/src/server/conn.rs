@@ -20,6 +20,9 @@ use crate::store::VecBytes;
 
 /// How long a finished connection waits for the peer to close before it is dropped.
 const LINGER_MILLIS: u64 = 2000;
+/// Bytes read from one connection before the worker turns to the others: a peer that
+/// sends without pause must not starve them.
+const READ_BUDGET: usize = 256 * 1024;
 /// How long a connection over its share of a spent output budget may make no progress
 /// before it is closed.
 const SHED_AFTER_MILLIS: u64 = 1000;
@@ -118,7 +121,13 @@ impl Conn {
     /// the output is over its limit.
     pub fn on_readable(&mut self, scratch: &mut Vec<u8>, ctx: &mut Ctx<'_>) -> Next {
         self.more_to_read = false;
+        let mut read = 0;
         loop {
+            if read >= READ_BUDGET {
+                // Fair to the others: the worker comes back to this one after them.
+                self.more_to_read = true;
+                return Next::Keep;
+            }
             if self.queued() > ctx.config.max_write_buffer
                 || (self.needs_hub() && ctx.hub.is_none())
             {
@@ -145,6 +154,7 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return self.on_eof(ctx),
             };
+            read += got;
             self.pending.clear();
             let input = &mut scratch[..carried + got];
             let (used, read_on) = self.process(input, ctx);
@@ -194,6 +204,10 @@ impl Conn {
 
     /// Writes what is queued and tells whether the connection is done.
     pub fn after_io(&mut self, ctx: &mut Ctx<'_>) -> Option<Next> {
+        if let Some(h) = ctx.hub.as_mut() {
+            // Receipts for durable messages go out only once the disk has them.
+            h.hub.sync_journal();
+        }
         loop {
             if self.flush(ctx.now) == Next::Drop {
                 return Some(self.on_eof(ctx));

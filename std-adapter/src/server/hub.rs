@@ -5,6 +5,7 @@
 //! sessions is written straight into them through [`Route`].
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 
 use sockwire_core::broker::{
@@ -22,7 +23,7 @@ use super::config::ServerConfig;
 use super::conn::{Conn, Phase};
 use super::sockjs::Registry;
 use super::stats::Stats;
-use crate::broker::{VecInFlight, VecStore};
+use crate::broker::{DurableInFlight, VecStore};
 use crate::store::VecBytes;
 
 /// A STOMP session over TCP, WebSocket or SockJS over WebSocket: room for 32
@@ -35,7 +36,7 @@ pub type StompConn =
 pub type SockJsStompSession = BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192>, VecBytes>;
 
 /// The broker the server runs.
-pub type Broker = SimpleBroker<'static, VecStore, VecInFlight>;
+pub type Broker = SimpleBroker<'static, VecStore, DurableInFlight>;
 
 /// Where a STOMP session lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,9 @@ fn leak(s: &str) -> &'static str {
 }
 
 impl Hub {
-    /// A hub with the server's prefixes and application handler.
-    pub fn new(config: &ServerConfig) -> Hub {
+    /// A hub with the server's prefixes and application handler, and the queue messages
+    /// its data directory (if any) holds.
+    pub fn new(config: &ServerConfig) -> io::Result<Hub> {
         // The broker borrows its prefixes for the life of the server.
         let prefixes = BrokerConfig {
             topic_prefix: leak(&config.prefixes.topic),
@@ -72,10 +74,28 @@ impl Hub {
             separator: config.prefixes.separator,
             limits: config.queue_limits,
         };
-        Hub {
-            broker: SimpleBroker::new(prefixes, VecStore::new(), VecInFlight::new()),
+        let in_flight = match &config.data_dir {
+            Some(dir) => DurableInFlight::open(dir)?,
+            None => DurableInFlight::in_memory(),
+        };
+        Ok(Hub {
+            broker: SimpleBroker::recovered(prefixes, VecStore::new(), in_flight),
             sessions: HashMap::new(),
             app: (config.app)(),
+        })
+    }
+
+    /// Makes the journal's new records durable before anything more is written to a
+    /// peer: no receipt leaves for a message the disk does not have. Should the disk fail,
+    /// the server stops rather than acknowledge what it cannot keep.
+    pub fn sync_journal(&mut self) {
+        let in_flight = self.broker.in_flight_mut();
+        if !in_flight.is_dirty() {
+            return;
+        }
+        if let Err(e) = in_flight.sync() {
+            log::error!("queue journal: {e}: stopping, as receipts can no longer be kept");
+            std::process::exit(1);
         }
     }
 }

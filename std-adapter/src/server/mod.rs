@@ -89,7 +89,7 @@ impl Server {
         let hub_poll = Poll::new()?;
         let hub_waker = Arc::new(Waker::new(hub_poll.registry(), WAKER)?);
         let (to_hub, inbox) = std::sync::mpsc::channel();
-        let hub = Hub::new(&config);
+        let hub = Hub::new(&config)?;
         let config_incoming = config.max_total_incoming_bytes;
         let config_connections = config.connections;
         let shared = Arc::new(Shared {

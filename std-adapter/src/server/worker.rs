@@ -27,6 +27,10 @@ const STOMP_LISTENER: Token = Token(usize::MAX - 3);
 /// The token of the waker that asks a worker to stop or to adopt connections.
 pub const WAKER: Token = Token(usize::MAX - 2);
 
+/// Reads of one connection in a row (each up to the connection's read budget) before
+/// the worker turns to the others.
+const READ_ROUNDS: usize = 4;
+
 /// How long a graceful shutdown waits for sessions to finish.
 const DRAIN_MILLIS: u64 = 5000;
 
@@ -96,6 +100,8 @@ pub struct Worker {
     blocked: Vec<usize>,
     /// While the budget is spent: when to look again for connections to shed.
     next_shed: Option<Instant>,
+    /// Connections that stopped reading to let the others run, with more to read.
+    ready: Vec<usize>,
 }
 
 impl Worker {
@@ -125,6 +131,7 @@ impl Worker {
             drain_deadline: None,
             blocked: Vec::new(),
             next_shed: None,
+            ready: Vec::new(),
         })
     }
 
@@ -155,7 +162,12 @@ impl Worker {
             {
                 wake = Some(wake.map_or(t, |w| w.min(t)));
             }
-            let timeout = wake.map(|t| self.shared.clock.until(t));
+            let timeout = if self.ready.is_empty() {
+                wake.map(|t| self.shared.clock.until(t))
+            } else {
+                // Readers wait their turn: look at new events, then serve them.
+                Some(std::time::Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -186,6 +198,7 @@ impl Worker {
                     }
                 }
             }
+            self.serve_ready();
             self.fire_timers();
             self.shed();
             self.resume_blocked();
@@ -334,12 +347,8 @@ impl Worker {
         if !self.step_once(slot, step) {
             return;
         }
-        while self
-            .conns
-            .get(slot)
-            .and_then(Option::as_ref)
-            .is_some_and(|c| c.more_to_read)
-        {
+        let mut rounds = 0;
+        while self.has_more_to_read(slot) {
             let budget = self.shared.config.max_total_queued_bytes;
             if self.shared.stats.queued_bytes.load(Ordering::Relaxed) > budget {
                 // Backpressure: the publisher waits (its TCP window fills) until the
@@ -347,8 +356,32 @@ impl Worker {
                 self.blocked.push(slot);
                 return;
             }
+            if rounds == READ_ROUNDS {
+                // Its turn is over: the others run before it reads again.
+                if !self.ready.contains(&slot) {
+                    self.ready.push(slot);
+                }
+                return;
+            }
+            rounds += 1;
             if !self.step_once(slot, |c, scratch, ctx| c.on_readable(scratch, ctx)) {
                 return;
+            }
+        }
+    }
+
+    fn has_more_to_read(&self, slot: usize) -> bool {
+        self.conns
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.more_to_read)
+    }
+
+    /// Gives the readers that yielded their next turn.
+    fn serve_ready(&mut self) {
+        for slot in std::mem::take(&mut self.ready) {
+            if self.has_more_to_read(slot) {
+                self.run_conn(slot, |c, scratch, ctx| c.on_readable(scratch, ctx));
             }
         }
     }

@@ -91,6 +91,11 @@ pub struct ServeArgs {
     /// SockJS sessions held at once for one client address [default: 1000].
     #[arg(long, value_name = "N")]
     max_sockjs_sessions_per_address: Option<usize>,
+    /// Journals queue messages in DIR: what is not acknowledged survives a crash or a
+    /// restart, and a SEND to a /queue gets its RECEIPT once the message is on disk
+    /// [default: in memory only].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
     /// Reads settings from FILE first, one a line with the flag's name: `http =
     /// 127.0.0.1:9000`, `heart-beat 5000,5000`, `no-stomp-tcp`; `#` starts a comment.
     /// Flags on the command line win.
@@ -160,6 +165,7 @@ impl ServeArgs {
             http: self.http,
             stomp_tcp: (!self.no_stomp_tcp).then_some(self.stomp_tcp),
             allowed_origins: self.origins,
+            data_dir: self.data_dir,
             ..ServerConfig::default()
         };
         if let Some(n) = self.workers {
