@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# STOMP fan-out benchmark: `sockwire serve` against RabbitMQ's STOMP plugin, same run.
+# STOMP fan-out and durable-queue benchmarks: `sockwire serve` against RabbitMQ's STOMP
+# plugin, same run.
 #
 #   bash tests/bench/fanout.sh [--quick]
 #
@@ -9,6 +10,8 @@
 # both brokers to core $BROKER_CORE and the client to core $CLIENT_CORE, runs each case
 # against both brokers (interleaved, so background load hits both alike), prints each
 # line and the ratio sockwire/rabbitmq of deliveries per second, and stops both brokers.
+# Then durable queues: persistent messages with receipts and an acking consumer, against
+# RabbitMQ and `sockwire serve --data-dir`, with the ratio of confirmed SENDs per second.
 # --quick divides the message counts by 10 (a smoke run).
 #
 # Environment: CARGO_TARGET_DIR (default target), BROKER_CORE (1), CLIENT_CORE (0),
@@ -21,7 +24,7 @@ quick=0
 for arg in "$@"; do
     case "$arg" in
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -31,6 +34,8 @@ client_core=${CLIENT_CORE:-0}
 rabbit_port=${RABBIT_STOMP_PORT:-61623}
 sockwire_stomp=${SOCKWIRE_STOMP:-127.0.0.1:61614}
 sockwire_http=${SOCKWIRE_HTTP:-127.0.0.1:8081}
+SOCKWIRE_DURABLE_STOMP=${SOCKWIRE_DURABLE_STOMP:-127.0.0.1:61615}
+SOCKWIRE_DURABLE_HTTP=${SOCKWIRE_DURABLE_HTTP:-127.0.0.1:8082}
 timeout=${TIMEOUT_SECS:-600}
 target=${CARGO_TARGET_DIR:-target}
 
@@ -44,8 +49,10 @@ cases=(
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-cargo build -q --release -p sockwire-std --bin sockwire -p sockwire-tests --bin stomp_fanout
+cargo build -q --release -p sockwire-std --bin sockwire -p sockwire-tests --bin stomp_fanout \
+    --bin stomp_durable
 fanout="$target/release/stomp_fanout"
+durable="$target/release/stomp_durable"
 sockwire="$target/release/sockwire"
 
 if ! command -v rabbitmq-server >/dev/null; then
@@ -159,4 +166,38 @@ for case in "${cases[@]}"; do
     grep -q ' lost=0 dup=0 ' <<<"$rabbit" || echo "(rabbitmq lost or duplicated messages)"
     echo
 done
+
+# --- durable queues: persistent messages with receipts, an acking consumer -------------
+# RabbitMQ's /queue destinations are durable queues; `persistent:true` makes it write
+# each message to disk before its receipt. sockwire does the same with --data-dir.
+data_dir=$(mktemp -d)
+taskset -c "$broker_core" "$sockwire" serve --stomp-tcp "$SOCKWIRE_DURABLE_STOMP" \
+    --http "$SOCKWIRE_DURABLE_HTTP" --workers 1 --data-dir "$data_dir" >/dev/null 2>&1 &
+durable_pid=$!
+confirmed_of() { sed -n 's/.*confirmed_per_s=\([0-9.]*\).*/\1/p' <<<"$1"; }
+if wait_port "${SOCKWIRE_DURABLE_STOMP%:*}" "${SOCKWIRE_DURABLE_STOMP##*:}" 10; then
+    for case in "20000 256" "5000 4096"; do
+        read -r msgs size <<<"$case"
+        if [ "$quick" = 1 ]; then msgs=$(( msgs / 10 )); fi
+        echo "== durable queue: $msgs persistent messages x $size B, receipts, acking consumer"
+        rabbit=$(taskset -c "$client_core" "$durable" --label rabbitmq --addr "127.0.0.1:$rabbit_port" \
+            --messages "$msgs" --size "$size" --timeout-secs "$timeout" 2>&1) || true
+        echo "${rabbit:-broker=rabbitmq FAILED}"
+        mine=$(taskset -c "$client_core" "$durable" --label sockwire --addr "$SOCKWIRE_DURABLE_STOMP" \
+            --messages "$msgs" --size "$size" --timeout-secs "$timeout" 2>&1) || true
+        echo "${mine:-broker=sockwire FAILED}"
+        r=$(confirmed_of "$rabbit"); m=$(confirmed_of "$mine")
+        if [ -n "$r" ] && [ -n "$m" ]; then
+            awk -v s="$m" -v r="$r" 'BEGIN { printf "ratio sockwire/rabbitmq confirmed_per_s=%.2f\n", (r > 0 ? s / r : 0) }'
+        fi
+        grep -q ' lost=0 dup=0' <<<"$mine" || failed=1
+        echo
+    done
+else
+    echo "sockwire --data-dir did not open $SOCKWIRE_DURABLE_STOMP" >&2
+    failed=1
+fi
+kill "$durable_pid" 2>/dev/null || true
+wait "$durable_pid" 2>/dev/null || true
+rm -rf "$data_dir"
 exit $failed

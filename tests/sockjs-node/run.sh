@@ -6,7 +6,9 @@
 # - stomp.js: @stomp/stompjs over a plain WebSocket (/ws) and over sockjs-client
 #   (/stomp, each transport), through the embedded broker;
 # - slow_reader.js: a stomp.js consumer over each sockjs-client transport that stalls
-#   now and then still gets every one of 10,000 messages of 20 KB from a /queue, in order.
+#   now and then still gets every one of 10,000 messages of 20 KB from a /queue, in order;
+# - soak.js: two minutes of mixed traffic on its own `sockwire serve --data-dir`, restarted
+#   twice (SIGTERM, SIGKILL); prints the figures and fails if a confirmed message is lost.
 # Installs the npm packages, starts `sockwire serve` on loopback, runs them (each prints
 # "N passed, M failed"), stops the server.
 set -euo pipefail
@@ -24,4 +26,5 @@ status=0
 timeout 120 node tests/sockjs-node/interop.js http://127.0.0.1:9003/sockjs || status=1
 timeout 120 node tests/sockjs-node/stomp.js http://127.0.0.1:9003 || status=1
 timeout 420 node tests/sockjs-node/slow_reader.js http://127.0.0.1:9003 10000 || status=1
+timeout 300 node tests/sockjs-node/soak.js target/release/sockwire 120 || status=1
 exit $status

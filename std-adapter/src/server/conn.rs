@@ -205,8 +205,14 @@ impl Conn {
     /// Writes what is queued and tells whether the connection is done.
     pub fn after_io(&mut self, ctx: &mut Ctx<'_>) -> Option<Next> {
         if let Some(h) = ctx.hub.as_mut() {
-            // Receipts for durable messages go out only once the disk has them.
-            h.hub.sync_journal();
+            if h.hub.journal_dirty() {
+                // Receipts for durable messages go out only once the disk has them: the
+                // worker syncs once for all that read meanwhile, then writes this.
+                if !h.hub.awaiting_sync.contains(&ctx.slot) {
+                    h.hub.awaiting_sync.push(ctx.slot);
+                }
+                return None;
+            }
         }
         loop {
             if self.flush(ctx.now) == Next::Drop {

@@ -56,6 +56,7 @@ impl HubCtx<'_> {
             broker,
             sessions,
             app,
+            ..
         } = &mut *self.hub;
         let mut route = Route {
             sessions,

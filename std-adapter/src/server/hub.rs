@@ -55,6 +55,8 @@ pub struct Hub {
     pub sessions: HashMap<SessionId, Where>,
     /// The application's handler of `/app` destinations.
     pub app: Box<dyn AppHandler>,
+    /// Connections whose output waits for the journal's next sync.
+    pub awaiting_sync: Vec<usize>,
 }
 
 fn leak(s: &str) -> &'static str {
@@ -82,12 +84,19 @@ impl Hub {
             broker: SimpleBroker::recovered(prefixes, VecStore::new(), in_flight),
             sessions: HashMap::new(),
             app: (config.app)(),
+            awaiting_sync: Vec::new(),
         })
     }
 
-    /// Makes the journal's new records durable before anything more is written to a
-    /// peer: no receipt leaves for a message the disk does not have. Should the disk fail,
-    /// the server stops rather than acknowledge what it cannot keep.
+    /// Whether the journal has records not yet on disk: output must wait for
+    /// [`Hub::sync_journal`].
+    pub fn journal_dirty(&self) -> bool {
+        self.broker.in_flight().is_dirty()
+    }
+
+    /// Makes the journal's new records durable; then the output that waited for them
+    /// may go (no receipt leaves for a message the disk does not have). Should the disk
+    /// fail, the server stops rather than acknowledge what it cannot keep.
     pub fn sync_journal(&mut self) {
         let in_flight = self.broker.in_flight_mut();
         if !in_flight.is_dirty() {

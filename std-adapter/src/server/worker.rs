@@ -162,7 +162,11 @@ impl Worker {
             {
                 wake = Some(wake.map_or(t, |w| w.min(t)));
             }
-            let timeout = if self.ready.is_empty() {
+            let awaiting = self
+                .hub
+                .as_ref()
+                .is_some_and(|h| !h.hub.awaiting_sync.is_empty());
+            let timeout = if self.ready.is_empty() && !awaiting {
                 wake.map(|t| self.shared.clock.until(t))
             } else {
                 // Readers wait their turn: look at new events, then serve them.
@@ -199,6 +203,7 @@ impl Worker {
                 }
             }
             self.serve_ready();
+            self.sync_journal();
             self.fire_timers();
             self.shed();
             self.resume_blocked();
@@ -375,6 +380,18 @@ impl Worker {
             .get(slot)
             .and_then(Option::as_ref)
             .is_some_and(|c| c.more_to_read)
+    }
+
+    /// Group commit: one sync of the queue journal for everything read since the last,
+    /// then the output that waited for it.
+    fn sync_journal(&mut self) {
+        let Some(h) = self.hub.as_mut() else {
+            return;
+        };
+        h.hub.sync_journal();
+        for slot in std::mem::take(&mut h.hub.awaiting_sync) {
+            self.run_conn(slot, |c, _, ctx| c.on_output(ctx));
+        }
     }
 
     /// Gives the readers that yielded their next turn.

@@ -43,7 +43,10 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
-use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Limits, Version};
+use sockwire_core::stomp::{encode, Command, Decoded, Decoder, Version};
+use sockwire_tests::bench_stomp::{
+    connect_frame_for, encode_vec, exit_status, expect_frame, limits,
+};
 
 /// Octets of a body taken by the sequence number and the timestamp.
 const STAMP: usize = 32;
@@ -151,80 +154,8 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
-fn limits(size: usize) -> Limits {
-    Limits {
-        max_body: size.max(64 << 10),
-        ..Limits::DEFAULT
-    }
-}
-
-fn encode_vec(command: Command, headers: &[(&str, &str)], body: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = vec![0u8; 1024 + body.len()];
-    let n = encode(command, headers, body, Version::V1_2, &mut out)
-        .map_err(|e| io::Error::other(format!("encode {command:?}: {e:?}")))?;
-    out.truncate(n);
-    Ok(out)
-}
-
-/// Reads until one whole frame is in `buf`; returns an error for `ERROR` or another
-/// command than `want`. The frame is drained from `buf`; octets after it stay.
-fn expect_frame(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    decoder: &mut Decoder,
-    want: Command,
-) -> io::Result<()> {
-    let mut chunk = [0u8; 4096];
-    loop {
-        let found = match decoder.decode(buf) {
-            Ok(Decoded::Frame { frame, consumed }) => {
-                let command = frame.command();
-                if command != want {
-                    let message = frame
-                        .header("message")
-                        .map(|m| String::from_utf8_lossy(m.raw()).into_owned())
-                        .unwrap_or_default();
-                    return Err(io::Error::other(format!(
-                        "expected {want:?}, got {command:?} {message} {}",
-                        String::from_utf8_lossy(frame.body()).trim()
-                    )));
-                }
-                Some(consumed)
-            }
-            Ok(Decoded::HeartBeat { consumed }) => {
-                buf.drain(..consumed);
-                continue;
-            }
-            Ok(Decoded::Incomplete) => None,
-            Err(e) => return Err(io::Error::other(format!("bad frame: {e:?}"))),
-        };
-        if let Some(consumed) = found {
-            buf.drain(..consumed);
-            return Ok(());
-        }
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("closed while waiting for {want:?}"),
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 fn connect_frame(args: &Args) -> io::Result<Vec<u8>> {
-    encode_vec(
-        Command::Connect,
-        &[
-            ("accept-version", "1.2"),
-            ("host", &args.host),
-            ("login", &args.login),
-            ("passcode", &args.passcode),
-            ("heart-beat", "0,0"),
-        ],
-        b"",
-    )
+    connect_frame_for(&args.host, &args.login, &args.passcode)
 }
 
 /// One subscriber connection and what it has received.
@@ -842,19 +773,5 @@ fn main() -> ExitCode {
             }
         };
     }
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("stomp_fanout: {e}");
-            ExitCode::from(2)
-        }
-    }
+    exit_status("stomp_fanout", parse_args(), run)
 }
