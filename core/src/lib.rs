@@ -70,5 +70,6 @@ pub mod sockjs;
 pub mod stack;
 pub mod stomp;
 pub mod store;
+pub mod table;
 pub mod time;
 pub mod ws;

@@ -15,4 +15,5 @@ pub mod server;
 pub mod sockjs_client;
 pub mod stomp;
 pub mod store;
+pub mod table;
 pub mod url;

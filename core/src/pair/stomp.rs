@@ -8,6 +8,7 @@ use super::Peer;
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
 use crate::stack::{StackEvent, StompEndpoint};
+use crate::stomp::SessionStorage;
 use crate::stomp::{
     AckFrame, AckMode, ActionError, ClientError, ClientEvent, ClientSession, ConnectOptions,
     EncodeError, HeaderLines, HeaderText, HeartBeat, HeartBeatIntervals, OutgoingMessage,
@@ -727,8 +728,13 @@ pub trait ServerSide: Machine<TimeoutEvent: Into<ServerRecord>> {
     ) -> Result<(), String>;
 }
 
-impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize> ServerSide
-    for ServerSession<SUBS, TXS, UNACKED, HELD>
+impl<
+        const SUBS: usize,
+        const TXS: usize,
+        const UNACKED: usize,
+        const HELD: usize,
+        T: SessionStorage,
+    > ServerSide for ServerSession<SUBS, TXS, UNACKED, HELD, T>
 {
     fn read_record(&mut self, input: &mut [u8], now: Instant) -> Read<ServerRecord> {
         self.read(input, now).map(ServerRecord::from)

@@ -4,6 +4,7 @@
 use super::stomp_stack::{DeliverError, StackEvent, StompStack, WhenFull};
 use super::Carrier;
 use crate::machine::{Machine, Read};
+use crate::stomp::SessionStorage;
 use crate::stomp::{ActionError, OutgoingMessage};
 use crate::store::ByteStore;
 use crate::time::Instant;
@@ -55,7 +56,8 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > StompEndpoint for StompStack<C, S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > StompEndpoint for StompStack<C, S, SUBS, TXS, UNACKED, HELD, T>
 {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         StompStack::read(self, input, now)

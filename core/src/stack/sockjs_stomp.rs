@@ -13,6 +13,7 @@ use crate::stomp::{
     ActionError, DecodeError, MessageError, OutgoingMessage, ServerEvent, ServerSession,
     SessionError,
 };
+use crate::stomp::{FixedStorage, SessionStorage};
 use crate::store::ByteStore;
 use crate::time::Instant;
 
@@ -39,9 +40,10 @@ pub struct SockJsStomp<
     const TXS: usize = 4,
     const UNACKED: usize = 64,
     const HELD: usize = 4096,
+    T: SessionStorage = FixedStorage,
 > {
     sockjs: SockJsSession<S>,
-    session: ServerSession<SUBS, TXS, UNACKED, HELD>,
+    session: ServerSession<SUBS, TXS, UNACKED, HELD, T>,
     inbound: S,
     taken: usize,
     over: bool,
@@ -54,13 +56,14 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > SockJsStomp<S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > SockJsStomp<S, SUBS, TXS, UNACKED, HELD, T>
 {
     /// A session created at `now`: messages for the client wait in `queue`, STOMP bytes
     /// from the client in `inbound`.
     pub fn new(
         config: &Config<'_>,
-        session: ServerSession<SUBS, TXS, UNACKED, HELD>,
+        session: ServerSession<SUBS, TXS, UNACKED, HELD, T>,
         queue: S,
         inbound: S,
         now: Instant,
@@ -81,7 +84,7 @@ impl<
     }
 
     /// The STOMP session.
-    pub fn session(&self) -> &ServerSession<SUBS, TXS, UNACKED, HELD> {
+    pub fn session(&self) -> &ServerSession<SUBS, TXS, UNACKED, HELD, T> {
         &self.session
     }
 
@@ -171,7 +174,8 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > StompEndpoint for SockJsStomp<S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > StompEndpoint for SockJsStomp<S, SUBS, TXS, UNACKED, HELD, T>
 {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>> {
         self.flush(now);
@@ -294,7 +298,8 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > Machine for SockJsStomp<S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > Machine for SockJsStomp<S, SUBS, TXS, UNACKED, HELD, T>
 {
     type TimeoutEvent = StackEvent<'static>;
 
@@ -353,7 +358,8 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > Receiving for SockJsStomp<S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > Receiving for SockJsStomp<S, SUBS, TXS, UNACKED, HELD, T>
 {
     fn poll_frame(
         &mut self,

@@ -8,6 +8,7 @@ use crate::stomp::{
     ActionError, DecodeError, MessageError, OutgoingMessage, ServerEvent, ServerSession,
     SessionError,
 };
+use crate::stomp::{FixedStorage, SessionStorage};
 use crate::store::ByteStore;
 use crate::time::Instant;
 
@@ -99,9 +100,10 @@ pub struct StompStack<
     const TXS: usize = 4,
     const UNACKED: usize = 64,
     const HELD: usize = 4096,
+    T: SessionStorage = FixedStorage,
 > {
     carrier: C,
-    session: ServerSession<SUBS, TXS, UNACKED, HELD>,
+    session: ServerSession<SUBS, TXS, UNACKED, HELD, T>,
     inbound: S,
     /// STOMP bytes the last event took from `inbound`, dropped at the next call.
     taken: usize,
@@ -120,10 +122,15 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > StompStack<C, S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > StompStack<C, S, SUBS, TXS, UNACKED, HELD, T>
 {
     /// `session` on `carrier`, with `inbound` for client bytes not yet decoded.
-    pub fn new(carrier: C, session: ServerSession<SUBS, TXS, UNACKED, HELD>, inbound: S) -> Self {
+    pub fn new(
+        carrier: C,
+        session: ServerSession<SUBS, TXS, UNACKED, HELD, T>,
+        inbound: S,
+    ) -> Self {
         StompStack {
             carrier,
             session,
@@ -136,7 +143,7 @@ impl<
     }
 
     /// The STOMP session.
-    pub fn session(&self) -> &ServerSession<SUBS, TXS, UNACKED, HELD> {
+    pub fn session(&self) -> &ServerSession<SUBS, TXS, UNACKED, HELD, T> {
         &self.session
     }
 
@@ -341,7 +348,8 @@ impl<
         const TXS: usize,
         const UNACKED: usize,
         const HELD: usize,
-    > Machine for StompStack<C, S, SUBS, TXS, UNACKED, HELD>
+        T: SessionStorage,
+    > Machine for StompStack<C, S, SUBS, TXS, UNACKED, HELD, T>
 {
     type TimeoutEvent = StackEvent<'static>;
 

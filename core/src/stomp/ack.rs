@@ -1,6 +1,7 @@
 //! Acknowledgement modes and the ledger of messages awaiting an `ACK` or `NACK`.
 
 use super::{HeaderText, Id, SessionError};
+use crate::table::Table;
 
 /// How a subscription's messages are acknowledged (the `SUBSCRIBE` frame's `ack` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -55,21 +56,14 @@ pub(crate) struct Pending {
     pub ack: u64,
 }
 
-/// Messages awaiting acknowledgement, oldest first, at most `N`.
-#[derive(Debug, Clone)]
-pub(crate) struct Unacked<const N: usize> {
-    entries: heapless::Vec<Pending, N>,
+/// Messages awaiting acknowledgement, oldest first, as many as the list `L` holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Unacked<L> {
+    entries: L,
     next_ack: u64,
 }
 
-impl<const N: usize> Unacked<N> {
-    pub const fn new() -> Self {
-        Unacked {
-            entries: heapless::Vec::new(),
-            next_ack: 0,
-        }
-    }
-
+impl<L: Table<Pending>> Unacked<L> {
     pub fn is_full(&self) -> bool {
         self.entries.is_full()
     }
@@ -103,25 +97,25 @@ impl<const N: usize> Unacked<N> {
     /// The entry whose `ack` number is the decimal `value`.
     pub fn find_by_ack(&self, value: &HeaderText<'_>) -> Option<usize> {
         let ack = parse_u64(value)?;
-        self.entries.iter().position(|p| p.ack == ack)
+        self.entries.as_slice().iter().position(|p| p.ack == ack)
     }
 
     /// The entry with this message id (and subscription, when given).
     pub fn find_by_message(&self, subscription: Option<&Id>, message_id: &Id) -> Option<usize> {
-        self.entries.iter().position(|p| {
+        self.entries.as_slice().iter().position(|p| {
             p.message_id == *message_id && subscription.is_none_or(|s| p.subscription == *s)
         })
     }
 
     /// The entry at `index`.
     pub fn get(&self, index: usize) -> Option<&Pending> {
-        self.entries.get(index)
+        self.entries.as_slice().get(index)
     }
 
     /// Removes the entry at `index` and, when `cumulative`, every earlier entry of the
     /// same subscription. Returns how many were removed.
     pub fn settle(&mut self, index: usize, cumulative: bool) -> usize {
-        let Some(target) = self.entries.get(index).cloned() else {
+        let Some(target) = self.entries.as_slice().get(index).cloned() else {
             return 0;
         };
         let before = self.entries.len();
@@ -190,7 +184,7 @@ mod tests {
 
     #[test]
     fn cumulative_settles_earlier_of_same_subscription_only() {
-        let mut u = Unacked::<8>::new();
+        let mut u = Unacked::<heapless::Vec<Pending, 8>>::default();
         for (s, m) in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")] {
             assert!(u.record(id(s), id(m)));
         }
@@ -209,7 +203,7 @@ mod tests {
 
     #[test]
     fn bounded() {
-        let mut u = Unacked::<1>::new();
+        let mut u = Unacked::<heapless::Vec<Pending, 1>>::default();
         assert!(u.record(id("a"), id("1")));
         assert!(u.is_full());
         assert!(!u.record(id("a"), id("2")));

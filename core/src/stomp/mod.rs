@@ -39,6 +39,7 @@ mod ack;
 mod id;
 mod server_session;
 mod session_error;
+mod storage;
 mod subscription;
 mod transaction;
 
@@ -63,6 +64,7 @@ pub use server_session::{
     MAX_ERROR_MESSAGE, RECEIPT_QUEUE,
 };
 pub use session_error::SessionError;
+pub use storage::{FixedStorage, SessionStorage};
 
 #[cfg(test)]
 mod tests;

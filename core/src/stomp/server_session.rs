@@ -1,8 +1,9 @@
 //! The server side of one STOMP connection, sans-IO: client bytes in, events out, owed
 //! frames (`CONNECTED`, `RECEIPT`, `ERROR`, heart-beats) and `MESSAGE`s to send.
 
-use super::ack::Unacked;
-use super::subscription::Subscriptions;
+use super::ack::{Pending, Unacked};
+use super::storage::{FixedStorage, SessionStorage};
+use super::subscription::{Subscription, Subscriptions};
 use super::transaction::Transactions;
 use super::{
     encode, encode_heart_beat, escape_into, negotiate_version, validate, AckMode, Command,
@@ -11,6 +12,7 @@ use super::{
 };
 use crate::buf::{BufferTooSmall, Writer};
 use crate::machine::{Machine, Pause, Read};
+use crate::table::Table;
 use crate::time::Instant;
 
 /// Receipts that may wait in the session before [`ServerSession::read`] pauses
@@ -312,7 +314,10 @@ struct Replay {
 /// Capacities: `SUBS` subscriptions, `TXS` open transactions (at most 255), `UNACKED`
 /// messages awaiting `ACK`/`NACK`, and `HELD` octets for `SEND` frames held until their
 /// transaction commits (each frame costs its wire length plus 5). Exceeding a capacity
-/// is answered with an `ERROR` frame.
+/// is answered with an `ERROR` frame. `T` says where the tables live: inline at their
+/// full capacity ([`FixedStorage`], the default), or in lists that grow up to their
+/// capacity and shrink as they empty (a [`SessionStorage`] a runtime with an allocator
+/// plugs in).
 ///
 /// ```
 /// use sockwire_core::machine::{Machine, Status};
@@ -358,6 +363,7 @@ pub struct ServerSession<
     const TXS: usize = 4,
     const UNACKED: usize = 64,
     const HELD: usize = 4096,
+    T: SessionStorage = FixedStorage,
 > {
     config: ServerSessionConfig,
     session_id: Id,
@@ -365,12 +371,12 @@ pub struct ServerSession<
     version: Version,
     phase: Phase,
     intervals: HeartBeatIntervals,
-    subscriptions: Subscriptions<SUBS>,
-    transactions: Transactions<TXS, HELD>,
-    unacked: Unacked<UNACKED>,
+    subscriptions: Subscriptions<T::List<Subscription, SUBS>>,
+    transactions: Transactions<T::List<Option<Id>, TXS>, T::List<u8, HELD>>,
+    unacked: Unacked<T::List<Pending, UNACKED>>,
     replay: Option<Replay>,
     owed_connected: bool,
-    owed_receipts: heapless::Deque<Id, RECEIPT_QUEUE>,
+    owed_receipts: T::List<Id, RECEIPT_QUEUE>,
     owed_heart_beat: bool,
     owed_error: Option<OwedError>,
     closing: bool,
@@ -382,12 +388,18 @@ pub struct ServerSession<
     last_sent: Instant,
 }
 
-impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize>
-    ServerSession<SUBS, TXS, UNACKED, HELD>
+impl<
+        const SUBS: usize,
+        const TXS: usize,
+        const UNACKED: usize,
+        const HELD: usize,
+        T: SessionStorage,
+    > ServerSession<SUBS, TXS, UNACKED, HELD, T>
 {
     /// A session created at `now`, waiting for the client's `CONNECT`; `session_id`
     /// becomes the `CONNECTED` frame's `session` header.
     pub fn new(config: ServerSessionConfig, session_id: Id, now: Instant) -> Self {
+        const { assert!(TXS <= 255, "at most 255 open transactions") };
         ServerSession {
             config,
             session_id,
@@ -395,12 +407,12 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             version: Version::V1_2,
             phase: Phase::AwaitingConnect,
             intervals: HeartBeatIntervals::default(),
-            subscriptions: Subscriptions::new(),
-            transactions: Transactions::new(),
-            unacked: Unacked::new(),
+            subscriptions: Subscriptions::default(),
+            transactions: Transactions::default(),
+            unacked: Unacked::default(),
             replay: None,
             owed_connected: false,
-            owed_receipts: heapless::Deque::new(),
+            owed_receipts: Default::default(),
             owed_heart_beat: false,
             owed_error: None,
             closing: false,
@@ -533,7 +545,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
                 if let Some(id) = receipt {
                     // `read` pauses while the queue is full, so this fits.
                     self.last_receipt = Some(id.clone());
-                    let _ = self.owed_receipts.push_back(id);
+                    let _ = self.owed_receipts.push(id);
                 }
                 event
             }
@@ -858,7 +870,7 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             return Err(ActionError::Closed);
         }
         let receipt = self.last_receipt.take().filter(|r| {
-            self.owed_receipts.back() == Some(r) && self.owed_receipts.pop_back().is_some()
+            self.owed_receipts.as_slice().last() == Some(r) && self.owed_receipts.pop().is_some()
         });
         self.last_sent = self.last_sent.max(now);
         self.queue_error(message, receipt, None);
@@ -962,11 +974,11 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
             self.owed_connected = false;
             return Ok(Some(n));
         }
-        if let Some(receipt) = self.owed_receipts.front() {
+        if let Some(receipt) = self.owed_receipts.as_slice().first() {
             let headers: [(&[u8], &[u8]); 1] = [(b"receipt-id", receipt.as_bytes())];
             let result = encode(Command::Receipt, &headers, b"", escaping_version, out);
             let n = settle_encoding(result)?;
-            if self.owed_receipts.pop_front() == self.last_receipt {
+            if self.owed_receipts.remove(0) == self.last_receipt {
                 self.last_receipt = None;
             }
             if let Some(n) = n {
@@ -1135,8 +1147,13 @@ impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usiz
     }
 }
 
-impl<const SUBS: usize, const TXS: usize, const UNACKED: usize, const HELD: usize> Machine
-    for ServerSession<SUBS, TXS, UNACKED, HELD>
+impl<
+        const SUBS: usize,
+        const TXS: usize,
+        const UNACKED: usize,
+        const HELD: usize,
+        T: SessionStorage,
+    > Machine for ServerSession<SUBS, TXS, UNACKED, HELD, T>
 {
     type TimeoutEvent = ServerEvent<'static>;
 

@@ -1,6 +1,7 @@
 //! The subscriptions of one session.
 
 use super::{AckMode, Id, SessionError};
+use crate::table::Table;
 
 /// One subscription: its id and how its messages are acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,21 +10,18 @@ pub(crate) struct Subscription {
     pub ack: AckMode,
 }
 
-/// At most `N` subscriptions, keyed by id.
-#[derive(Debug, Clone)]
-pub(crate) struct Subscriptions<const N: usize> {
-    entries: heapless::Vec<Subscription, N>,
+/// Subscriptions keyed by id, as many as the list `L` holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subscriptions<L> {
+    entries: L,
 }
 
-impl<const N: usize> Subscriptions<N> {
-    pub const fn new() -> Self {
-        Subscriptions {
-            entries: heapless::Vec::new(),
-        }
-    }
-
+impl<L: Table<Subscription>> Subscriptions<L> {
     pub fn find(&self, id: &[u8]) -> Option<&Subscription> {
-        self.entries.iter().find(|s| s.id.as_bytes() == id)
+        self.entries
+            .as_slice()
+            .iter()
+            .find(|s| s.id.as_bytes() == id)
     }
 
     pub fn add(&mut self, id: Id, ack: AckMode) -> Result<(), SessionError> {

@@ -1,38 +1,33 @@
 //! Open transactions and the frames held for them until `COMMIT`.
 //!
 //! A `SEND` carrying a `transaction` header is not reported when it arrives: its bytes,
-//! exactly as received, are copied into a fixed byte store of `B` octets. `COMMIT`
+//! exactly as received, are copied into a byte list that holds at most its limit. `COMMIT`
 //! replays them (decoded again) in arrival order; `ABORT`, `DISCONNECT` and any error
 //! drop them, so nothing of an aborted transaction ever reaches the application.
 
 use super::{Id, SessionError};
+use crate::table::Table;
 
 /// Octets in front of every held frame: the transaction's slot, then the frame's
 /// length as a little-endian `u32`.
 const RECORD_HEAD: usize = 5;
 
-/// At most `T` open transactions (`T` at most 255) and `B` octets of held frames
-/// (each costs its length plus 5).
-#[derive(Debug, Clone)]
-pub(crate) struct Transactions<const T: usize, const B: usize> {
-    names: [Option<Id>; T],
-    store: [u8; B],
-    used: usize,
+/// Open transactions, as many slots as the list `N` holds (at most 255), and held frames,
+/// as many octets as the list `B` holds (each frame costs its length plus 5).
+///
+/// A transaction keeps its slot while it is open; the slots past the last open one are
+/// given back, so that a session with no open transaction holds none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Transactions<N, B> {
+    names: N,
+    store: B,
 }
 
-impl<const T: usize, const B: usize> Transactions<T, B> {
-    pub const fn new() -> Self {
-        const { assert!(T <= 255, "at most 255 open transactions") };
-        Transactions {
-            names: [const { None }; T],
-            store: [0; B],
-            used: 0,
-        }
-    }
-
+impl<N: Table<Option<Id>>, B: Table<u8>> Transactions<N, B> {
     /// The slot of the open transaction called `name`.
     pub fn slot_of(&self, name: &[u8]) -> Option<usize> {
         self.names
+            .as_slice()
             .iter()
             .position(|n| n.as_ref().is_some_and(|n| n.as_bytes() == name))
     }
@@ -42,19 +37,29 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
         if self.slot_of(name.as_bytes()).is_some() {
             return Err(SessionError::DuplicateTransaction);
         }
-        let (slot, free) = self
+        let free = self
             .names
+            .as_mut_slice()
             .iter_mut()
             .enumerate()
-            .find(|(_, n)| n.is_none())
-            .ok_or(SessionError::TooManyTransactions)?;
-        *free = Some(name);
+            .find(|(_, n)| n.is_none());
+        if let Some((slot, free)) = free {
+            *free = Some(name);
+            return Ok(slot);
+        }
+        let slot = self.names.len();
+        if slot > usize::from(u8::MAX) {
+            return Err(SessionError::TooManyTransactions);
+        }
+        self.names
+            .push(Some(name))
+            .map_err(|_| SessionError::TooManyTransactions)?;
         Ok(slot)
     }
 
     /// Number of open transactions.
     pub fn open(&self) -> usize {
-        self.names.iter().filter(|n| n.is_some()).count()
+        self.names.as_slice().iter().filter(|n| n.is_some()).count()
     }
 
     /// Keeps a copy of `frame` for the transaction in `slot`.
@@ -62,21 +67,15 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
         let too_large = SessionError::TransactionTooLarge;
         let len = u32::try_from(frame.len()).map_err(|_| too_large)?;
         let tag = u8::try_from(slot).map_err(|_| too_large)?;
-        let start = self.used;
-        let end = start
-            .checked_add(RECORD_HEAD)
-            .and_then(|n| n.checked_add(frame.len()))
-            .ok_or(too_large)?;
-        let dst = self.store.get_mut(start..end).ok_or(too_large)?;
-        let (head, body) = dst.split_at_mut(RECORD_HEAD);
-        for (d, s) in head
-            .iter_mut()
-            .zip(core::iter::once(tag).chain(len.to_le_bytes()))
-        {
-            *d = s;
+        let start = self.store.len();
+        let [a, b, c, d] = len.to_le_bytes();
+        self.store
+            .extend_from_slice(&[tag, a, b, c, d])
+            .map_err(|_| too_large)?;
+        if self.store.extend_from_slice(frame).is_err() {
+            self.store.truncate(start);
+            return Err(too_large);
         }
-        body.copy_from_slice(frame);
-        self.used = end;
         Ok(())
     }
 
@@ -95,7 +94,7 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
 
     /// The held octets (a frame's bounds come from [`Transactions::next_held`]).
     pub fn stored(&self) -> &[u8] {
-        self.store.get(..self.used).unwrap_or_default()
+        self.store.as_slice()
     }
 
     /// Number of frames held for `slot`.
@@ -116,21 +115,24 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
         let mut write = 0;
         while let Some((tag, _, end)) = self.record_at(read) {
             if usize::from(tag) != slot {
-                self.store.copy_within(read..end, write);
+                self.store.as_mut_slice().copy_within(read..end, write);
                 write += end - read;
             }
             read = end;
         }
-        self.used = write;
-        if let Some(name) = self.names.get_mut(slot) {
+        self.store.truncate(write);
+        if let Some(name) = self.names.as_mut_slice().get_mut(slot) {
             *name = None;
+        }
+        while self.names.as_slice().last().is_some_and(Option::is_none) {
+            self.names.pop();
         }
     }
 
     /// Closes every transaction.
     pub fn clear(&mut self) {
-        self.names.iter_mut().for_each(|n| *n = None);
-        self.used = 0;
+        self.names.clear();
+        self.store.clear();
     }
 
     /// The record starting at `at`: (slot, frame start, frame end).
@@ -140,7 +142,7 @@ impl<const T: usize, const B: usize> Transactions<T, B> {
         let len = u32::from_le_bytes(len.try_into().ok()?);
         let start = at + RECORD_HEAD;
         let end = start.checked_add(usize::try_from(len).ok()?)?;
-        (end <= self.used).then_some((tag, start, end))
+        (end <= self.store.len()).then_some((tag, start, end))
     }
 }
 
@@ -154,7 +156,7 @@ mod tests {
 
     #[test]
     fn hold_replay_and_drop() {
-        let mut t = Transactions::<2, 64>::new();
+        let mut t = Transactions::<heapless::Vec<Option<Id>, 2>, heapless::Vec<u8, 64>>::default();
         let a = t.begin(id("a")).unwrap();
         let b = t.begin(id("b")).unwrap();
         assert_eq!(t.begin(id("a")), Err(SessionError::DuplicateTransaction));

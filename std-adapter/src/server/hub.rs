@@ -25,15 +25,19 @@ use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::broker::{DurableInFlight, VecStore};
 use crate::store::VecBytes;
+use crate::table::GrowableStorage;
 
 /// A STOMP session over TCP, WebSocket or SockJS over WebSocket: room for 32
 /// subscriptions, 4 open transactions, 128 unacknowledged messages and 8 KiB of
-/// transactional frames (31 KiB in all, so that 1,000 sessions stay under 64 MiB).
-pub type StompConn =
-    BrokerSession<StompStack<AnyCarrier<VecBytes>, VecBytes, 32, 4, 128, 8192>, VecBytes>;
+/// transactional frames, in tables that hold only what is in them.
+pub type StompConn = BrokerSession<
+    StompStack<AnyCarrier<VecBytes>, VecBytes, 32, 4, 128, 8192, GrowableStorage>,
+    VecBytes,
+>;
 
 /// A STOMP session over SockJS's HTTP transports.
-pub type SockJsStompSession = BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192>, VecBytes>;
+pub type SockJsStompSession =
+    BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192, GrowableStorage>, VecBytes>;
 
 /// The broker the server runs.
 pub type Broker = SimpleBroker<'static, VecStore, DurableInFlight>;
