@@ -19,6 +19,7 @@ mod hub;
 mod phase;
 mod sockjs;
 mod stats;
+mod trim;
 mod worker;
 
 use std::io;

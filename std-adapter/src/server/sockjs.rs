@@ -136,6 +136,18 @@ impl Registry {
         self.sessions.is_empty()
     }
 
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Gives back the room of many sessions that have ended.
+    pub fn shrink(&mut self) {
+        if self.sessions.capacity() > 64 && self.sessions.len() < self.sessions.capacity() / 4 {
+            self.sessions.shrink_to(self.sessions.len() * 2);
+        }
+    }
+
     /// The STOMP session with `key` and the slot of its receiving request.
     pub fn stomp_mut(&mut self, key: &str) -> Option<(&mut SockJsStompSession, Option<usize>)> {
         match self.sessions.get_mut(key) {

@@ -19,6 +19,7 @@ use super::conn::{Conn, Ctx, HubCtx, Next};
 use super::hub::Hub;
 use super::sockjs::Registry;
 use super::stats::Stats;
+use super::trim::Trim;
 use crate::clock::Clock;
 use crate::pool::BytePool;
 
@@ -102,6 +103,8 @@ pub struct Worker {
     next_shed: Option<Instant>,
     /// Connections that stopped reading to let the others run, with more to read.
     ready: Vec<usize>,
+    /// When to give the memory of ended sessions back to the system.
+    trim: Trim,
 }
 
 impl Worker {
@@ -132,6 +135,7 @@ impl Worker {
             blocked: Vec::new(),
             next_shed: None,
             ready: Vec::new(),
+            trim: Trim::default(),
         })
     }
 
@@ -156,6 +160,7 @@ impl Worker {
                 self.drain_deadline,
                 sweeping.then(|| now.add_millis(1000)),
                 self.next_shed,
+                self.trim.deadline(now),
             ]
             .into_iter()
             .flatten()
@@ -208,6 +213,7 @@ impl Worker {
             self.shed();
             self.resume_blocked();
             self.sweep();
+            self.trim();
         }
         Ok(())
     }
@@ -336,9 +342,34 @@ impl Worker {
                 conns: &mut self.conns,
                 dirty: &mut self.dirty,
             };
+            let before = ctx.registry.len();
             Registry::sweep(&mut ctx, &shared.stats, now);
+            self.trim.ended(before.saturating_sub(ctx.registry.len()));
         }
         self.flush_dirty(now);
+    }
+
+    /// Gives the memory of ended sessions back to the system once enough have ended,
+    /// and lets the tables that held them shrink.
+    fn trim(&mut self) {
+        let now = self.shared.clock.now();
+        if self.trim.deadline(now).is_none_or(|t| t > now) {
+            return;
+        }
+        if let Some(h) = self.hub.as_mut() {
+            h.registry.shrink();
+            shrink_map(&mut h.hub.sessions);
+        }
+        while self.conns.last().is_some_and(Option::is_none) {
+            self.conns.pop();
+        }
+        let live = self.conns.len();
+        self.free.retain(|&slot| slot < live);
+        if self.conns.capacity() > 64 && live < self.conns.capacity() / 4 {
+            self.conns.shrink_to(live * 2);
+            self.free.shrink_to(live * 2);
+        }
+        self.trim.run(now);
     }
 
     /// Runs `step` on a connection, then writes what it caused on others. A STOMP reader
@@ -531,6 +562,7 @@ impl Worker {
                 if let Some(mut conn) = entry.take() {
                     conn.recount(&self.shared.stats, true);
                     let _ = self.poll.registry().deregister(&mut conn.stream);
+                    self.trim.ended(1);
                 }
                 self.free.push(slot);
             }
@@ -551,5 +583,12 @@ impl Worker {
         if let Some(d) = deadline {
             self.timers.push(Reverse((d, slot)));
         }
+    }
+}
+
+/// Lets a map that held many more entries than it does now give back its room.
+fn shrink_map<K: std::hash::Hash + Eq, V>(map: &mut std::collections::HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }
