@@ -1,0 +1,280 @@
+//! What an idle session costs `sockwire serve`: 10,000 idle STOMP-over-TCP sessions and
+//! 10,000 idle STOMP-over-SockJS sessions (xhr polling, opened and left alone) each cost
+//! at most [`MAX_PER_SESSION`] of the server's resident memory, and that memory goes back
+//! to the operating system once they are gone.
+//!
+//! The server runs as its own process (the `sockwire` binary) so that its resident set is
+//! its own and its descriptors and this test's client sockets each count against their
+//! own process's limit.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Sessions of each kind.
+const SESSIONS: usize = 10_000;
+
+/// The most one idle session may add to the server's resident set, in bytes.
+const MAX_PER_SESSION: u64 = 4 * 1024;
+
+/// Client threads opening sessions side by side.
+const THREADS: usize = 4;
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit, so that it can hold
+/// its [`SESSIONS`] STOMP sockets where the soft limit is the usual 1,024; the server
+/// started after it inherits the limit.
+fn raise_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable `rlimit` for the duration of both calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        }
+    }
+    limit.rlim_cur
+}
+
+/// Starts `sockwire serve` on ephemeral ports; returns it with its HTTP and STOMP
+/// addresses.
+fn serve() -> (Serve, String, String) {
+    let many = (2 * SESSIONS).to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--stomp-tcp",
+            "127.0.0.1:0",
+        ])
+        // Every session comes from 127.0.0.1.
+        .args(["--max-connections", &many])
+        .args(["--max-connections-per-address", &many])
+        .args(["--max-sockjs-sessions", &many])
+        .args(["--max-sockjs-sessions-per-address", &many])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let serve = Serve(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let (mut http, mut stomp) = (None, None);
+    while http.is_none() || stomp.is_none() {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("ws://").nth(1) {
+            http.get_or_insert_with(|| rest.split('/').next().unwrap_or_default().to_string());
+        }
+        if let Some(rest) = line.split("stomp://").nth(1) {
+            stomp = Some(rest.trim().to_string());
+        }
+    }
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (serve, http.unwrap(), stomp.unwrap())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The server's resident set once it has settled: the least of a few readings.
+fn settled_rss_kib(pid: u32) -> u64 {
+    std::thread::sleep(Duration::from_millis(300));
+    rss_kib(pid)
+}
+
+/// Reads one HTTP response with a `Content-Length`: its status and body.
+fn read_response(s: &mut TcpStream) -> (u16, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    s.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
+fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// A STOMP session over TCP, connected without heart-beats and left idle.
+fn open_stomp(addr: &str) -> TcpStream {
+    let mut s = connect(addr);
+    s.write_all(b"CONNECT\naccept-version:1.2\nhost:x\nheart-beat:0,0\n\n\0")
+        .unwrap();
+    let mut frame = Vec::new();
+    let mut byte = [0u8; 1];
+    while !frame.ends_with(b"\0") {
+        s.read_exact(&mut byte).unwrap();
+        frame.push(byte[0]);
+    }
+    assert!(
+        frame.starts_with(b"CONNECTED\n"),
+        "{}",
+        String::from_utf8_lossy(&frame)
+    );
+    s
+}
+
+/// Opens the STOMP-over-SockJS sessions `t-0` .. `t-{n-1}` over one kept-alive
+/// connection: each polled once with xhr, answered `o`, then left alone.
+fn open_sockjs(addr: &str, t: usize, n: usize) {
+    let mut s = connect(addr);
+    for i in 0..n {
+        let request = format!(
+            "POST /stomp/000/{t}-{i}/xhr HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+        );
+        s.write_all(request.as_bytes()).unwrap();
+        let (status, body) = read_response(&mut s);
+        assert_eq!((status, &body[..]), (200, &b"o\n"[..]), "session {t}-{i}");
+    }
+}
+
+/// Whether the STOMP-over-SockJS session `key` still exists: a send to it is accepted.
+fn sockjs_alive(addr: &str, key: &str) -> bool {
+    let mut s = connect(addr);
+    // A bare end of line is a STOMP heart-beat: the session takes it and stays idle.
+    let body = "[\"\\n\"]";
+    let request = format!(
+        "POST /stomp/000/{key}/xhr_send HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    read_response(&mut s).0 == 204
+}
+
+/// Runs `open(thread, count)` on [`THREADS`] threads, [`SESSIONS`] in all.
+fn on_threads<T: Send + 'static>(
+    open: impl Fn(usize, usize) -> T + Send + Sync + Clone + 'static,
+) -> Vec<T> {
+    let each = SESSIONS / THREADS;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let open = open.clone();
+            std::thread::spawn(move || open(t, each))
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn per_session(before_kib: u64, after_kib: u64) -> u64 {
+    after_kib.saturating_sub(before_kib) * 1024 / SESSIONS as u64
+}
+
+#[test]
+fn idle_sessions_are_small_and_their_memory_goes_back() {
+    let files = raise_file_limit();
+    if files < SESSIONS as u64 + 100 {
+        eprintln!("skipped: {files} open files allowed, {SESSIONS} STOMP sockets needed");
+        return;
+    }
+    let started = Instant::now();
+    let (server, http, stomp) = serve();
+    let pid = server.0.id();
+    // One session of each kind first, so that what every session shares is in place.
+    let warm = open_stomp(&stomp);
+    open_sockjs(&http, 99, 1);
+    let base = settled_rss_kib(pid);
+
+    // SockJS first: an xhr-polling session holds no socket while idle, and expires once
+    // it has had no receiver for the disconnect delay (5 s).
+    let opening = Instant::now();
+    on_threads({
+        let http = http.clone();
+        move |t, n| open_sockjs(&http, t, n)
+    });
+    let with_sockjs = settled_rss_kib(pid);
+    assert!(
+        sockjs_alive(&http, "0-0"),
+        "the first SockJS session expired before the measurement ({:?} to open them)",
+        opening.elapsed()
+    );
+    let sockjs = per_session(base, with_sockjs);
+
+    let tcp: Vec<Vec<TcpStream>> = on_threads({
+        let stomp = stomp.clone();
+        move |_, n| (0..n).map(|_| open_stomp(&stomp)).collect()
+    });
+    let with_both = settled_rss_kib(pid);
+    let stomp_each = per_session(with_sockjs, with_both);
+    eprintln!(
+        "server RSS: {base} KiB at rest, {with_sockjs} KiB with {SESSIONS} idle SockJS \
+         sessions ({sockjs} B each), {with_both} KiB with {SESSIONS} idle STOMP sessions \
+         as well ({stomp_each} B each)"
+    );
+
+    // Every STOMP session is still served.
+    for s in tcp.iter().flatten().step_by(997) {
+        let mut s = s;
+        s.write_all(b"SUBSCRIBE\nid:0\ndestination:/topic/x\nreceipt:r\n\n\0")
+            .unwrap();
+        let mut frame = [0u8; 10];
+        s.read_exact(&mut frame).unwrap();
+        assert_eq!(&frame, b"RECEIPT\nre");
+    }
+
+    // Gone: the STOMP sessions closed, the SockJS sessions expired. The memory goes back
+    // to the system: the resident set falls most of the way back to where it was.
+    drop(tcp);
+    drop(warm);
+    let peak = with_both.max(rss_kib(pid));
+    let target = base + (peak - base) / 4;
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let mut now_kib = rss_kib(pid);
+    while now_kib > target && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(200));
+        now_kib = rss_kib(pid);
+    }
+    eprintln!(
+        "server RSS after the sessions closed: {now_kib} KiB (peak {peak} KiB, at rest \
+         {base} KiB); test took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        sockjs <= MAX_PER_SESSION,
+        "an idle SockJS session costs {sockjs} B"
+    );
+    assert!(
+        stomp_each <= MAX_PER_SESSION,
+        "an idle STOMP session costs {stomp_each} B"
+    );
+    assert!(
+        now_kib <= target,
+        "RSS stayed at {now_kib} KiB after the sessions closed (peak {peak} KiB, at rest \
+         {base} KiB)"
+    );
+}
