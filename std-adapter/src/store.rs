@@ -8,7 +8,7 @@ use sockwire_core::store::ByteStore;
 use crate::pool::BytePool;
 
 /// Capacity an empty store keeps; more is released once it drains.
-const KEEP: usize = 4 * 1024;
+const KEEP: usize = 512;
 
 /// A [`ByteStore`] that grows as bytes arrive, up to `limit`, and gives its memory back
 /// when it empties: an idle session costs a few bytes, not its worst case.

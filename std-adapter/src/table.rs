@@ -30,7 +30,7 @@ impl<T, const N: usize> VecTable<T, N> {
     fn reserve(&mut self, more: usize) {
         let needed = self.items.len().saturating_add(more);
         if needed > self.items.capacity() {
-            let grown = needed.max(self.items.capacity() * 2).max(4).min(N);
+            let grown = needed.max(self.items.capacity() * 2).min(N);
             self.items
                 .reserve_exact(grown.max(needed) - self.items.len());
         }
