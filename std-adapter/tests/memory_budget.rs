@@ -189,3 +189,50 @@ fn a_message_over_what_the_incoming_budget_has_left_is_refused_with_1009() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn sockjs_session_queues_count_in_the_output_budget() {
+    use std::io::{Read, Write};
+    let server = Server::start(config()).unwrap();
+    let exchange = |request: String| {
+        let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let poll = || {
+        exchange(
+            "POST /sockjs/000/q/xhr HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .to_string(),
+        )
+    };
+    assert!(poll().ends_with("o\n"));
+    // Echoes wait in the session for its next poll: they count.
+    let body = format!("[\"{}\"]", "x".repeat(10_000));
+    let sent = exchange(format!(
+        "POST /sockjs/000/q/xhr_send HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while stat(&server, "queued_bytes") < 10_000 {
+        assert!(
+            Instant::now() < give_up,
+            "the session's queue was not counted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Polled, they are gone from the count.
+    assert!(poll().contains(&"x".repeat(10_000)));
+    while stat(&server, "queued_bytes") > 0 {
+        assert!(
+            Instant::now() < give_up,
+            "the drained queue is still counted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.stop();
+    server.join();
+}

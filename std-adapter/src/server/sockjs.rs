@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use sockwire_core::broker::SessionId;
@@ -251,6 +252,7 @@ impl Registry {
         }
         h.registry.next_sweep = Some(now.add_millis(1000));
         let keys: Vec<String> = h.registry.sessions.keys().cloned().collect();
+        let mut queued = 0usize;
         for key in keys {
             let Some(mut entry) = h.registry.sessions.remove(&key) else {
                 continue;
@@ -269,9 +271,14 @@ impl Registry {
             };
             h.dirty.extend(entry.receiver);
             if !over {
+                queued = queued.saturating_add(match &entry.session {
+                    Session::Echo(s) => s.queued_bytes(),
+                    Session::Stomp(s) => s.endpoint().sockjs().queued_bytes(),
+                });
                 h.registry.sessions.insert(key, entry);
             }
         }
+        stats.sockjs_queued_bytes.store(queued, Relaxed);
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Stats {
     pub stomp_tcp: AtomicUsize,
     /// Output bytes queued and not yet written, across connections.
     pub queued_bytes: AtomicUsize,
+    /// Bytes queued in SockJS sessions for their next receiving request (summed once a
+    /// second).
+    pub sockjs_queued_bytes: AtomicUsize,
     /// STOMP sessions connected now.
     pub stomp_sessions: AtomicUsize,
     /// Messages published (SEND frames routed).
@@ -55,6 +58,14 @@ pub struct HubStats {
 }
 
 impl Stats {
+    /// Output held for peers, in connections and in SockJS sessions: what the
+    /// server-wide output budget bounds.
+    pub fn output_bytes(&self) -> usize {
+        self.queued_bytes
+            .load(Relaxed)
+            .saturating_add(self.sockjs_queued_bytes.load(Relaxed))
+    }
+
     /// One more session closed because it did not keep up.
     pub fn count_slow_consumer(&self) {
         self.closed_for_slowness.fetch_add(1, Relaxed);
@@ -107,7 +118,7 @@ impl Stats {
             hub.sessions,
             hub.published,
             hub.delivered,
-            self.queued_bytes.load(Relaxed),
+            self.output_bytes(),
             incoming_bytes,
             hub.closed_for_slowness,
             self.refused_connections.load(Relaxed),

@@ -333,7 +333,12 @@ impl Worker {
         let now = self.shared.clock.now();
         let shared = self.shared.clone();
         if let Some(h) = self.hub.as_mut() {
-            if h.registry.is_empty() || !h.registry.sweep_due(now) {
+            if h.registry.is_empty() {
+                // Nothing left queued in sessions that are gone.
+                shared.stats.sockjs_queued_bytes.store(0, Ordering::Relaxed);
+                return;
+            }
+            if !h.registry.sweep_due(now) {
                 return;
             }
             let mut ctx = HubCtx {
@@ -386,7 +391,7 @@ impl Worker {
         let mut rounds = 0;
         while self.has_more_to_read(slot) {
             let budget = self.shared.config.max_total_queued_bytes;
-            if self.shared.stats.queued_bytes.load(Ordering::Relaxed) > budget {
+            if self.shared.stats.output_bytes() > budget {
                 // Backpressure: the publisher waits (its TCP window fills) until the
                 // subscribers' output drains.
                 self.blocked.push(slot);
@@ -440,7 +445,7 @@ impl Worker {
     fn shed(&mut self) {
         let shared = self.shared.clone();
         let config = &shared.config;
-        if self.shared.stats.queued_bytes.load(Ordering::Relaxed) <= config.max_total_queued_bytes {
+        if self.shared.stats.output_bytes() <= config.max_total_queued_bytes {
             self.next_shed = None;
             return;
         }
@@ -463,7 +468,7 @@ impl Worker {
 
     /// Resumes publishers stopped by the budget once queued output has halved.
     fn resume_blocked(&mut self) {
-        let queued = self.shared.stats.queued_bytes.load(Ordering::Relaxed);
+        let queued = self.shared.stats.output_bytes();
         if self.blocked.is_empty() || queued > self.shared.config.max_total_queued_bytes / 2 {
             return;
         }
