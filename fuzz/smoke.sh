@@ -17,7 +17,11 @@ cargo +nightly fuzz build
 failed=0
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
-  if cargo +nightly fuzz run "$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  # Committed seeds (seeds/TARGET, such as the HTTP smuggling corpus) are read as well.
+  seeds=()
+  if [ -d "seeds/$t" ]; then seeds=("seeds/$t"); fi
+  if cargo +nightly fuzz run "$t" "corpus/$t" "${seeds[@]}" -- -max_total_time="$seconds" \
+      -rss_limit_mb=2048 -timeout=10 \
       >"/tmp/fuzz-$t.log" 2>&1; then
     echo "fuzz $t: ok ($(grep -Eo '#[0-9]+' "/tmp/fuzz-$t.log" | tail -1 | tr -d '#') runs in ${seconds}s)"
   else

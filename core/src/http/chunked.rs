@@ -16,6 +16,10 @@ pub enum ChunkedError {
     MissingCrlf,
     /// A size or trailer line longer than 4 KiB.
     LineTooLong,
+    /// A size or trailer line ended by a bare LF, or a CR not followed by LF: where a
+    /// front proxy and this server may split lines differently, a request could be
+    /// smuggled, so only CRLF ends a line.
+    BareLineEnd,
 }
 
 impl core::fmt::Display for ChunkedError {
@@ -25,6 +29,7 @@ impl core::fmt::Display for ChunkedError {
             ChunkedError::SizeOverflow => "chunk size too large",
             ChunkedError::MissingCrlf => "chunk data not followed by CRLF",
             ChunkedError::LineTooLong => "chunk line too long",
+            ChunkedError::BareLineEnd => "chunk line not ended by CRLF",
         })
     }
 }
@@ -35,16 +40,17 @@ impl core::error::Error for ChunkedError {}
 enum State {
     /// Reading the hex size; `digits` seen so far.
     Size { size: u64, digits: usize },
-    /// Skipping a chunk extension up to LF.
-    Extension { size: u64 },
+    /// Skipping a chunk extension up to CRLF; `cr` just after its CR.
+    Extension { size: u64, cr: bool },
     /// Reading `remaining` data bytes.
     Data { remaining: u64 },
     /// Expecting CR after data.
     DataCr,
     /// Expecting LF after data.
     DataLf,
-    /// Reading a trailer line; `empty` while it has no character other than CR.
-    Trailer { empty: bool },
+    /// Reading a trailer line; `empty` while it has no character other than its CR, `cr`
+    /// just after that CR.
+    Trailer { empty: bool, cr: bool },
     /// The last chunk and the trailers are read.
     Done,
 }
@@ -131,21 +137,24 @@ impl ChunkedDecoder {
                             }
                         }
                         (None, _) if digits == 0 => return Err(ChunkedError::BadSize),
-                        (None, b';' | b' ' | b'\t' | b'\r') => State::Extension { size },
-                        (None, b'\n') => self.end_size_line(size),
+                        (None, b';' | b' ' | b'\t') => State::Extension { size, cr: false },
+                        (None, b'\r') => State::Extension { size, cr: true },
+                        (None, b'\n') => return Err(ChunkedError::BareLineEnd),
                         (None, _) => return Err(ChunkedError::BadSize),
                     };
                 }
-                State::Extension { size } => {
+                State::Extension { size, cr } => {
                     self.count_line()?;
-                    if b == b'\n' {
-                        self.state = self.end_size_line(size);
-                    }
+                    self.state = match (b, cr) {
+                        (b'\n', true) => self.end_size_line(size),
+                        (_, true) | (b'\n', false) => return Err(ChunkedError::BareLineEnd),
+                        (b'\r', false) => State::Extension { size, cr: true },
+                        _ => State::Extension { size, cr: false },
+                    };
                 }
                 State::DataCr => {
                     self.state = match b {
                         b'\r' => State::DataLf,
-                        b'\n' => self.next_size(),
                         _ => return Err(ChunkedError::MissingCrlf),
                     };
                 }
@@ -155,16 +164,23 @@ impl ChunkedDecoder {
                     }
                     self.state = self.next_size();
                 }
-                State::Trailer { empty } => {
+                State::Trailer { empty, cr } => {
                     self.count_line()?;
-                    self.state = match b {
-                        b'\n' if empty => State::Done,
-                        b'\n' => {
+                    self.state = match (b, cr) {
+                        (b'\n', true) if empty => State::Done,
+                        (b'\n', true) => {
                             self.line = 0;
-                            State::Trailer { empty: true }
+                            State::Trailer {
+                                empty: true,
+                                cr: false,
+                            }
                         }
-                        b'\r' => State::Trailer { empty },
-                        _ => State::Trailer { empty: false },
+                        (b'\r', false) => State::Trailer { empty, cr: true },
+                        (b'\n', false) | (_, true) => return Err(ChunkedError::BareLineEnd),
+                        _ => State::Trailer {
+                            empty: false,
+                            cr: false,
+                        },
                     };
                 }
             }
@@ -184,7 +200,10 @@ impl ChunkedDecoder {
     fn end_size_line(&mut self, size: u64) -> State {
         self.line = 0;
         if size == 0 {
-            State::Trailer { empty: true }
+            State::Trailer {
+                empty: true,
+                cr: false,
+            }
         } else {
             State::Data { remaining: size }
         }
@@ -227,6 +246,13 @@ mod tests {
             (b"g\r\n", ChunkedError::BadSize),
             (b"1\r\nab", ChunkedError::MissingCrlf),
             (b"11111111111111111\r\n", ChunkedError::SizeOverflow),
+            (b"1\nx\r\n", ChunkedError::BareLineEnd),
+            (b"1;e\nx\r\n", ChunkedError::BareLineEnd),
+            (b"1\rx", ChunkedError::BareLineEnd),
+            (b"1\r\nx\n", ChunkedError::MissingCrlf),
+            (b"0\r\n\n", ChunkedError::BareLineEnd),
+            (b"0\r\nX: y\n\r\n", ChunkedError::BareLineEnd),
+            (b"0\r\nX: y\rz\r\n\r\n", ChunkedError::BareLineEnd),
         ] {
             assert_eq!(
                 decode_all(&mut ChunkedDecoder::new(), input),

@@ -22,6 +22,10 @@ pub enum HeadError {
     BadHeaderValue,
     /// A field line starts with whitespace (obsolete line folding, RFC 7230 §3.2.4).
     ObsoleteLineFolding,
+    /// A line of a request ends with a bare LF. RFC 9112 §2.2 lets a recipient accept it;
+    /// a server behind a proxy that does not would see lines the proxy did not (request
+    /// smuggling), so requests need CRLF. Responses (read by the clients) may use bare LF.
+    BareLineFeed,
 }
 
 impl HeadError {
@@ -35,7 +39,8 @@ impl HeadError {
             | HeadError::BadStatusLine
             | HeadError::BadHeaderName
             | HeadError::BadHeaderValue
-            | HeadError::ObsoleteLineFolding => 400,
+            | HeadError::ObsoleteLineFolding
+            | HeadError::BareLineFeed => 400,
         }
     }
 }
@@ -51,6 +56,7 @@ impl core::fmt::Display for HeadError {
             HeadError::BadHeaderName => "malformed header field name",
             HeadError::BadHeaderValue => "malformed header field line",
             HeadError::ObsoleteLineFolding => "obsolete line folding",
+            HeadError::BareLineFeed => "line not ended by CRLF",
         };
         f.write_str(what)
     }

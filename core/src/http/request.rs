@@ -58,6 +58,14 @@ impl<'h, 'a> Request<'h, 'a> {
         else {
             return Ok(None);
         };
+        let head = buf.get(..len).unwrap_or_default();
+        let bare_lf = head
+            .iter()
+            .zip(core::iter::once(&0).chain(head.iter()))
+            .any(|(&b, &before)| b == b'\n' && before != b'\r');
+        if bare_lf {
+            return Err(HeadError::BareLineFeed);
+        }
         let request = Request {
             method,
             target,
@@ -145,7 +153,14 @@ mod tests {
     #[test]
     fn header_rules() {
         assert_eq!(parse(b"GET / HTTP/1.0\r\nA: b\r\n\r\n"), Ok(Some(24)));
-        assert_eq!(parse(b"GET / HTTP/1.1\nA: b\n\n"), Ok(Some(21)));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\nA: b\n\n"),
+            Err(HeadError::BareLineFeed)
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nA: b\n\r\n"),
+            Err(HeadError::BareLineFeed)
+        );
         assert_eq!(
             parse(b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"),
             Err(HeadError::ObsoleteLineFolding)

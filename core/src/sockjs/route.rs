@@ -138,9 +138,14 @@ impl<'p> Router<'p> {
     }
 }
 
-/// A server or session id: non-empty, no `.` (and no `/`, which splitting ensures).
+/// The longest server or session id accepted: sockjs-client sends 3 and 8 characters,
+/// Spring's client UUIDs (36); anything much longer only makes the server hold more.
+pub const MAX_ID_LEN: usize = 64;
+
+/// A server or session id: 1 to [`MAX_ID_LEN`] bytes, no `.` (and no `/`, which
+/// splitting ensures).
 fn is_id(id: &str) -> bool {
-    !id.is_empty() && !id.contains('.')
+    (1..=MAX_ID_LEN).contains(&id.len()) && !id.contains('.')
 }
 
 /// `/iframe[0-9a-z_.-]*.html`.
@@ -255,6 +260,11 @@ mod tests {
             assert_eq!(R.route("POST", &target), Route::NotFound, "{bad}");
         }
         assert_eq!(R.route("POST", "/echo/a/a/nope"), Route::NotFound);
+        let longest = "s".repeat(MAX_ID_LEN);
+        let target = std::format!("/echo/000/{longest}/xhr");
+        assert!(matches!(R.route("POST", &target), Route::Session { .. }));
+        let target = std::format!("/echo/000/{longest}s/xhr");
+        assert_eq!(R.route("POST", &target), Route::NotFound);
     }
 
     #[test]

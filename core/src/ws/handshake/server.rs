@@ -35,6 +35,10 @@ pub enum RejectReason {
     BadHost,
     /// `Upgrade` does not list `websocket` (400).
     MissingUpgrade,
+    /// Several `Upgrade` fields that differ (400): a proxy that reads one of them may
+    /// take the request for an upgrade to something else. (One field listing several
+    /// protocols is an offer, read alike by everyone, and allowed.)
+    ConflictingUpgrade,
     /// `Connection` does not list `Upgrade` (400).
     MissingConnectionUpgrade,
     /// `Sec-WebSocket-Version` is missing or not 13 (426, with `Sec-WebSocket-Version: 13`).
@@ -56,6 +60,7 @@ impl RejectReason {
             RejectReason::HttpVersionTooOld
             | RejectReason::BadHost
             | RejectReason::MissingUpgrade
+            | RejectReason::ConflictingUpgrade
             | RejectReason::MissingConnectionUpgrade
             | RejectReason::BadKey => 400,
         }
@@ -157,8 +162,8 @@ impl<'c> Accepted<'c> {
 /// subprotocol.
 ///
 /// Rules, in the order checked: method `GET`; HTTP/1.1 or later; exactly one `Host`;
-/// `Upgrade` lists `websocket` and `Connection` lists `Upgrade` (case-insensitive, comma
-/// lists, repeated fields); `Sec-WebSocket-Version: 13`; exactly one `Sec-WebSocket-Key`,
+/// `Upgrade` lists `websocket` (repeated `Upgrade` fields must agree) and `Connection`
+/// lists `Upgrade` (case-insensitive, comma lists, repeated fields); `Sec-WebSocket-Version: 13`; exactly one `Sec-WebSocket-Key`,
 /// the base64 of 16 bytes; `Origin` allowed by [`ServerConfig::origins`].
 ///
 /// ```
@@ -195,6 +200,12 @@ pub fn accept<'c>(
     };
     if !headers.has_token("Upgrade", "websocket") {
         return Err(RejectReason::MissingUpgrade.into());
+    }
+    let mut upgrades = headers.all("Upgrade");
+    if let Some(first) = upgrades.next() {
+        if upgrades.any(|other| !other.eq_ignore_ascii_case(first)) {
+            return Err(RejectReason::ConflictingUpgrade.into());
+        }
     }
     if !headers.has_token("Connection", "Upgrade") {
         return Err(RejectReason::MissingConnectionUpgrade.into());
@@ -378,6 +389,10 @@ mod tests {
             Connection: Upgrade\r\n\
             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
         assert_eq!(reason(input, &ANY), RejectReason::MissingUpgrade);
+        let two = with("Upgrade", "Upgrade: websocket\r\nUpgrade: h2c");
+        assert_eq!(reason(&two, &ANY), RejectReason::ConflictingUpgrade);
+        let same = with("Upgrade", "Upgrade: websocket\r\nUpgrade: WebSocket");
+        assert!(check(&same, &ANY).is_ok());
     }
 
     #[test]
