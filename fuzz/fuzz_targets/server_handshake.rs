@@ -15,10 +15,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&[chunk_seed, config_seed], wire)) = data.split_first_chunk::<2>() else {
         return;
     };
-    let origins = match config_seed % 3 {
+    let origins = match config_seed % 4 {
         0 => AllowedOrigins::SameOrigin,
         1 => AllowedOrigins::Any,
-        _ => AllowedOrigins::List(&["http://example.com", "https://a.example:8443"]),
+        2 => AllowedOrigins::List(&["http://example.com", "https://*.a.example:8443"]),
+        _ => AllowedOrigins::Named {
+            names: &["example.com", "[::1]:8080"],
+            others: &["https://*.example.org", "http://b.example"],
+        },
     };
     let config = ServerConfig {
         subprotocols: &["v12.stomp", "chat", "superchat"],

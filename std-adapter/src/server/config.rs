@@ -148,8 +148,15 @@ pub struct ServerConfig {
     pub workers: usize,
     /// WebSocket limits and timers.
     pub ws: WsConfig,
-    /// Allowed `Origin`s: empty means same-origin only, `*` allows any.
+    /// `Origin`s allowed besides the server's own: exact (`https://app.example`),
+    /// patterns (`https://*.example.com`), or `*` for any.
     pub allowed_origins: Vec<String>,
+    /// The authorities (`host[:port]`) the server is reached at: an `Origin` naming one of
+    /// them is the server's own, whatever `Host` the request carries (a page on a rebound
+    /// DNS name is refused). Empty: the listen address, and `localhost` when it is a
+    /// loopback one; when listening on every interface with none given, the request's
+    /// `Host` is trusted instead (no defence against DNS rebinding: give the names).
+    pub public_names: Vec<String>,
     /// Longest time a client may take to send its request head.
     pub handshake_timeout: Duration,
     /// Queued output above which a connection stops being read until it drains.
@@ -206,6 +213,7 @@ impl Default for ServerConfig {
                 ..WsConfig::default()
             },
             allowed_origins: Vec::new(),
+            public_names: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_write_buffer: 4 * 1024 * 1024,
             routes: vec![
@@ -253,6 +261,18 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// [`ServerConfig::public_names`], or the names a server listening at `addr` has.
+    pub fn names_at(&self, addr: SocketAddr) -> Vec<String> {
+        if !self.public_names.is_empty() || addr.ip().is_unspecified() {
+            return self.public_names.clone();
+        }
+        let mut names = vec![addr.to_string()];
+        if addr.ip().is_loopback() {
+            names.push(format!("localhost:{}", addr.port()));
+        }
+        names
+    }
+
     /// Limits of the HTTP requests the server reads.
     pub fn request_limits(&self) -> RequestLimits {
         RequestLimits {

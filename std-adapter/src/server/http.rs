@@ -194,15 +194,13 @@ fn upgrade(
     protocols: &[&str],
     ctx: &Ctx<'_>,
 ) -> Option<Option<String>> {
-    let origins: Vec<&str> = ctx
-        .config
-        .allowed_origins
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let (names, others) = origin_lists(ctx.config);
     let handshake = HandshakeConfig {
         subprotocols: protocols,
-        origins: allowed(&origins),
+        origins: AllowedOrigins::Named {
+            names: &names,
+            others: &others,
+        },
         limits: Default::default(),
     };
     let accepted = accept(request, &handshake);
@@ -233,12 +231,12 @@ fn upgrade(
     }
 }
 
-fn allowed<'a>(origins: &'a [&'a str]) -> AllowedOrigins<'a> {
-    if origins.is_empty() {
-        AllowedOrigins::SameOrigin
-    } else {
-        AllowedOrigins::List(origins)
+/// The server's names and the other allowed origins, borrowed for a handshake.
+fn origin_lists(config: &ServerConfig) -> (Vec<&str>, Vec<&str>) {
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
     }
+    (strs(&config.public_names), strs(&config.allowed_origins))
 }
 
 /// A server WebSocket connection with the server's limits.
@@ -317,19 +315,17 @@ fn sockjs(
 ) -> bool {
     let now = ctx.now;
     let settings = &ctx.config.sockjs;
-    let origins: Vec<&str> = ctx
-        .config
-        .allowed_origins
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let (names, others) = origin_lists(ctx.config);
     let mut entropy = [0u8; 4];
     let _ = getrandom::fill(&mut entropy);
     let expires = a_year_from_now();
     let service = Service {
         prefix,
         config: settings.core(),
-        origins: allowed(&origins),
+        origins: AllowedOrigins::Named {
+            names: &names,
+            others: &others,
+        },
         entropy: u32::from_le_bytes(entropy),
         expires: &expires,
     };

@@ -74,6 +74,14 @@ impl Server {
         let listener = std::net::TcpListener::bind(config.http)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        let mut config = config;
+        config.public_names = config.names_at(local_addr);
+        if config.public_names.is_empty() {
+            log::warn!(
+                "listening on every interface with no --public-name: the Origin check trusts \
+                 the request's Host (no defence against DNS rebinding)"
+            );
+        }
         let stomp_listener = match config.stomp_tcp {
             Some(addr) => {
                 let l = std::net::TcpListener::bind(addr)?;

@@ -12,8 +12,21 @@ pub enum AllowedOrigins<'c> {
     /// Any origin.
     Any,
     /// The listed origins, such as `"https://example.com:8443"`, compared
-    /// case-insensitively; an entry `"*"` allows any.
+    /// case-insensitively, or patterns such as `"https://*.example.com"` (any subdomain);
+    /// an entry `"*"` allows any.
     List(&'c [&'c str]),
+    /// The server's own origins and the listed others. An origin is the server's own when
+    /// its `host[:port]` is one of `names`, the authorities the server is reached at
+    /// (`"chat.example.com"`, `"127.0.0.1:8080"`), whatever `Host` the request carries: a
+    /// page on a rebound DNS name sends its own name in both, and is refused. With no
+    /// `names`, the request's `Host` is taken as the server's name (as
+    /// [`AllowedOrigins::SameOrigin`]). `others` are as in [`AllowedOrigins::List`].
+    Named {
+        /// The server's authorities, `host[:port]`.
+        names: &'c [&'c str],
+        /// Other origins allowed: exact, patterns, or `"*"`.
+        others: &'c [&'c str],
+    },
 }
 
 impl AllowedOrigins<'_> {
@@ -33,11 +46,49 @@ impl AllowedOrigins<'_> {
         match self {
             AllowedOrigins::Any => true,
             AllowedOrigins::SameOrigin => same_origin(origin, host),
-            AllowedOrigins::List(list) => list
-                .iter()
-                .any(|allowed| *allowed == "*" || allowed.as_bytes().eq_ignore_ascii_case(origin)),
+            AllowedOrigins::List(list) => listed(list, origin),
+            AllowedOrigins::Named { names, others } => {
+                listed(others, origin)
+                    || if names.is_empty() {
+                        same_origin(origin, host)
+                    } else {
+                        names.iter().any(|n| same_origin(origin, n.as_bytes()))
+                    }
+            }
         }
     }
+}
+
+/// Whether `origin` is in `list`: `"*"`, the same origin (case-insensitive), or a
+/// pattern `scheme://*.domain[:port]` it is a subdomain of.
+fn listed(list: &[&str], origin: &[u8]) -> bool {
+    list.iter().any(|allowed| {
+        let allowed = allowed.as_bytes();
+        if allowed == b"*" || allowed.eq_ignore_ascii_case(origin) {
+            return true;
+        }
+        // `https://*.example.com` matches `https://a.example.com`, not `https://example.com`
+        // nor `https://evil-example.com`.
+        let Some(star) = allowed.windows(4).position(|w| w == b"://*") else {
+            return false;
+        };
+        let (Some(scheme), Some(suffix)) = (allowed.get(..star + 3), allowed.get(star + 4..))
+        else {
+            return false;
+        };
+        let Some((head, rest)) = origin.split_at_checked(scheme.len()) else {
+            return false;
+        };
+        let Some(sub_len) = rest.len().checked_sub(suffix.len()) else {
+            return false;
+        };
+        let (sub, tail) = rest.split_at(sub_len);
+        suffix.first() == Some(&b'.')
+            && !sub.is_empty()
+            && head.eq_ignore_ascii_case(scheme)
+            && tail.eq_ignore_ascii_case(suffix)
+            && !sub.iter().any(|&b| b == b'/' || b == b':' || b == b'@')
+    })
 }
 
 /// Whether the serialized origin `scheme://host[:port]` names the authority `host[:port]`.
@@ -138,5 +189,35 @@ mod tests {
         assert!(star.allows(Some(b"https://anything"), b"x"));
         assert!(AllowedOrigins::Any.allows(Some(b"null"), b"x"));
         assert!(!AllowedOrigins::List(&[]).allows(Some(b"https://a.example"), b"x"));
+        let pattern = AllowedOrigins::List(&["https://*.example.com"]);
+        assert!(pattern.allows(Some(b"https://a.example.com"), b"x"));
+        assert!(pattern.allows(Some(b"https://b.A.Example.com"), b"x"));
+        assert!(!pattern.allows(Some(b"https://example.com"), b"x"));
+        assert!(!pattern.allows(Some(b"https://evil-example.com"), b"x"));
+        assert!(!pattern.allows(Some(b"http://a.example.com"), b"x"));
+        assert!(!pattern.allows(Some(b"https://a.example.com:8443"), b"x"));
+        assert!(!pattern.allows(Some(b"https://a/b.example.com"), b"x"));
+    }
+
+    #[test]
+    fn named_servers_refuse_rebound_hosts() {
+        let named = AllowedOrigins::Named {
+            names: &["127.0.0.1:8080", "localhost:8080"],
+            others: &["https://app.example"],
+        };
+        assert!(named.allows(Some(b"http://localhost:8080"), b"localhost:8080"));
+        assert!(named.allows(Some(b"http://127.0.0.1:8080"), b"anything"));
+        // A DNS-rebinding page: its name in Origin and Host alike.
+        assert!(!named.allows(Some(b"http://evil.example:8080"), b"evil.example:8080"));
+        // The allow-list does not take the server's own origin away.
+        assert!(named.allows(Some(b"https://app.example"), b"localhost:8080"));
+        assert!(named.allows(None, b"evil.example"));
+        let by_host = AllowedOrigins::Named {
+            names: &[],
+            others: &["https://app.example"],
+        };
+        assert!(by_host.allows(Some(b"http://h:1"), b"h:1"));
+        assert!(by_host.allows(Some(b"https://app.example"), b"h:1"));
+        assert!(!by_host.allows(Some(b"https://other.example"), b"h:1"));
     }
 }

@@ -27,6 +27,11 @@ pub struct ServeArgs {
     /// [default: same origin only].
     #[arg(long = "origin", value_name = "ORIGIN")]
     origins: Vec<String>,
+    /// A name the server is reached at, HOST or HOST:PORT (repeat for more): an Origin naming
+    /// one is the server's own, and a page on any other name is refused (DNS rebinding)
+    /// [default: the --http address, and localhost on loopback].
+    #[arg(long = "public-name", value_name = "HOST[:PORT]")]
+    public_names: Vec<String>,
     /// The largest WebSocket message accepted, in bytes [default: 1 MiB].
     #[arg(long, value_name = "BYTES")]
     max_message: Option<u64>,
@@ -165,6 +170,7 @@ impl ServeArgs {
             http: self.http,
             stomp_tcp: (!self.no_stomp_tcp).then_some(self.stomp_tcp),
             allowed_origins: self.origins,
+            public_names: self.public_names,
             data_dir: self.data_dir,
             ..ServerConfig::default()
         };
