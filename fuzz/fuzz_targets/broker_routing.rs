@@ -85,6 +85,7 @@ fuzz_target!(|data: &[u8]| {
             bytes_per_queue: limit * 12,
             held_bytes: limit * 24,
         },
+        queue_wildcards: true,
         ..BrokerConfig::default()
     };
     let data = data.get(1..).unwrap_or_default();

@@ -432,6 +432,32 @@ fn the_ack_window_refills_on_ack() {
 }
 
 #[test]
+fn queues_cannot_be_drained_by_a_wildcard_subscription() {
+    let server = start(2);
+    let mut p = client(&tcp(&server), None);
+    p.send("/queue/private-app", &[], b"secret", None, true)
+        .unwrap();
+    let mut thief = client(&ws(&server), None);
+    let refused = thief
+        .subscribe("/queue/**", "all", AckMode::Auto, &[], true)
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("queues cannot be subscribed to by pattern"),
+        "{refused}"
+    );
+    // The message is still there for its own consumer.
+    let mut owner = client(&tcp(&server), None);
+    owner
+        .subscribe("/queue/private-app", "mine", AckMode::Auto, &[], true)
+        .unwrap();
+    assert_eq!(message(&mut owner).body, b"secret");
+    server.stop();
+    server.join();
+}
+
+#[test]
 fn a_send_to_a_full_queue_is_refused_with_its_receipt_and_the_queue_keeps_what_it_had() {
     use std::io::{Read, Write};
     let server = Server::start(ServerConfig {

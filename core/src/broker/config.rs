@@ -26,6 +26,9 @@ pub struct BrokerConfig<'c> {
     pub separator: u8,
     /// How much queue messages may wait, per queue and in all.
     pub limits: QueueLimits,
+    /// Whether a subscription may name queues by pattern (`/queue/**`): off by default,
+    /// as one such subscription takes its share of every application's queue.
+    pub queue_wildcards: bool,
 }
 
 /// Bounds on what queues hold. A `SEND` that would go over one is refused
@@ -55,15 +58,21 @@ impl QueueLimits {
     };
 }
 
+impl BrokerConfig<'static> {
+    /// Spring's prefixes, `/` as separator, no queue limits, no queue wildcards.
+    pub const DEFAULT: BrokerConfig<'static> = BrokerConfig {
+        topic_prefix: "/topic",
+        queue_prefix: "/queue",
+        app_prefix: "/app",
+        user_prefix: "/user",
+        separator: b'/',
+        limits: QueueLimits::UNBOUNDED,
+        queue_wildcards: false,
+    };
+}
+
 impl Default for BrokerConfig<'_> {
     fn default() -> Self {
-        BrokerConfig {
-            topic_prefix: "/topic",
-            queue_prefix: "/queue",
-            app_prefix: "/app",
-            user_prefix: "/user",
-            separator: b'/',
-            limits: QueueLimits::UNBOUNDED,
-        }
+        BrokerConfig::DEFAULT
     }
 }

@@ -90,6 +90,9 @@ pub enum BrokerError {
     InvalidDestination,
     /// The destination is under no configured prefix.
     UnknownDestination,
+    /// A subscription names queues by pattern and the broker does not allow it
+    /// ([`BrokerConfig::queue_wildcards`](super::BrokerConfig::queue_wildcards)).
+    QueueWildcard,
     /// The pattern is malformed.
     InvalidPattern(PatternError),
     /// The selector does not parse.
@@ -123,6 +126,7 @@ impl BrokerError {
         match self {
             BrokerError::InvalidDestination => "invalid destination",
             BrokerError::UnknownDestination => "unknown destination prefix",
+            BrokerError::QueueWildcard => "queues cannot be subscribed to by pattern",
             BrokerError::InvalidPattern(PatternError::Empty) => "empty destination",
             BrokerError::InvalidPattern(PatternError::DoubleStarInSegment) => {
                 "'**' must be a whole segment"

@@ -460,6 +460,9 @@ impl<S: SubscriptionStore, F: InFlightStore> Broker for SimpleBroker<'_, S, F> {
         } else {
             match classify(&config, destination) {
                 Kind::Topic => (DestinationText::whole(destination), false),
+                Kind::Queue if pattern && !config.queue_wildcards => {
+                    return Err(BrokerError::QueueWildcard)
+                }
                 Kind::Queue => (DestinationText::whole(destination), true),
                 Kind::App => return Ok(Subscribed::Application),
                 Kind::User { .. } | Kind::Other => return Err(BrokerError::UnknownDestination),

@@ -18,12 +18,14 @@ struct Got {
     redelivered: bool,
 }
 
+/// The tests subscribe to queues by pattern too.
+const WILDCARDS: BrokerConfig<'static> = BrokerConfig {
+    queue_wildcards: true,
+    ..BrokerConfig::DEFAULT
+};
+
 fn broker() -> Test {
-    SimpleBroker::new(
-        BrokerConfig::default(),
-        FixedStore::new(),
-        FixedInFlight::new(),
-    )
+    SimpleBroker::new(WILDCARDS, FixedStore::new(), FixedInFlight::new())
 }
 
 fn collect(out: &mut Vec<Got>) -> impl FnMut(Delivery<'_>) -> Handoff + '_ {
@@ -577,6 +579,26 @@ fn a_recovered_broker_offers_what_its_store_held_and_numbers_on_after_it() {
 }
 
 #[test]
+fn queues_are_not_subscribed_to_by_pattern_unless_allowed() {
+    let mut b: Test = SimpleBroker::new(
+        BrokerConfig::default(),
+        FixedStore::new(),
+        FixedInFlight::new(),
+    );
+    for pattern in ["/queue/**", "/queue/*", "/queue/a.*"] {
+        assert_eq!(
+            sub_full(&mut b, 1, "w", pattern, AckMode::Auto, None, None),
+            Err(BrokerError::QueueWildcard),
+            "{pattern}"
+        );
+    }
+    assert!(sub_full(&mut b, 1, "q", "/queue/a", AckMode::Auto, None, None).is_ok());
+    assert!(sub_full(&mut b, 1, "t", "/topic/**", AckMode::Auto, None, None).is_ok());
+    let mut allowed = broker();
+    assert!(sub_full(&mut allowed, 1, "w", "/queue/**", AckMode::Auto, None, None).is_ok());
+}
+
+#[test]
 fn queue_limits_refuse_the_send_and_keep_what_waits() {
     let limits = QueueLimits {
         messages_per_queue: 2,
@@ -752,11 +774,7 @@ mod model {
 
     fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let mut b: SimpleBroker<'_, FixedStore<16, 32>, FixedInFlight<64, 32, 8>> =
-            SimpleBroker::new(
-                BrokerConfig::default(),
-                FixedStore::new(),
-                FixedInFlight::new(),
-            );
+            SimpleBroker::new(WILDCARDS, FixedStore::new(), FixedInFlight::new());
         let mut m = Model::default();
         for op in ops {
             let mut got = Vec::new();

@@ -190,6 +190,9 @@ pub struct ServerConfig {
     /// SockJS sessions held at once, in all and per client address; a new one over a
     /// cap is answered `c[1013,"Try again later: too many sessions"]`.
     pub sockjs_sessions: Caps,
+    /// Whether clients may subscribe to queues by pattern (`/queue/**`), which takes a
+    /// share of every queue's messages; off by default (the SUBSCRIBE gets an ERROR).
+    pub queue_wildcards: bool,
     /// Where queue messages are journaled, so that what is not acknowledged survives a
     /// crash or restart; `None`: in memory only. With it, a `SEND` to a `/queue` gets its
     /// `RECEIPT` only once the message is on disk.
@@ -241,6 +244,7 @@ impl Default for ServerConfig {
             max_total_queued_bytes: 16 * 1024 * 1024,
             max_total_incoming_bytes: 64 * 1024 * 1024,
             data_dir: None,
+            queue_wildcards: false,
             connections: Caps {
                 total: 10_000,
                 per_address: 1_000,

@@ -79,6 +79,7 @@ impl Hub {
             user_prefix: leak(&config.prefixes.user),
             separator: config.prefixes.separator,
             limits: config.queue_limits,
+            queue_wildcards: config.queue_wildcards,
         };
         let in_flight = match &config.data_dir {
             Some(dir) => DurableInFlight::open(dir)?,

@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// SockJS sessions held at once for one client address [default: 1000].
     #[arg(long, value_name = "N")]
     max_sockjs_sessions_per_address: Option<usize>,
+    /// Lets clients subscribe to queues by pattern (/queue/**), taking a share of every
+    /// queue's messages [default: refused with an ERROR].
+    #[arg(long)]
+    allow_queue_wildcards: bool,
     /// Journals queue messages in DIR: what is not acknowledged survives a crash or a
     /// restart, and a SEND to a /queue gets its RECEIPT once the message is on disk
     /// [default: in memory only].
@@ -172,6 +176,7 @@ impl ServeArgs {
             allowed_origins: self.origins,
             public_names: self.public_names,
             data_dir: self.data_dir,
+            queue_wildcards: self.allow_queue_wildcards,
             ..ServerConfig::default()
         };
         if let Some(n) = self.workers {
