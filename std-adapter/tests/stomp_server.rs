@@ -8,14 +8,17 @@ use sockwire_core::stomp::AckMode;
 use sockwire_std::server::{Server, ServerConfig};
 use sockwire_std::stomp::{StompClient, StompEvent, StompMessage, StompOptions};
 
-fn start(workers: usize) -> Server {
-    Server::start(ServerConfig {
+fn config(workers: usize) -> ServerConfig {
+    ServerConfig {
         http: "127.0.0.1:0".parse().unwrap(),
         stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
         workers,
         ..ServerConfig::default()
-    })
-    .unwrap()
+    }
+}
+
+fn start(workers: usize) -> Server {
+    Server::start(config(workers)).unwrap()
 }
 
 fn ws(server: &Server) -> String {
@@ -187,7 +190,12 @@ fn unacked_queue_messages_go_to_another_subscriber_on_disconnect() {
 
 #[test]
 fn user_destinations_reach_every_session_of_the_user() {
-    let server = start(2);
+    // Users named by their login, unchecked (`--trust-login`).
+    let server = Server::start(ServerConfig {
+        trust_login: true,
+        ..config(2)
+    })
+    .unwrap();
     let mut ann1 = client(&ws(&server), Some("ann"));
     let mut ann2 = client(&tcp(&server), Some("ann"));
     let mut bob = client(&ws(&server), Some("bob"));
@@ -201,6 +209,36 @@ fn user_destinations_reach_every_session_of_the_user() {
     assert_eq!(message(&mut ann1).body, b"for ann");
     assert_eq!(message(&mut ann2).body, b"for ann");
     nothing(&mut bob);
+    server.stop();
+    server.join();
+}
+
+#[test]
+fn without_authentication_a_login_claims_no_identity() {
+    let server = start(2);
+    let mut ann = client(&ws(&server), Some("ann"));
+    let mut impostor = client(&tcp(&server), Some("ann"));
+    for c in [&mut ann, &mut impostor] {
+        c.subscribe("/user/queue/inbox", "in", AckMode::Auto, &[], true)
+            .unwrap();
+    }
+    // Each session is its own anonymous user, named in CONNECTED.
+    let names: Vec<String> = [&ann, &impostor]
+        .iter()
+        .map(|c| c.user_name().unwrap().to_string())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("session-")), "{names:?}");
+    assert_ne!(names[0], names[1]);
+    let mut p = client(&tcp(&server), None);
+    p.send("/user/ann/queue/inbox", &[], b"for ann", None, true)
+        .unwrap();
+    nothing(&mut ann);
+    nothing(&mut impostor);
+    let to_first = format!("/user/{}/queue/inbox", names[0]);
+    p.send(&to_first, &[], b"for the first", None, true)
+        .unwrap();
+    assert_eq!(message(&mut ann).body, b"for the first");
+    nothing(&mut impostor);
     server.stop();
     server.join();
 }

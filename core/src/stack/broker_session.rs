@@ -477,7 +477,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         if self.user.push_str(user).is_err() {
             return self.endpoint.reject_connect(now, "user name too long");
         }
-        self.endpoint.accept_connect(now)
+        self.endpoint.accept_connect_as(now, user)
     }
 
     /// Refuses the `CONNECT` with an `ERROR` carrying `message` (bad credentials, an

@@ -18,7 +18,13 @@ pub trait StompEndpoint: Machine<TimeoutEvent = StackEvent<'static>> {
     fn read(&mut self, input: &mut [u8], now: Instant) -> Read<StackEvent<'_>>;
 
     /// Accepts the client's `CONNECT`.
-    fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError>;
+    fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
+        self.accept_connect_as(now, "")
+    }
+
+    /// Accepts the client's `CONNECT` as the user `user_name`, told in `CONNECTED`'s
+    /// `user-name` header.
+    fn accept_connect_as(&mut self, now: Instant, user_name: &str) -> Result<(), ActionError>;
 
     /// Refuses the client's `CONNECT` with an `ERROR` carrying `message`.
     fn reject_connect(&mut self, now: Instant, message: &str) -> Result<(), ActionError>;
@@ -63,8 +69,8 @@ impl<
         StompStack::read(self, input, now)
     }
 
-    fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
-        StompStack::accept_connect(self, now)
+    fn accept_connect_as(&mut self, now: Instant, user_name: &str) -> Result<(), ActionError> {
+        StompStack::accept_connect_as(self, now, user_name)
     }
 
     fn reject_connect(&mut self, now: Instant, message: &str) -> Result<(), ActionError> {

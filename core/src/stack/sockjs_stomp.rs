@@ -216,9 +216,9 @@ impl<
         }
     }
 
-    fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
+    fn accept_connect_as(&mut self, now: Instant, user_name: &str) -> Result<(), ActionError> {
         self.flush(now);
-        let r = self.session.accept_connect(now);
+        let r = self.session.accept_connect_as(now, user_name);
         self.flush(now);
         r
     }

@@ -240,8 +240,14 @@ impl<
 
     /// Accepts the client's `CONNECT` (see [`ServerSession::accept_connect`]).
     pub fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
+        self.accept_connect_as(now, "")
+    }
+
+    /// Accepts the client's `CONNECT` as `user_name` (see
+    /// [`ServerSession::accept_connect_as`]).
+    pub fn accept_connect_as(&mut self, now: Instant, user_name: &str) -> Result<(), ActionError> {
         self.flush(now);
-        let r = self.session.accept_connect(now);
+        let r = self.session.accept_connect_as(now, user_name);
         self.flush(now);
         r
     }

@@ -17,6 +17,8 @@ pub enum ClientEvent<'a> {
         server: Option<HeaderText<'a>>,
         /// The `session` header, if sent.
         session: Option<HeaderText<'a>>,
+        /// The `user-name` header: who the server took the client for, if it says.
+        user_name: Option<HeaderText<'a>>,
         /// The heart-beat intervals now in force, from this client's side.
         heart_beat: HeartBeatIntervals,
     },

@@ -620,6 +620,7 @@ impl<const SUBSCRIPTIONS: usize, const RECEIPTS: usize, const ID_LEN: usize>
             version,
             server: frame.header("server"),
             session: frame.header("session"),
+            user_name: frame.header("user-name"),
             heart_beat: self.intervals,
         }))
     }

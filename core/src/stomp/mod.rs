@@ -61,7 +61,7 @@ pub use ack::AckMode;
 pub use id::{Id, MAX_ID_LEN};
 pub use server_session::{
     ActionError, MessageError, OutgoingMessage, ServerEvent, ServerSession, ServerSessionConfig,
-    MAX_ERROR_MESSAGE, RECEIPT_QUEUE,
+    MAX_ERROR_MESSAGE, MAX_USER_NAME, RECEIPT_QUEUE,
 };
 pub use session_error::SessionError;
 pub use storage::{FixedStorage, SessionStorage};

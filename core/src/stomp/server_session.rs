@@ -23,6 +23,9 @@ pub const RECEIPT_QUEUE: usize = 4;
 /// longer application message is cut at a character boundary.
 pub const MAX_ERROR_MESSAGE: usize = 128;
 
+/// The longest `user-name` a `CONNECTED` frame tells.
+pub const MAX_USER_NAME: usize = 64;
+
 /// How a [`ServerSession`] behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -376,6 +379,8 @@ pub struct ServerSession<
     unacked: Unacked<T::List<Pending, UNACKED>>,
     replay: Option<Replay>,
     owed_connected: bool,
+    /// The `user-name` the `CONNECTED` frame tells (empty: none).
+    user_name: heapless::String<MAX_USER_NAME>,
     owed_receipts: T::List<Id, RECEIPT_QUEUE>,
     owed_heart_beat: bool,
     owed_error: Option<OwedError>,
@@ -412,6 +417,7 @@ impl<
             unacked: Unacked::default(),
             replay: None,
             owed_connected: false,
+            user_name: heapless::String::new(),
             owed_receipts: Default::default(),
             owed_heart_beat: false,
             owed_error: None,
@@ -822,6 +828,13 @@ impl<
     /// Accepts the session after a [`ServerEvent::Connect`]: queues the `CONNECTED`
     /// frame and starts the heart-beat timers at `now`.
     pub fn accept_connect(&mut self, now: Instant) -> Result<(), ActionError> {
+        self.accept_connect_as(now, "")
+    }
+
+    /// Accepts the `CONNECT` as the user `user_name`, which the `CONNECTED` frame tells
+    /// in its `user-name` header (none when empty, or when it cannot be written
+    /// unescaped: longer than [`MAX_USER_NAME`], or holding `:`, CR or LF).
+    pub fn accept_connect_as(&mut self, now: Instant, user_name: &str) -> Result<(), ActionError> {
         let Phase::Authenticating { client_heart_beat } = self.phase else {
             return Err(ActionError::NoPendingConnect);
         };
@@ -830,6 +843,10 @@ impl<
         }
         self.phase = Phase::Open;
         self.intervals = self.config.heart_beat.negotiate(client_heart_beat);
+        self.user_name.clear();
+        if !user_name.contains([':', '\r', '\n']) {
+            let _ = self.user_name.push_str(user_name);
+        }
         self.owed_connected = true;
         self.connect_deadline = None;
         self.last_received = now;
@@ -937,20 +954,20 @@ impl<
         let hb_len = w.finish().unwrap_or(0);
         let hb = hb.get(..hb_len).unwrap_or_default();
         let version = self.version.as_str().as_bytes();
-        let full: [(&[u8], &[u8]); 4] = [
-            (b"version", version),
-            (b"heart-beat", hb),
-            (b"server", self.config.server.as_bytes()),
-            (b"session", self.session_id.as_bytes()),
-        ];
-        let headers = if self.version == Version::V1_0 {
+        let user = self.user_name.as_bytes();
+        let mut headers: heapless::Vec<(&[u8], &[u8]), 5> = heapless::Vec::new();
+        let _ = headers.push((b"version", version));
+        if self.version != Version::V1_0 {
             // No heart-beats in 1.0.
-            [full[0], full[2], full[3], full[3]]
-        } else {
-            full
-        };
-        let count = if self.version == Version::V1_0 { 3 } else { 4 };
-        let headers = headers.get(..count).unwrap_or_default();
+            let _ = headers.push((b"heart-beat", hb));
+        }
+        if !user.is_empty() {
+            let _ = headers.push((b"user-name", user));
+        }
+        let _ = headers.push((b"server", self.config.server.as_bytes()));
+        let _ = headers.push((b"session", self.session_id.as_bytes()));
+        let count = headers.len();
+        let headers = headers.as_slice();
         match encode(Command::Connected, headers, b"", self.version, out) {
             Ok(n) => Ok(n),
             Err(EncodeError::BufferTooSmall(e)) => Err(e),

@@ -56,6 +56,7 @@ impl HubCtx<'_> {
             broker,
             sessions,
             app,
+            trust_login,
             ..
         } = &mut *self.hub;
         let mut route = Route {
@@ -65,6 +66,7 @@ impl HubCtx<'_> {
             dirty: &mut *self.dirty,
             stats,
             now,
+            trust_login: *trust_login,
         };
         f(broker, app.as_mut(), &mut route)
     }

@@ -61,6 +61,8 @@ pub struct Hub {
     pub app: Box<dyn AppHandler>,
     /// Connections whose output waits for the journal's next sync.
     pub awaiting_sync: Vec<usize>,
+    /// Whether a `CONNECT`'s `login` names its user.
+    pub trust_login: bool,
 }
 
 fn leak(s: &str) -> &'static str {
@@ -90,6 +92,7 @@ impl Hub {
             sessions: HashMap::new(),
             app: (config.app)(),
             awaiting_sync: Vec::new(),
+            trust_login: config.trust_login,
         })
     }
 
@@ -128,6 +131,8 @@ pub struct Route<'a> {
     pub stats: &'a Stats,
     /// The time now.
     pub now: Instant,
+    /// Whether a `CONNECT`'s `login` names its user ([`ServerConfig::trust_login`]).
+    pub trust_login: bool,
 }
 
 impl Route<'_> {
@@ -216,7 +221,11 @@ pub fn run<E: StompEndpoint>(
         let sent = session.published().saturating_sub(published);
         route.stats.published.fetch_add(sent, Relaxed);
         if let Some(login) = login {
-            let name = login.unwrap_or_else(|| format!("session-{}", session.id().0));
+            // Without authentication, a client does not choose who it is: every session
+            // is its own anonymous user, unless the login is trusted (development).
+            let name = login
+                .filter(|_| route.trust_login)
+                .unwrap_or_else(|| format!("session-{}", session.id().0));
             if session.accept(now, &name).is_ok() {
                 route.stats.stomp_sessions.fetch_add(1, Relaxed);
             }

@@ -50,6 +50,7 @@ pub struct StompClient {
     next_receipt: u64,
     timeout: Duration,
     server: Option<String>,
+    user_name: Option<String>,
     /// `CONNECTED` arrived.
     connected: bool,
 }
@@ -82,6 +83,7 @@ impl StompClient {
             next_receipt: 0,
             timeout: options.timeout,
             server: None,
+            user_name: None,
             connected: false,
         };
         let connect = ConnectOptions {
@@ -120,6 +122,11 @@ impl StompClient {
     /// The server's `server` header, if it sent one.
     pub fn server(&self) -> Option<&str> {
         self.server.as_deref()
+    }
+
+    /// Who the server took this client for (`CONNECTED`'s `user-name`), if it said.
+    pub fn user_name(&self) -> Option<&str> {
+        self.user_name.as_deref()
     }
 
     /// The core session, to inspect its state.
@@ -397,9 +404,11 @@ impl StompClient {
                     }
                     Status::Event(ClientStackEvent::Stomp(ClientEvent::Connected {
                         server,
+                        user_name,
                         ..
                     })) => {
                         self.server = server.map(text);
+                        self.user_name = user_name.map(text);
                         self.connected = true;
                         self.rbuf.drain(..used);
                         return Ok(None);

@@ -408,6 +408,29 @@ fn read_blocks_until_connect_answered() {
 }
 
 #[test]
+fn connected_names_the_user_it_was_accepted_as() {
+    for (name, told) in [
+        ("session-7", Some("session-7")),
+        ("", None),
+        ("a:b", None),
+        ("a\nb", None),
+    ] {
+        let mut s = Session::new(
+            ServerSessionConfig::default(),
+            Id::from_decimal(7),
+            Instant(0),
+        );
+        let connect = b"CONNECT\naccept-version:1.2\n\n\0";
+        let _ = s.read(connect, Instant(0));
+        s.accept_connect_as(Instant(0), name).unwrap();
+        let mut out = [0u8; 256];
+        let n = s.poll_transmit(Instant(0), &mut out).unwrap().unwrap();
+        let frame = parse_out(&out[..n], s.version());
+        assert_eq!(frame.header("user-name"), told, "{name:?}");
+    }
+}
+
+#[test]
 fn frames_before_connect_unknown_and_server_commands() {
     for input in [
         &b"SEND\ndestination:/a\n\n\0"[..],

@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// SockJS sessions held at once for one client address [default: 1000].
     #[arg(long, value_name = "N")]
     max_sockjs_sessions_per_address: Option<usize>,
+    /// Lets a CONNECT's login header name its user, unchecked (development only: any
+    /// client may then be anyone) [default: every session is an anonymous user of its
+    /// own].
+    #[arg(long)]
+    trust_login: bool,
     /// Lets clients subscribe to queues by pattern (/queue/**), taking a share of every
     /// queue's messages [default: refused with an ERROR].
     #[arg(long)]
@@ -177,6 +182,7 @@ impl ServeArgs {
             public_names: self.public_names,
             data_dir: self.data_dir,
             queue_wildcards: self.allow_queue_wildcards,
+            trust_login: self.trust_login,
             ..ServerConfig::default()
         };
         if let Some(n) = self.workers {
@@ -243,6 +249,16 @@ impl ServeArgs {
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let config = args.config();
     let http = config.http;
+    if config.trust_login {
+        log::warn!(
+            "--trust-login: a CONNECT's login names its user unchecked; any client may be anyone"
+        );
+    } else {
+        log::info!(
+            "authentication is off: every STOMP session is an anonymous user of its own \
+             (the login header is ignored)"
+        );
+    }
     // Signals are caught before the server says it is up, so that a SIGTERM sent as soon
     // as it is reachable still shuts it down gracefully.
     let mut signals = signal_hook::iterator::Signals::new([
