@@ -45,7 +45,11 @@ impl Waiting {
             return;
         }
         if waits {
-            let b = self.to.entry(destination.to_string()).or_default();
+            // The key is allocated only for a destination not yet waiting.
+            let b = match self.to.get_mut(destination) {
+                Some(b) => b,
+                None => self.to.entry(destination.to_string()).or_default(),
+            };
             b.messages += 1;
             b.bytes += size;
         } else if let Some(b) = self.to.get_mut(destination) {

@@ -56,6 +56,10 @@ pub struct Conn {
     pub(crate) wants_hub: bool,
     /// Its place under the connection caps, given back when it is dropped.
     pub(crate) admitted: Option<super::admission::Admitted>,
+    /// It is in the worker's list of readers that yielded their turn.
+    pub(crate) yielded: bool,
+    /// It is in the hub's list of output waiting for the journal's sync.
+    pub(crate) awaiting_sync: bool,
 }
 
 impl Conn {
@@ -80,6 +84,8 @@ impl Conn {
             counted: (Kind::Other, 0),
             wants_hub: false,
             admitted: None,
+            yielded: false,
+            awaiting_sync: false,
         }
     }
 
@@ -208,7 +214,8 @@ impl Conn {
             if h.hub.journal_dirty() {
                 // Receipts for durable messages go out only once the disk has them: the
                 // worker syncs once for all that read meanwhile, then writes this.
-                if !h.hub.awaiting_sync.contains(&ctx.slot) {
+                if !self.awaiting_sync {
+                    self.awaiting_sync = true;
                     h.hub.awaiting_sync.push(ctx.slot);
                 }
                 return None;

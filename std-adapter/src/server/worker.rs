@@ -399,8 +399,11 @@ impl Worker {
             }
             if rounds == READ_ROUNDS {
                 // Its turn is over: the others run before it reads again.
-                if !self.ready.contains(&slot) {
-                    self.ready.push(slot);
+                if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    if !c.yielded {
+                        c.yielded = true;
+                        self.ready.push(slot);
+                    }
                 }
                 return;
             }
@@ -426,13 +429,19 @@ impl Worker {
         };
         h.hub.sync_journal();
         for slot in std::mem::take(&mut h.hub.awaiting_sync) {
-            self.run_conn(slot, |c, _, ctx| c.on_output(ctx));
+            self.run_conn(slot, |c, _, ctx| {
+                c.awaiting_sync = false;
+                c.on_output(ctx)
+            });
         }
     }
 
     /// Gives the readers that yielded their next turn.
     fn serve_ready(&mut self) {
         for slot in std::mem::take(&mut self.ready) {
+            if let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                c.yielded = false;
+            }
             if self.has_more_to_read(slot) {
                 self.run_conn(slot, |c, scratch, ctx| c.on_readable(scratch, ctx));
             }
