@@ -2,6 +2,8 @@
 //! per client address; what is over a cap is refused at once and counted, and a place
 //! freed is available again.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -26,12 +28,7 @@ const MANY: Caps = Caps {
 
 /// Sends `request` on a new connection and reads the answer until the server closes.
 fn exchange(server: &Server, request: &str) -> String {
-    let mut s = TcpStream::connect(server.local_addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    common::exchange(server.local_addr(), request.as_bytes())
 }
 
 /// Whether the server closes `s` without a byte.

@@ -4,57 +4,25 @@
 //! and none whose ACK got its RECEIPT is delivered again.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::Serve;
 use sockwire_core::stomp::{AckMode, HeartBeat};
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
 const QUEUE: &str = "/queue/durable";
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `sockwire serve --data-dir dir` and returns it with its STOMP address.
 fn serve(dir: &std::path::Path) -> (Serve, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--stomp-tcp",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let serve = Serve(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.split("stomp://").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            eprintln!("server: {line}");
-        }
-    });
-    (serve, addr)
+    let server = Serve::start(&["--data-dir", dir.to_str().unwrap()]);
+    let stomp = server.stomp.clone().unwrap();
+    (server, stomp)
 }
 
 fn options() -> StompOptions {

@@ -1,5 +1,7 @@
 //! The event-driven server and the blocking client over loopback.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -23,12 +25,7 @@ fn echo_url(server: &Server) -> String {
 
 /// Sends a raw request and returns the response head.
 fn raw_request(server: &Server, request: &str) -> String {
-    let mut s = TcpStream::connect(server.local_addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    common::exchange(server.local_addr(), request.as_bytes())
 }
 
 #[test]

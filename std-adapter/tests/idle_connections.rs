@@ -3,54 +3,17 @@
 //! The server runs as its own process (the `sockwire` binary) so that its descriptors and
 //! this test's client sockets each stay under the per-process limit.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::Serve;
 use sockwire_std::client::WsClient;
 use sockwire_std::message::Message;
 
 const CONNECTIONS: usize = 10_000;
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `sockwire serve` on an ephemeral port and returns it with its address.
-fn serve() -> (Serve, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args(["serve", "--http", "127.0.0.1:0", "--no-stomp-tcp"])
-        // All from 127.0.0.1, and one more than the default cap in all.
-        .args(["--max-connections", "20000"])
-        .args(["--max-connections-per-address", "20000"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let serve = Serve(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.split("ws://").nth(1) {
-            break rest.trim_end_matches("/echo").to_string();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (serve, addr)
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 fn open_idle(addr: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -77,11 +40,19 @@ fn open_idle(addr: &str) -> TcpStream {
 
 #[test]
 fn holds_ten_thousand_idle_connections() {
-    let (server, addr) = serve();
+    // All from 127.0.0.1, and one more than the default cap in all.
+    let server = Serve::start(&[
+        "--no-stomp-tcp",
+        "--max-connections",
+        "20000",
+        "--max-connections-per-address",
+        "20000",
+    ]);
+    let addr = server.http.clone();
     let started = Instant::now();
     let idle: Vec<TcpStream> = (0..CONNECTIONS).map(|_| open_idle(&addr)).collect();
     eprintln!("{CONNECTIONS} connections open in {:?}", started.elapsed());
-    if let Some(rss) = rss_kib(server.0.id()) {
+    if let Some(rss) = server.rss_kib() {
         eprintln!(
             "server RSS with {CONNECTIONS} idle connections: {} MiB",
             rss / 1024

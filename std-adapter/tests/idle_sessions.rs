@@ -8,10 +8,13 @@
 //! its own and its descriptors and this test's client sockets each count against their
 //! own process's limit.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::Serve;
 
 /// Sessions of each kind.
 const SESSIONS: usize = 10_000;
@@ -21,15 +24,6 @@ const MAX_PER_SESSION: u64 = 4 * 1024;
 
 /// Client threads opening sessions side by side.
 const THREADS: usize = 4;
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Raises this process's soft limit on open files to its hard limit, so that it can hold
 /// its [`SESSIONS`] STOMP sockets where the soft limit is the usual 1,024; the server
@@ -51,54 +45,14 @@ fn raise_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// Starts `sockwire serve` on ephemeral ports; returns it with its HTTP and STOMP
-/// addresses.
-fn serve() -> (Serve, String, String) {
-    let many = (2 * SESSIONS).to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--stomp-tcp",
-            "127.0.0.1:0",
-        ])
-        // Every session comes from 127.0.0.1.
-        .args(["--max-connections", &many])
-        .args(["--max-connections-per-address", &many])
-        .args(["--max-sockjs-sessions", &many])
-        .args(["--max-sockjs-sessions-per-address", &many])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let serve = Serve(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let (mut http, mut stomp) = (None, None);
-    while http.is_none() || stomp.is_none() {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.split("ws://").nth(1) {
-            http.get_or_insert_with(|| rest.split('/').next().unwrap_or_default().to_string());
-        }
-        if let Some(rest) = line.split("stomp://").nth(1) {
-            stomp = Some(rest.trim().to_string());
-        }
-    }
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (serve, http.unwrap(), stomp.unwrap())
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+fn rss_kib(server: &Serve) -> u64 {
+    server.rss_kib().unwrap()
 }
 
 /// The server's resident set once it has settled: the least of a few readings.
-fn settled_rss_kib(pid: u32) -> u64 {
+fn settled_rss_kib(server: &Serve) -> u64 {
     std::thread::sleep(Duration::from_millis(300));
-    rss_kib(pid)
+    rss_kib(server)
 }
 
 /// Reads one HTTP response with a `Content-Length`: its status and body.
@@ -224,18 +178,29 @@ fn idle_sessions_are_small_and_their_memory_goes_back() {
         return;
     }
     let started = Instant::now();
-    let (server, http, stomp) = serve();
-    let pid = server.0.id();
+    // Every session comes from 127.0.0.1.
+    let many = (2 * SESSIONS).to_string();
+    let server = Serve::start(&[
+        "--max-connections",
+        &many,
+        "--max-connections-per-address",
+        &many,
+        "--max-sockjs-sessions",
+        &many,
+        "--max-sockjs-sessions-per-address",
+        &many,
+    ]);
+    let (http, stomp) = (server.http.clone(), server.stomp.clone().unwrap());
     // One session of each kind first, so that what every session shares is in place.
     let warm = open_stomp(&stomp);
     open_sockjs(&http, 99, 1);
-    let base = settled_rss_kib(pid);
+    let base = settled_rss_kib(&server);
 
     let tcp: Vec<Vec<TcpStream>> = on_threads({
         let stomp = stomp.clone();
         move |_, n| (0..n).map(|_| open_stomp(&stomp)).collect()
     });
-    let with_stomp = settled_rss_kib(pid);
+    let with_stomp = settled_rss_kib(&server);
     let stomp_each = per_session(base, with_stomp);
 
     // Traffic, then idle again: every session subscribes and gets one 2 KiB message.
@@ -254,7 +219,7 @@ fn idle_sessions_are_small_and_their_memory_goes_back() {
         let frame = read_frame(s);
         assert!(frame.starts_with(b"MESSAGE\n") && frame.len() > 2048);
     });
-    let after_traffic = settled_rss_kib(pid);
+    let after_traffic = settled_rss_kib(&server);
     let stomp_after = per_session(base, after_traffic);
 
     // SockJS last, and quickly: an xhr-polling session holds no socket while idle, and
@@ -264,7 +229,7 @@ fn idle_sessions_are_small_and_their_memory_goes_back() {
         let http = http.clone();
         move |t, n| open_sockjs(&http, t, n)
     });
-    let with_both = settled_rss_kib(pid);
+    let with_both = settled_rss_kib(&server);
     assert!(
         sockjs_alive(&http, "0-0"),
         "the first SockJS session expired before the measurement ({:?} to open them)",
@@ -282,13 +247,13 @@ fn idle_sessions_are_small_and_their_memory_goes_back() {
     // to the system: the resident set falls most of the way back to where it was.
     drop(tcp);
     drop(warm);
-    let peak = with_both.max(after_traffic).max(rss_kib(pid));
+    let peak = with_both.max(after_traffic).max(rss_kib(&server));
     let target = base + (peak - base) / 4;
     let give_up = Instant::now() + Duration::from_secs(20);
-    let mut now_kib = rss_kib(pid);
+    let mut now_kib = rss_kib(&server);
     while now_kib > target && Instant::now() < give_up {
         std::thread::sleep(Duration::from_millis(200));
-        now_kib = rss_kib(pid);
+        now_kib = rss_kib(&server);
     }
     eprintln!(
         "server RSS after the sessions closed: {now_kib} KiB (peak {peak} KiB, at rest \

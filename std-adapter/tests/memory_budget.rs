@@ -4,6 +4,8 @@
 //! budget, and STOMP publishers go on; a message over what the server-wide incoming
 //! budget has left is refused with 1009.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -192,16 +194,8 @@ fn a_message_over_what_the_incoming_budget_has_left_is_refused_with_1009() {
 
 #[test]
 fn sockjs_session_queues_count_in_the_output_budget() {
-    use std::io::{Read, Write};
     let server = Server::start(config()).unwrap();
-    let exchange = |request: String| {
-        let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(request.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    };
+    let exchange = |request: String| common::exchange(server.local_addr(), request.as_bytes());
     let poll = || {
         exchange(
             "POST /sockjs/000/q/xhr HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -1,0 +1,86 @@
+//! Helpers the integration tests share: `sockwire serve` as a process of its own, and a
+//! raw HTTP exchange. Each test file uses some of them only.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// `sockwire serve` running as its own process (its resident set and descriptors its
+/// own), killed when dropped.
+pub struct Serve {
+    child: Child,
+    /// Where HTTP, WebSocket and SockJS clients connect.
+    pub http: String,
+    /// Where STOMP over TCP listens, unless `--no-stomp-tcp` was given.
+    pub stomp: Option<String>,
+}
+
+impl Serve {
+    /// Starts `sockwire serve --http 127.0.0.1:0` with `args` (`--stomp-tcp 127.0.0.1:0`
+    /// unless they say `--no-stomp-tcp`) and waits until it says where it serves. Its log
+    /// goes on to this test's stderr, prefixed `server: `.
+    pub fn start(args: &[&str]) -> Serve {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sockwire"));
+        command.args(["serve", "--http", "127.0.0.1:0"]);
+        let stomp_tcp = !args.contains(&"--no-stomp-tcp");
+        if stomp_tcp {
+            command.args(["--stomp-tcp", "127.0.0.1:0"]);
+        }
+        let mut child = command.args(args).stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let (mut http, mut stomp) = (None, None);
+        while http.is_none() || (stomp_tcp && stomp.is_none()) {
+            let line = lines.next().expect("server exited").unwrap();
+            if let Some(rest) = line.split("ws://").nth(1) {
+                http.get_or_insert_with(|| rest.split('/').next().unwrap_or_default().to_string());
+            }
+            if let Some(rest) = line.split("stomp://").nth(1) {
+                stomp = Some(rest.trim().to_string());
+            }
+        }
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("server: {line}");
+            }
+        });
+        Serve {
+            child,
+            http: http.unwrap(),
+            stomp,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident set (`VmRSS`), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `request` on a new connection to `addr` and reads until the server closes it
+/// (or 5 s pass): the whole answer, as text.
+pub fn exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
