@@ -70,7 +70,7 @@ fn serve_reads_a_config_file_and_stops_on_sigterm() {
     let file = dir.join("sockwire.conf");
     std::fs::write(
         &file,
-        "# test settings\nhttp = 127.0.0.1:0\nno-stomp-tcp\nheart-beat 5000,5000\n",
+        "# test settings\nhttp = \"127.0.0.1:0\"\nno-stomp-tcp = true\nheart-beat = \"5000,5000\"\n",
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))

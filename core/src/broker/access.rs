@@ -68,6 +68,8 @@ impl Guard for AllowAll {
 
 /// The `ERROR` message of a frame a rule denied.
 pub const DENIED: &str = "access denied";
+/// The `ERROR` message of a queue pattern subscription no rule allowed.
+pub const QUEUE_PATTERN: &str = "queues cannot be subscribed to by pattern";
 
 /// Which commands a rule covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,8 @@ pub const DENIED: &str = "access denied";
 pub struct Commands(u8);
 
 impl Commands {
+    /// None of them.
+    pub const NONE: Commands = Commands(0);
     /// `SUBSCRIBE`.
     pub const SUBSCRIBE: Commands = Commands(1);
     /// `SUBSCRIBE` by pattern to point-to-point queues, which takes a share of the
@@ -166,16 +170,32 @@ impl Rules<'_> {
     /// Whether `attempt`, by a principal with `roles`, is allowed. A queue pattern
     /// subscription must be allowed both as a drain and as a subscription.
     pub fn allows(&self, attempt: &Attempt<'_>, roles: &dyn Roles) -> bool {
+        self.verdict(attempt, roles).is_ok()
+    }
+
+    /// [`Rules::allows`], with the `ERROR` message of a refusal: [`DENIED`] when a rule
+    /// refused, [`QUEUE_PATTERN`] when no rule allowed a queue pattern.
+    pub fn verdict(&self, attempt: &Attempt<'_>, roles: &dyn Roles) -> Result<(), &'static str> {
         let dest = attempt.destination;
         let drain = attempt.command == Command::Subscribe
             && is_pattern(dest)
             && has_prefix(dest, self.queue_prefix, self.separator);
-        (!drain || self.decide(attempt, roles, true)) && self.decide(attempt, roles, false)
+        if drain {
+            match self.decide(attempt, roles, true) {
+                Some(false) => return Err(DENIED),
+                None if !self.drain_by_default => return Err(QUEUE_PATTERN),
+                _ => {}
+            }
+        }
+        match self.decide(attempt, roles, false) {
+            Some(false) => Err(DENIED),
+            _ => Ok(()),
+        }
     }
 
-    /// The first applicable rule's verdict, with the drain bit of the rules (`drain`) or
-    /// their other commands.
-    fn decide(&self, attempt: &Attempt<'_>, roles: &dyn Roles, drain: bool) -> bool {
+    /// The first applicable rule's verdict, among the drain rules (`drain`) or the
+    /// others; `None` when no rule applies.
+    fn decide(&self, attempt: &Attempt<'_>, roles: &dyn Roles, drain: bool) -> Option<bool> {
         let dest = attempt.destination;
         let wild = is_pattern(dest);
         for rule in self.rules {
@@ -192,10 +212,10 @@ impl Rules<'_> {
                 may_overlap(rule.pattern, dest, self.separator)
             };
             if applies {
-                return rule.allow;
+                return Some(rule.allow);
             }
         }
-        !drain || self.drain_by_default
+        None
     }
 }
 
@@ -210,11 +230,7 @@ pub struct RulesFor<'r, 'a> {
 
 impl Guard for RulesFor<'_, '_> {
     fn check(&self, attempt: &Attempt<'_>) -> Result<(), &'static str> {
-        if self.rules.allows(attempt, self.roles) {
-            Ok(())
-        } else {
-            Err(DENIED)
-        }
+        self.rules.verdict(attempt, self.roles)
     }
 }
 
@@ -416,7 +432,7 @@ mod tests {
             destination: "/queue/**",
             body: b"",
         };
-        assert_eq!(r.check(&attempt), Err(DENIED));
+        assert_eq!(r.check(&attempt), Err(QUEUE_PATTERN));
         assert_eq!(AllowAll.check(&attempt), Ok(()));
     }
 

@@ -5,9 +5,12 @@
 //! sockwire connect URL [--protocol NAME]... [--origin ORIGIN] [--sockjs]
 //! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST]
 //! sockwire stomp subscribe URL DEST [--count N] [--login L --passcode P --host VHOST]
+//! sockwire passwd NAME [--role ROLE]... < password
 //! ```
 
 mod chat;
+mod config_file;
+mod passwd;
 mod serve;
 mod stomp;
 
@@ -39,11 +42,14 @@ enum Command {
     /// Sends or receives STOMP messages (stomp://, tcp:// or ws:// URLs).
     #[command(subcommand)]
     Stomp(stomp::StompCommand),
+    /// Reads a password from stdin and prints a users-file entry for `--users` with its
+    /// Argon2id hash.
+    Passwd(passwd::PasswdArgs),
 }
 
 fn main() -> ExitCode {
     init_logging();
-    let args = match serve::with_config_file(std::env::args_os().collect()) {
+    let args = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(e) => {
             eprintln!("sockwire: {e}");
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Connect(args) => chat::run(args),
         Command::Stomp(command) => stomp::run(command),
+        Command::Passwd(args) => passwd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -55,6 +55,8 @@ pub struct Shared {
     pub incoming: Arc<BytePool>,
     /// Admits connections up to the caps.
     pub connections: Arc<Gate>,
+    /// Who clients are and what they may do.
+    pub gatekeeper: Arc<crate::auth::Gatekeeper>,
 }
 
 /// The hub worker's extra state.
@@ -365,6 +367,7 @@ impl Worker {
             config: &shared.config,
             stats: &shared.stats,
             incoming: &shared.incoming,
+            gatekeeper: &shared.gatekeeper,
             next_session: &shared.next_session,
             slot,
             hub: self.hub.as_mut().map(|h| HubCtx {
