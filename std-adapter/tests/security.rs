@@ -516,3 +516,39 @@ fn applications_plug_in_their_own_handshake_and_message_checks() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let limited = |c: &mut ServerConfig| {
+        c.security.attempts = AttemptLimit {
+            burst: 2,
+            per_minute: 1,
+        }
+    };
+    let wrong = basic("alice", "nope");
+    let attempt = |server: &Server, client: &str| {
+        let headers = [
+            ("Authorization", wrong.as_str()),
+            ("X-Forwarded-For", client),
+        ];
+        request(server.local_addr(), "POST", "/stomp/1/p/xhr", &headers, b"").0
+    };
+    let proxied = start(|c| {
+        limited(c);
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    assert_eq!(attempt(&proxied, "203.0.113.1"), 401);
+    assert_eq!(attempt(&proxied, "203.0.113.1"), 401);
+    assert_eq!(attempt(&proxied, "203.0.113.1"), 429);
+    // Another client behind the same proxy has attempts of its own.
+    assert_eq!(attempt(&proxied, "203.0.113.2"), 401);
+    // Without the setting the header is the client's own claim: it changes nothing.
+    let direct = start(limited);
+    assert_eq!(attempt(&direct, "203.0.113.1"), 401);
+    assert_eq!(attempt(&direct, "203.0.113.2"), 401);
+    assert_eq!(attempt(&direct, "203.0.113.3"), 429);
+    for s in [proxied, direct] {
+        s.stop();
+        s.join();
+    }
+}

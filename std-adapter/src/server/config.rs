@@ -157,6 +157,11 @@ pub struct ServerConfig {
     /// loopback one; when listening on every interface with none given, the request's
     /// `Host` is trusted instead (no defence against DNS rebinding: give the names).
     pub public_names: Vec<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed: behind them, the
+    /// client's address (for the SockJS session caps per address, the authentication
+    /// attempt limit, logs) is the one they say they forwarded for. Empty: headers are
+    /// ignored and the connection's peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Longest time a client may take to send its request head.
     pub handshake_timeout: Duration,
     /// Queued output above which a connection stops being read until it drains.
@@ -222,6 +227,7 @@ impl Default for ServerConfig {
             },
             allowed_origins: Vec::new(),
             public_names: Vec::new(),
+            trusted_proxies: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_write_buffer: 4 * 1024 * 1024,
             routes: vec![

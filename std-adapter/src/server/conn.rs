@@ -40,6 +40,9 @@ pub enum Next {
 pub struct Conn {
     pub(crate) stream: TcpStream,
     pub(crate) peer: SocketAddr,
+    /// The client of the request being served: the peer, or the address a trusted proxy
+    /// says it forwarded for.
+    pub(crate) client: std::net::IpAddr,
     pub(crate) phase: Phase,
     /// Bytes read and not yet consumed.
     pub(super) pending: Vec<u8>,
@@ -74,6 +77,7 @@ impl Conn {
         Conn {
             stream,
             peer,
+            client: peer.ip(),
             phase,
             pending: Vec::new(),
             out: VecBytes::new(usize::MAX),

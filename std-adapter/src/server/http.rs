@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use sockwire_core::broker::SessionId;
 use sockwire_core::http::{
-    keeps_alive, write_ok_response, BodyFraming, Header, Request, RequestError, RequestEvent,
-    RequestReader,
+    forwarded_client, keeps_alive, write_ok_response, BodyFraming, Header, Request, RequestError,
+    RequestEvent, RequestReader,
 };
 use sockwire_core::machine::{Machine, Status};
 use sockwire_core::sockjs::{
@@ -138,6 +138,9 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         flush_reader(reader, &mut conn.out, now);
         return true;
     };
+    conn.client = forwarded_client(&request.headers, conn.peer.ip(), |ip| {
+        config.trusted_proxies.contains(&ip)
+    });
     let endpoint = config.route(request.target);
     if endpoint.is_some_and(Endpoint::needs_hub) && ctx.hub.is_none() {
         conn.wants_hub = true;
@@ -194,7 +197,8 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
 /// The request's admission by the handshake interceptor; a refused request is answered
 /// with the refusal's status and the connection finishes.
 fn admit(conn: &mut Conn, request: &Request<'_, '_>, ctx: &Ctx<'_>) -> Option<Arc<Admission>> {
-    match ctx.gatekeeper.admit(request, conn.peer, ctx.now) {
+    let client = std::net::SocketAddr::new(conn.client, conn.peer.port());
+    match ctx.gatekeeper.admit(request, client, ctx.now) {
         Ok(a) => Some(a),
         Err(e) => {
             log::debug!("{}: {} refused: {e}", conn.peer, request.target);
@@ -335,7 +339,7 @@ fn start_stomp(
     admission: Arc<Admission>,
     ctx: &mut Ctx<'_>,
 ) {
-    conn.phase = Phase::Stomp(stomp_session(carrier, conn.peer.ip(), admission, ctx));
+    conn.phase = Phase::Stomp(stomp_session(carrier, conn.client, admission, ctx));
 }
 
 /// A connection on the STOMP-over-TCP listener: it authenticates at `CONNECT`.
@@ -437,7 +441,7 @@ fn sockjs(
                 callback: &callback,
                 ctx: &ctx_fields,
                 slot: ctx.slot,
-                peer: conn.peer.ip(),
+                peer: conn.client,
                 admission,
                 keep_alive,
             };

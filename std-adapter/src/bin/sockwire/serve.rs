@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// [default: the --http address, and localhost on loopback].
     #[arg(long = "public-name", value_name = "HOST[:PORT]")]
     public_names: Vec<String>,
+    /// A proxy (IP address) whose Forwarded / X-Forwarded-For headers name the client
+    /// (repeat for more) [default: none, the headers are ignored].
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest WebSocket message accepted, in bytes [default: 1 MiB].
     #[arg(long, value_name = "BYTES")]
     max_message: Option<u64>,
@@ -179,6 +183,7 @@ impl ServeArgs {
             stomp_tcp: (!self.no_stomp_tcp).then_some(self.stomp_tcp),
             allowed_origins: self.origins,
             public_names: self.public_names,
+            trusted_proxies: self.trusted_proxies,
             data_dir: self.data_dir,
             queue_wildcards: self.allow_queue_wildcards,
             security,
