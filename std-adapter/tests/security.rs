@@ -16,6 +16,7 @@ use sockwire_std::auth::{
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
 use sockwire_std::server::{AppHandler, AppMessage, Publish, Server, ServerConfig, SockJsSettings};
+use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
 mod common;
@@ -259,6 +260,20 @@ fn rules_refuse_frames_with_their_receipt_on_every_transport() {
         );
         let escaped = expected.replace('\n', "\\n");
         assert!(polled.contains(&escaped), "{polled}");
+        // SockJS's websocket and xhr_streaming transports.
+        for transport in [SockJsTransport::WebSocket, SockJsTransport::XhrStreaming] {
+            let url = format!("http://{}/stomp", server.local_addr());
+            let mut c = SockJsClient::connect_with(&url, &[transport]).unwrap();
+            c.send_text(connect_bob).unwrap();
+            let next = |c: &mut SockJsClient| match c.read_for(Duration::from_secs(5)).unwrap() {
+                Some(Message::Text(t)) => t,
+                other => panic!("{transport:?}: {other:?}"),
+            };
+            assert!(next(&mut c).starts_with("CONNECTED"), "{transport:?}");
+            c.send_text(frame).unwrap();
+            let got = next(&mut c);
+            assert!(got.starts_with(&expected), "{transport:?}: {got}");
+        }
     }
     // The admin may, and what bob tried never reached the topic.
     let mut alice = connect(&ws(&server), Some(("alice", "wonderland"))).unwrap();
@@ -551,4 +566,39 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
         s.stop();
         s.join();
     }
+}
+
+#[test]
+fn a_user_cannot_read_another_users_destinations() {
+    let server = start(|c| c.security.allow_anonymous = true);
+    let mut alice = connect(&tcp(&server), Some(("alice", "wonderland"))).unwrap();
+    alice
+        .subscribe("/user/queue/private", "p", Default::default(), &[], true)
+        .unwrap();
+    let mut bob = connect(&ws(&server), Some(("bob", "builder"))).unwrap();
+    // Naming alice's destination in a SUBSCRIBE is refused or resolves to bob's own.
+    let stolen = bob.subscribe(
+        "/user/alice/queue/private",
+        "s",
+        Default::default(),
+        &[],
+        true,
+    );
+    let mut sender = connect(&tcp(&server), None).unwrap();
+    sender
+        .send("/user/alice/queue/private", &[], b"for alice", None, true)
+        .unwrap();
+    match alice.next_event(Duration::from_secs(5)).unwrap() {
+        Some(StompEvent::Message(m)) => assert_eq!(m.body, b"for alice"),
+        other => panic!("{other:?}"),
+    }
+    if stolen.is_ok() {
+        let got = bob.next_event(Duration::from_millis(300)).unwrap();
+        assert!(
+            !matches!(got, Some(StompEvent::Message(_))),
+            "bob read {got:?}"
+        );
+    }
+    server.stop();
+    server.join();
 }
