@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod http_client;
 pub mod message;
+pub mod pem;
 pub mod pool;
 pub mod server;
 pub mod sockjs_client;
