@@ -8,6 +8,7 @@
 pub mod broker;
 pub mod client;
 pub mod clock;
+pub mod connector;
 pub mod http_client;
 pub mod message;
 pub mod pem;

@@ -6,7 +6,9 @@ mod common;
 mod pki;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,12 @@ use common::Serve;
 use pki::Pki;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use sockwire_core::stomp::AckMode;
+use sockwire_std::client::{ClientOptions, WsClient};
+use sockwire_std::connector::Connector;
+use sockwire_std::message::Message;
+use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
+use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
 type Tls = StreamOwned<ClientConnection, TcpStream>;
 
@@ -144,4 +152,223 @@ fn sighup_reloads_the_certificate_for_new_connections() {
     hup();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(presented(&server.http, &pki.ca).as_ref(), Some(&second));
+}
+
+/// A connector trusting the test CA (and the system's roots).
+fn trusting(pki: &Pki) -> Connector {
+    Connector::default().with_ca(pki.ca.clone())
+}
+
+fn ws_options(connector: Connector) -> ClientOptions {
+    ClientOptions {
+        connector,
+        ..ClientOptions::default()
+    }
+}
+
+#[test]
+fn wss_echo() {
+    let pki = Pki::new("wss");
+    let server = serve(&pki, &["--no-stomp-tcp"]);
+    let url = format!("wss://localhost:{}/echo", port(&server.http));
+    let mut ws = WsClient::connect_with(&url, &ws_options(trusting(&pki))).unwrap();
+    // Larger than a TLS record, so that it spans several.
+    let big = "x".repeat(100_000);
+    for text in ["hello over TLS", big.as_str()] {
+        ws.send_text(text).unwrap();
+        assert_eq!(ws.read().unwrap(), Message::Text(text.to_string()));
+    }
+    ws.close(1000, "").unwrap();
+    assert!(matches!(ws.read().unwrap(), Message::Close { .. }));
+}
+
+#[test]
+fn a_server_whose_certificate_is_not_trusted_is_refused() {
+    let pki = Pki::new("untrusted");
+    let other = Pki::new("other-ca");
+    let server = serve(&pki, &["--no-stomp-tcp"]);
+    let url = format!("wss://localhost:{}/echo", port(&server.http));
+    for connector in [Connector::default(), trusting(&other)] {
+        let err = WsClient::connect_with(&url, &ws_options(connector))
+            .err()
+            .expect("connected to an untrusted server");
+        assert!(
+            err.to_string().contains("certificate"),
+            "not a certificate error: {err}"
+        );
+    }
+}
+
+fn round_trip(url: &str, connector: Connector) {
+    let options = StompOptions {
+        connector,
+        ..StompOptions::default()
+    };
+    let mut sub = StompClient::connect(url, &options).unwrap();
+    sub.subscribe("/topic/tls", "0", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut publisher = StompClient::connect(url, &options).unwrap();
+    publisher
+        .send("/topic/tls", &[], b"secret", None, true)
+        .unwrap();
+    let give_up = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < give_up, "no MESSAGE over {url}");
+        if let Some(StompEvent::Message(m)) = sub.next_event(Duration::from_millis(200)).unwrap() {
+            assert_eq!(m.body, b"secret");
+            break;
+        }
+    }
+    publisher.disconnect().unwrap();
+    sub.disconnect().unwrap();
+}
+
+#[test]
+fn stomp_over_wss_and_over_the_tls_port() {
+    let pki = Pki::new("stomp");
+    let server = serve(&pki, &["--stomp-tls", "127.0.0.1:0"]);
+    round_trip(
+        &format!("wss://localhost:{}/ws", port(&server.http)),
+        trusting(&pki),
+    );
+    let tls = server.stomp_tls.clone().unwrap();
+    round_trip(
+        &format!("stomp+ssl://localhost:{}", port(&tls)),
+        trusting(&pki),
+    );
+    // The plain STOMP port stays plain.
+    let plain = server.stomp.clone().unwrap();
+    round_trip(&format!("stomp://{plain}"), Connector::default());
+}
+
+#[test]
+fn sockjs_over_https() {
+    let pki = Pki::new("sockjs");
+    let server = serve(&pki, &["--no-stomp-tcp"]);
+    let url = format!("https://localhost:{}/sockjs", port(&server.http));
+    for transport in [SockJsTransport::XhrPolling, SockJsTransport::XhrStreaming] {
+        let mut c = SockJsClient::connect_via(&url, &[transport], &trusting(&pki)).unwrap();
+        assert_eq!(c.transport(), transport);
+        c.send_text("over https").unwrap();
+        assert_eq!(c.read().unwrap(), Message::Text("over https".into()));
+        c.close().unwrap();
+    }
+}
+
+/// A CONNECT proxy on loopback: tunnels to 127.0.0.1 only, answers 403 for anything
+/// else, and counts the tunnels it opened.
+fn proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let count = tunnels.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split(' ').next())
+                    .unwrap_or_default()
+                    .to_string();
+                let port = target.strip_prefix("localhost:");
+                let Some(server) = port
+                    .and_then(|p| TcpStream::connect(("127.0.0.1", p.parse::<u16>().ok()?)).ok())
+                else {
+                    let _ =
+                        client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up, mut down) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut client, mut server) = (client, server);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up, &mut server);
+                    let _ = server.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut down, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (addr, tunnels)
+}
+
+#[test]
+fn clients_go_through_an_http_proxy() {
+    let pki = Pki::new("proxy");
+    let server = serve(&pki, &["--stomp-tls", "127.0.0.1:0"]);
+    let (proxy, tunnels) = proxy();
+    let connector = trusting(&pki)
+        .with_proxy(&format!("http://{proxy}"))
+        .unwrap();
+    let url = format!("wss://localhost:{}/echo", port(&server.http));
+    let mut ws = WsClient::connect_with(&url, &ws_options(connector.clone())).unwrap();
+    ws.send_text("through the proxy").unwrap();
+    assert_eq!(
+        ws.read().unwrap(),
+        Message::Text("through the proxy".into())
+    );
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1);
+    let tls = server.stomp_tls.clone().unwrap();
+    round_trip(
+        &format!("stomp+ssl://localhost:{}", port(&tls)),
+        connector.clone(),
+    );
+    assert_eq!(tunnels.load(Ordering::SeqCst), 3);
+    // A proxy's refusal is an error that says so.
+    let err = WsClient::connect_with(
+        &format!("wss://127.0.0.1:{}/echo", port(&server.http)),
+        &ws_options(connector),
+    )
+    .err()
+    .expect("the proxy refuses other hosts");
+    assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[test]
+fn the_command_connects_over_wss_with_ca() {
+    let pki = Pki::new("cli");
+    let server = serve(&pki, &["--no-stomp-tcp"]);
+    let url = format!("wss://localhost:{}/echo", port(&server.http));
+    let ca = pki.path("ca.pem");
+    let run = |extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+            .args(["connect", &url])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"hi\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["--ca", ca.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    let out = run(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate"));
+}
+
+fn port(addr: &str) -> u16 {
+    addr.rsplit(':').next().unwrap().parse().unwrap()
 }
