@@ -5,7 +5,7 @@
 mod common;
 mod pki;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +20,7 @@ use sockwire_core::stomp::AckMode;
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::connector::Connector;
 use sockwire_std::message::Message;
+use sockwire_std::server::{Server, ServerConfig, TlsSettings};
 use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
@@ -71,18 +72,38 @@ fn https_serves_the_http_listener() {
     assert!(answer.contains("\"websocket\":true"), "{answer}");
 }
 
+/// Whether the server closes `stream` (EOF or a reset) before its 5 s read timeout,
+/// with what it sent.
+fn closed_by_server(mut stream: TcpStream) -> (bool, Vec<u8>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (true, got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return (false, got)
+            }
+            Err(_) => return (true, got),
+        }
+    }
+}
+
 #[test]
-fn plain_http_to_the_tls_port_is_refused_at_once() {
+fn plain_http_to_the_tls_port_is_refused() {
     let pki = Pki::new("plain");
     let server = serve(&pki, &["--no-stomp-tcp"]);
-    let started = Instant::now();
-    let answer = common::exchange(
-        server.http.parse().unwrap(),
-        b"GET /sockjs/info HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    );
-    // A TLS alert and the close, not an HTTP answer, and not the 5 s read timeout.
-    assert!(!answer.contains("HTTP/1.1"), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let mut plain = TcpStream::connect(&server.http).unwrap();
+    plain
+        .write_all(b"GET /sockjs/info HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    // A TLS alert and the close, not an HTTP answer, and no hang.
+    let (closed, answer) = closed_by_server(plain);
+    assert!(closed, "the connection stays open");
+    assert!(!String::from_utf8_lossy(&answer).contains("HTTP/1.1"));
     // The server is still up for TLS clients.
     let answer = tls_exchange(
         &server.http,
@@ -90,6 +111,30 @@ fn plain_http_to_the_tls_port_is_refused_at_once() {
         b"GET /stats HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn a_handshake_that_never_ends_is_closed_by_the_handshake_timeout() {
+    let pki = Pki::new("slow-hello");
+    let server = Server::start(ServerConfig {
+        http: "127.0.0.1:0".parse().unwrap(),
+        handshake_timeout: Duration::from_millis(300),
+        tls: Some(TlsSettings {
+            cert: pki.path("cert.pem"),
+            key: pki.path("key.pem"),
+        }),
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    // Silent, and half a ClientHello record.
+    for start in [&b""[..], &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01][..]] {
+        let mut tcp = TcpStream::connect(server.local_addr()).unwrap();
+        tcp.write_all(start).unwrap();
+        let (closed, _) = closed_by_server(tcp);
+        assert!(closed, "an unfinished handshake is kept open");
+    }
+    server.stop();
+    server.join();
 }
 
 #[test]
