@@ -5,6 +5,7 @@
 //! - [`client::WsClient`]: a blocking WebSocket client.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod clock;

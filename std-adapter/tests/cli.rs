@@ -5,6 +5,8 @@ use std::process::{Command, Output, Stdio};
 
 use sockwire_std::server::{Server, ServerConfig};
 
+mod common;
+
 /// A server on a free loopback port with the default configuration.
 fn start_server() -> Server {
     Server::start(ServerConfig {
@@ -70,7 +72,7 @@ fn serve_reads_a_config_file_and_stops_on_sigterm() {
     let file = dir.join("sockwire.conf");
     std::fs::write(
         &file,
-        "# test settings\nhttp = 127.0.0.1:0\nno-stomp-tcp\nheart-beat 5000,5000\n",
+        "# test settings\nhttp = \"127.0.0.1:0\"\nno-stomp-tcp = true\nheart-beat = \"5000,5000\"\n",
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockwire"))
@@ -128,4 +130,47 @@ fn connect_through_sockjs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SockJS over WebSocket"));
     server.stop();
     server.join();
+}
+
+#[test]
+fn passwd_writes_users_that_serve_authenticates_and_the_config_file_holds_access_rules() {
+    use sockwire_std::stomp::{StompClient, StompOptions};
+    let dir = std::env::temp_dir().join(format!("sockwire-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let entry = run_with_input(&["passwd", "alice", "--role", "admin"], "open sesame\n");
+    let users = String::from_utf8(entry.stdout).unwrap();
+    assert!(
+        users.contains("[users.alice]") && users.contains("$argon2id$"),
+        "{users}"
+    );
+    assert!(!users.contains("open sesame"));
+    let users_file = dir.join("users.toml");
+    std::fs::write(&users_file, &users).unwrap();
+    let config = dir.join("sockwire.toml");
+    std::fs::write(
+        &config,
+        "[[access]]\ndestinations = [\"/topic/secret/**\"]\ncommands = [\"subscribe\"]\naction = \"deny\"\n",
+    )
+    .unwrap();
+    let server = common::Serve::start(&[
+        "--users",
+        users_file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let url = format!("stomp://{}", server.stomp.as_deref().unwrap());
+    let login = |passcode: &str| StompOptions {
+        login: Some("alice".into()),
+        passcode: Some(passcode.into()),
+        ..StompOptions::default()
+    };
+    let mut alice = StompClient::connect(&url, &login("open sesame")).unwrap();
+    assert_eq!(alice.user_name(), Some("alice"));
+    let wrong = StompClient::connect(&url, &login("guess")).err().unwrap();
+    assert!(wrong.to_string().contains("bad credentials"), "{wrong}");
+    let denied = alice
+        .subscribe("/topic/secret/x", "s", Default::default(), &[], true)
+        .unwrap_err();
+    assert!(denied.to_string().contains("access denied"), "{denied}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use sockwire_std::server::{Server, ServerConfig};
 
+mod common;
+
 fn start(allowed_origins: Vec<String>) -> Server {
     Server::start(ServerConfig {
         http: "127.0.0.1:0".parse().unwrap(),
@@ -92,4 +94,28 @@ fn an_allow_list_adds_origins_and_patterns_and_keeps_the_servers_own() {
     }
     server.stop();
     server.join();
+}
+
+#[test]
+fn sockjs_info_reports_the_origin_policy_it_applies() {
+    let info = |server: &Server| {
+        let a = server.local_addr();
+        let request =
+            format!("GET /sockjs/info HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\n\r\n");
+        common::exchange(a, request.as_bytes())
+    };
+    let own = start(vec!["https://*.example.com".into()]);
+    let port = own.local_addr().port();
+    let expected = format!(
+        "\"origins\":[\"127.0.0.1:{port}\",\"localhost:{port}\",\"https://*.example.com\"]"
+    );
+    let got = info(&own);
+    assert!(got.contains(&expected), "{got}");
+    let any = start(vec!["*".into()]);
+    let got = info(&any);
+    assert!(got.contains("\"origins\":[\"*:*\"]"), "{got}");
+    for s in [own, any] {
+        s.stop();
+        s.join();
+    }
 }

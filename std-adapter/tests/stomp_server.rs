@@ -192,7 +192,10 @@ fn unacked_queue_messages_go_to_another_subscriber_on_disconnect() {
 fn user_destinations_reach_every_session_of_the_user() {
     // Users named by their login, unchecked (`--trust-login`).
     let server = Server::start(ServerConfig {
-        trust_login: true,
+        security: sockwire_std::auth::Security {
+            trust_login: true,
+            ..Default::default()
+        },
         ..config(2)
     })
     .unwrap();

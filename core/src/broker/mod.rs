@@ -36,6 +36,7 @@
 //! The pattern above uses `/` as separator, so `*` spans `price.ibm`; with
 //! `separator: b'.'` it would be written `/topic/price.*` and match one dotted segment.
 
+pub mod access;
 mod config;
 mod destination;
 mod in_flight;

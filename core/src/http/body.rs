@@ -41,6 +41,13 @@ pub enum RequestError {
     Chunked(ChunkedError),
     /// Nothing is served at the request's path (404).
     NotFound,
+    /// The request needs credentials it lacks or that do not check out (401, with a
+    /// `WWW-Authenticate: Basic` challenge).
+    Unauthorized,
+    /// The request is understood and refused (403): the sender may not do this.
+    Forbidden,
+    /// The sender made too many attempts (429).
+    TooManyRequests,
 }
 
 impl RequestError {
@@ -54,6 +61,9 @@ impl RequestError {
             RequestError::AmbiguousLength | RequestError::Chunked(_) => 400,
             RequestError::UnsupportedCoding => 501,
             RequestError::NotFound => 404,
+            RequestError::Unauthorized => 401,
+            RequestError::Forbidden => 403,
+            RequestError::TooManyRequests => 429,
         }
     }
 }
@@ -75,6 +85,9 @@ impl core::fmt::Display for RequestError {
             RequestError::UnsupportedCoding => f.write_str("unsupported transfer coding"),
             RequestError::Chunked(e) => e.fmt(f),
             RequestError::NotFound => f.write_str("not found"),
+            RequestError::Unauthorized => f.write_str("credentials required"),
+            RequestError::Forbidden => f.write_str("forbidden"),
+            RequestError::TooManyRequests => f.write_str("too many attempts"),
         }
     }
 }

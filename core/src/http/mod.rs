@@ -38,6 +38,7 @@
 
 mod body;
 mod chunked;
+mod credentials;
 mod date;
 mod error;
 mod grammar;
@@ -52,6 +53,7 @@ pub(crate) mod write;
 
 pub use body::{keeps_alive, BodyFraming, RequestError};
 pub use chunked::{ChunkedDecoder, ChunkedError};
+pub use credentials::{cookie, Credentials, CredentialsError};
 pub use date::{imf_fixdate, HttpDate};
 pub use error::HeadError;
 pub use header::{Header, Headers, Tokens, Values};

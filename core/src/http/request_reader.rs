@@ -267,7 +267,16 @@ impl<B: ByteStore> Machine for RequestReader<B> {
         let Some(status) = self.owed else {
             return Ok(None);
         };
-        match write_error_response(status, &[], out) {
+        // A 401 says how to authenticate (RFC 9110 §11.6.1).
+        let challenge: &[(&str, &str)] = if status == 401 {
+            &[(
+                "WWW-Authenticate",
+                "Basic realm=\"sockwire\", charset=\"UTF-8\"",
+            )]
+        } else {
+            &[]
+        };
+        match write_error_response(status, challenge, out) {
             Ok(n) => {
                 self.owed = None;
                 Ok(Some(n))

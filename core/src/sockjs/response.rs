@@ -164,15 +164,17 @@ pub fn write_preflight(
     w.finish()
 }
 
-/// Writes the whole `/info` response: 200, JSON, not cacheable, CORS, no cookie.
+/// Writes the whole `/info` response: 200, JSON, not cacheable, CORS, no cookie; the
+/// body reports `origins`, the policy requests are checked against.
 pub fn write_info_response(
     config: &Config<'_>,
+    origins: &crate::ws::handshake::AllowedOrigins<'_>,
     ctx: &RequestContext<'_>,
     entropy: u32,
     out: &mut [u8],
 ) -> Result<usize, WriteError> {
-    let mut body = [0u8; 128];
-    let len = write_info(config, entropy, &mut body)?;
+    let mut body = [0u8; 1024];
+    let len = write_info(config, origins, entropy, &mut body)?;
     let body = body.get(..len).unwrap_or(&[]);
     let mut w = HeadWriter::response(out, 200);
     w.header("Content-Type", "application/json;charset=UTF-8");
@@ -373,7 +375,13 @@ mod tests {
     fn info_response() {
         let mut out = [0u8; 512];
         let r = text(
-            write_info_response(&Config::default(), &RequestContext::default(), 7, &mut out),
+            write_info_response(
+                &Config::default(),
+                &crate::ws::handshake::AllowedOrigins::Any,
+                &RequestContext::default(),
+                7,
+                &mut out,
+            ),
             &out,
         );
         assert!(r.contains("Content-Type: application/json;charset=UTF-8\r\n"));

@@ -109,6 +109,7 @@ pub fn answer<'a>(
         Route::Greeting => respond(write_greeting(out)?),
         Route::Info => respond(write_info_response(
             &service.config,
+            &service.origins,
             &ctx,
             service.entropy,
             out,

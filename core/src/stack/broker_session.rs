@@ -4,6 +4,7 @@
 use super::endpoint::StompEndpoint;
 use super::stomp_stack::StackEvent;
 use super::stomp_stack::WhenFull;
+use crate::broker::access::{AllowAll, Attempt, Command, Guard};
 use crate::broker::{
     AckMode, Broker, Delivery, Handoff, Message, Routed, SessionId, Sink, Subscribe,
 };
@@ -124,6 +125,8 @@ pub struct BrokerSession<E, S> {
     endpoint: E,
     id: SessionId,
     user: heapless::String<MAX_USER>,
+    /// The user was authenticated (not an anonymous session's generated name).
+    authenticated: bool,
     scratch: S,
     /// The broker has been told the session ended.
     released: bool,
@@ -144,6 +147,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             endpoint,
             id,
             user: heapless::String::new(),
+            authenticated: false,
             scratch,
             released: false,
             timed_out: false,
@@ -160,6 +164,11 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
     /// The user the session was accepted as (empty before).
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// Whether the session's user was authenticated (not an anonymous session).
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
     }
 
     /// The endpoint.
@@ -247,6 +256,19 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         broker: &mut B,
         others: &mut Sink<'_>,
     ) -> Read<SessionEvent<'_>> {
+        self.read_guarded(input, now, broker, &AllowAll, others)
+    }
+
+    /// [`BrokerSession::read`], every `SUBSCRIBE` and `SEND` checked by `guard` first: a
+    /// frame it refuses gets an `ERROR` with the frame's `receipt-id` and ends the session.
+    pub fn read_guarded<B: Broker + ?Sized>(
+        &mut self,
+        input: &mut [u8],
+        now: Instant,
+        broker: &mut B,
+        guard: &dyn Guard,
+        others: &mut Sink<'_>,
+    ) -> Read<SessionEvent<'_>> {
         let mut consumed = 0;
         let report = loop {
             if core::mem::take(&mut self.timed_out) {
@@ -271,7 +293,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     return Read::closed(input.len());
                 }
             };
-            if let Some(report) = self.apply(action, now, broker, others) {
+            if let Some(report) = self.apply(action, now, broker, guard, others) {
                 break report;
             }
         };
@@ -321,6 +343,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         action: Action,
         now: Instant,
         broker: &mut B,
+        guard: &dyn Guard,
         others: &mut Sink<'_>,
     ) -> Option<Report> {
         let me = self.id;
@@ -358,6 +381,9 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     Some(Some(s)) => Some(s),
                     None => None,
                 };
+                if let Err(why) = guard.check(&self.attempt(Command::Subscribe, destination, b"")) {
+                    return self.refused(now, why, broker, others);
+                }
                 let user = (!self.user.is_empty()).then_some(self.user.as_str());
                 let request = Subscribe {
                     session: me,
@@ -421,6 +447,10 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 let Some(dest) = text(scratch, destination) else {
                     return self.refused(now, "destination is not UTF-8", broker, others);
                 };
+                let body_bytes = bytes(scratch, body);
+                if let Err(why) = guard.check(&self.attempt(Command::Send, dest, body_bytes)) {
+                    return self.refused(now, why, broker, others);
+                }
                 let message = Message {
                     destination: dest,
                     headers: HeaderLines::with_escaping(bytes(scratch, headers), escaping),
@@ -443,6 +473,22 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     Err(e) => self.refused(now, e.message(), broker, others),
                 }
             }
+        }
+    }
+
+    /// The frame just read, as a guard sees it.
+    fn attempt<'a>(
+        &'a self,
+        command: Command,
+        destination: &'a str,
+        body: &'a [u8],
+    ) -> Attempt<'a> {
+        Attempt {
+            user: &self.user,
+            authenticated: self.authenticated,
+            command,
+            destination,
+            body,
         }
     }
 
@@ -470,9 +516,29 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         broker.disconnect(self.id, others);
     }
 
-    /// Accepts the `CONNECT` as `user` (a session of that user receives its user
-    /// destinations). A name longer than [`MAX_USER`] refuses the session instead.
+    /// Accepts the `CONNECT` as the authenticated `user` (a session of that user receives
+    /// its user destinations). A name longer than [`MAX_USER`] refuses the session instead.
     pub fn accept(&mut self, now: Instant, user: &str) -> Result<(), crate::stomp::ActionError> {
+        self.accept_as(now, user, true)
+    }
+
+    /// Accepts the `CONNECT` as an anonymous session named `name` (generated by the
+    /// server, unique to the session): guards see it as not authenticated.
+    pub fn accept_anonymous(
+        &mut self,
+        now: Instant,
+        name: &str,
+    ) -> Result<(), crate::stomp::ActionError> {
+        self.accept_as(now, name, false)
+    }
+
+    fn accept_as(
+        &mut self,
+        now: Instant,
+        user: &str,
+        authenticated: bool,
+    ) -> Result<(), crate::stomp::ActionError> {
+        self.authenticated = authenticated;
         self.user.clear();
         if self.user.push_str(user).is_err() {
             return self.endpoint.reject_connect(now, "user name too long");

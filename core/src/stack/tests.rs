@@ -179,6 +179,70 @@ fn broker_session_routes_subscriptions_publishes_and_self_deliveries() {
 }
 
 /// A client WebSocket frame carrying `payload`.
+#[test]
+fn a_guard_refuses_frames_with_their_receipt_and_sees_who_sent_them() {
+    use crate::broker::access::{Commands, Rule, Rules, Who};
+    const RULES: &[Rule<'static>] = &[Rule {
+        pattern: "/topic/admin/**",
+        commands: Commands::SUBSCRIBE.and(Commands::SEND),
+        who: &[Who::Anyone],
+        allow: false,
+    }];
+    let rules = Rules {
+        rules: RULES,
+        separator: b'/',
+        queue_prefix: "/queue",
+        drain_by_default: false,
+    };
+    let mut b = broker();
+    let mut delivered = 0;
+    let mut sink = |_: Delivery<'_>| {
+        delivered += 1;
+        crate::broker::Handoff::Taken
+    };
+    let now = Instant(0);
+    let frames: [&[u8]; 4] = [
+        b"SUBSCRIBE\nid:a\ndestination:/topic/ok\nreceipt:r1\n\n\0",
+        b"SUBSCRIBE\nid:b\ndestination:/topic/**\nreceipt:r2\n\n\0",
+        b"SEND\ndestination:/topic/admin/x\nreceipt:r3\n\nhi\0",
+        b"SUBSCRIBE\nid:c\ndestination:/queue/**\nreceipt:r4\n\n\0",
+    ];
+    for (i, frame) in frames.iter().enumerate() {
+        let mut s = tcp_session(10 + i as u32);
+        let mut input = b"CONNECT\naccept-version:1.2\nhost:h\n\n\0".to_vec();
+        let read = s.read_guarded(&mut input, now, &mut b, &rules, &mut sink);
+        assert!(matches!(
+            read.status,
+            Status::Event(SessionEvent::Connect { .. })
+        ));
+        s.accept_anonymous(now, "session-1").unwrap();
+        assert!(!s.is_authenticated());
+        drain(&mut s, now);
+        let mut input = frame.to_vec();
+        let status = std::format!(
+            "{:?}",
+            s.read_guarded(&mut input, now, &mut b, &rules, &mut sink)
+                .status
+        );
+        let out = text(&drain(&mut s, now));
+        if i == 0 {
+            assert_eq!(status, "NeedMore", "{out}");
+            assert!(out.starts_with("RECEIPT\nreceipt-id:r1\n"), "{out}");
+        } else {
+            assert_eq!(status, "Event(Closed(Refused))", "{i}: {out}");
+            let why = if i == 3 {
+                "queues cannot be subscribed to by pattern"
+            } else {
+                "access denied"
+            };
+            let expected = std::format!("ERROR\nmessage:{why}\nreceipt-id:r{}\n", i + 1);
+            assert!(out.starts_with(&expected), "{out}");
+        }
+    }
+    // Nothing denied reached the broker: no session got a delivery.
+    assert_eq!(delivered, 0);
+}
+
 fn client_frame(client: &mut Connection, fragment: Fragment, payload: &[u8]) -> Vec<u8> {
     let mut out = std::vec![0u8; payload.len() + 14];
     let n = client

@@ -7,8 +7,11 @@ use sockwire_core::stomp::{Escaping, HeaderLines};
 pub struct AppMessage<'a> {
     /// The destination, application prefix included (`/app/echo`).
     pub destination: &'a str,
-    /// The sender's user name (its login, or `session-N` for an anonymous session).
+    /// The sender's user name (its authenticated user, or `session-N` for an anonymous
+    /// session).
     pub user: &'a str,
+    /// The attributes the handshake interceptor attached to the sender's session.
+    pub attributes: &'a std::collections::HashMap<String, String>,
     /// The sender's headers.
     pub headers: HeaderLines<'a>,
     /// The body.

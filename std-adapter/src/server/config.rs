@@ -191,11 +191,11 @@ pub struct ServerConfig {
     /// SockJS sessions held at once, in all and per client address; a new one over a
     /// cap is answered `c[1013,"Try again later: too many sessions"]`.
     pub sockjs_sessions: Caps,
-    /// Whether a `CONNECT`'s `login` header names the session's user, unchecked: for
-    /// development only, as any client may then claim any identity (and read that
-    /// user's `/user/` destinations). Off by default: every session is an anonymous user
-    /// of its own (`session-N`), told in `CONNECTED`'s `user-name`.
-    pub trust_login: bool,
+    /// Who clients are and what they may do: the authenticator, the handshake and
+    /// message interceptors, access rules, the attempt limit. By default authentication
+    /// is off: every session is an anonymous user of its own (`session-N`), told in
+    /// `CONNECTED`'s `user-name`.
+    pub security: crate::auth::Security,
     /// Whether clients may subscribe to queues by pattern (`/queue/**`), which takes a
     /// share of every queue's messages; off by default (the SUBSCRIBE gets an ERROR).
     pub queue_wildcards: bool,
@@ -256,7 +256,7 @@ impl Default for ServerConfig {
             max_total_incoming_bytes: 64 * 1024 * 1024,
             data_dir: None,
             queue_wildcards: false,
-            trust_login: false,
+            security: crate::auth::Security::default(),
             connections: Caps {
                 total: 10_000,
                 per_address: 1_000,

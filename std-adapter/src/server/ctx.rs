@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     pub stats: &'a Stats,
     /// What every connection's incoming messages draw from.
     pub incoming: &'a std::sync::Arc<crate::pool::BytePool>,
+    /// Who clients are and what they may do.
+    pub gatekeeper: &'a crate::auth::Gatekeeper,
     /// Numbers STOMP sessions across workers.
     pub next_session: &'a std::sync::atomic::AtomicU32,
     /// This connection's slot.
@@ -56,7 +58,7 @@ impl HubCtx<'_> {
             broker,
             sessions,
             app,
-            trust_login,
+            gatekeeper,
             ..
         } = &mut *self.hub;
         let mut route = Route {
@@ -66,7 +68,7 @@ impl HubCtx<'_> {
             dirty: &mut *self.dirty,
             stats,
             now,
-            trust_login: *trust_login,
+            gatekeeper,
         };
         f(broker, app.as_mut(), &mut route)
     }

@@ -16,6 +16,8 @@ pub struct SessionInfo {
     pub subprotocol: Option<String>,
     /// The peer's address.
     pub peer: std::net::SocketAddr,
+    /// Who the handshake interceptor said the client is, and the session's attributes.
+    pub admission: std::sync::Arc<crate::auth::Admission>,
 }
 
 /// An application's side of one WebSocket session. Called on the worker thread that owns

@@ -25,9 +25,11 @@ use sockwire_core::ws::{Connection, Role};
 use super::config::{Endpoint, ServerConfig, SockJsApp};
 use super::conn::{Conn, Ctx, Phase};
 use super::handler::{Outbox, SessionInfo};
-use super::hub::{StompConn, Where};
+use super::hub::{Seat, StompConn, Where};
 use super::sockjs::Received;
+use crate::auth::Admission;
 use crate::store::VecBytes;
+use std::sync::Arc;
 
 /// Request header fields accepted at most.
 const MAX_FIELDS: usize = 64;
@@ -44,6 +46,8 @@ pub struct SockJsSend {
     pub origin: Option<String>,
     /// The `JSESSIONID` cookie.
     pub jsessionid: Option<String>,
+    /// The user the handshake interceptor established, if any.
+    pub principal: Option<String>,
     /// Whether the connection stays open after the answer.
     pub keep_alive: bool,
 }
@@ -159,20 +163,21 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
             handler,
         }) => {
             let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
-            if let Some(subprotocol) = upgrade(conn, &request, &protocols, ctx) {
+            if let Some((subprotocol, admission)) = upgrade(conn, &request, &protocols, ctx) {
                 let info = SessionInfo {
                     target: request.target.to_string(),
                     subprotocol,
                     peer: conn.peer,
+                    admission,
                 };
                 start_websocket(conn, handler(&info), ctx);
             }
         }
         Some(Endpoint::Stomp) => {
-            if upgrade(conn, &request, &WEBSOCKET_SUBPROTOCOLS, ctx).is_some() {
+            if let Some((_, admission)) = upgrade(conn, &request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
                 let carrier =
                     AnyCarrier::WebSocket(WebSocketCarrier::new(ws(config), out_store(config)));
-                start_stomp(conn, carrier, ctx);
+                start_stomp(conn, carrier, admission, ctx);
             }
         }
         Some(Endpoint::SockJs { app }) => {
@@ -186,14 +191,32 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
     true
 }
 
-/// The WebSocket handshake: the 101, or the refusal (then the connection finishes).
-/// Returns the chosen subprotocol on success.
+/// The request's admission by the handshake interceptor; a refused request is answered
+/// with the refusal's status and the connection finishes.
+fn admit(conn: &mut Conn, request: &Request<'_, '_>, ctx: &Ctx<'_>) -> Option<Arc<Admission>> {
+    match ctx.gatekeeper.admit(request, conn.peer, ctx.now) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            log::debug!("{}: {} refused: {e}", conn.peer, request.target);
+            if let Phase::Http(reader, _) = &mut conn.phase {
+                reader.refuse(ctx.now, e);
+                flush_reader(reader, &mut conn.out, ctx.now);
+            }
+            None
+        }
+    }
+}
+
+/// The WebSocket handshake: the interceptor's admission, then the 101, or the refusal
+/// (then the connection finishes). Returns the chosen subprotocol and the admission on
+/// success.
 fn upgrade(
     conn: &mut Conn,
     request: &Request<'_, '_>,
     protocols: &[&str],
     ctx: &Ctx<'_>,
-) -> Option<Option<String>> {
+) -> Option<(Option<String>, Arc<Admission>)> {
+    let admission = admit(conn, request, ctx)?;
     let (names, others) = origin_lists(ctx.config);
     let handshake = HandshakeConfig {
         subprotocols: protocols,
@@ -222,7 +245,7 @@ fn upgrade(
             if let Phase::Http(reader, _) = &mut conn.phase {
                 reader.finish();
             }
-            Some(a.subprotocol().map(str::to_string))
+            Some((a.subprotocol().map(str::to_string), admission))
         }
         _ => {
             conn.finish(ctx.now);
@@ -274,8 +297,14 @@ fn start_websocket(
     conn.phase = Phase::Ws(messages, handler);
 }
 
-/// A new STOMP session on `carrier`, registered with the hub at this slot.
-pub fn stomp_session(carrier: AnyCarrier<VecBytes>, ctx: &mut Ctx<'_>) -> Box<StompConn> {
+/// A new STOMP session on `carrier` for the client at `peer`, registered with the hub at
+/// this slot.
+pub fn stomp_session(
+    carrier: AnyCarrier<VecBytes>,
+    peer: std::net::IpAddr,
+    admission: Arc<Admission>,
+    ctx: &mut Ctx<'_>,
+) -> Box<StompConn> {
     let config = ctx.config;
     let number = ctx
         .next_session
@@ -289,19 +318,31 @@ pub fn stomp_session(carrier: AnyCarrier<VecBytes>, ctx: &mut Ctx<'_>) -> Box<St
     let stack = StompStack::new(carrier, session, VecBytes::new(limit));
     let id = SessionId(number);
     if let Some(h) = ctx.hub.as_mut() {
-        h.hub.sessions.insert(id, Where::Slot(ctx.slot));
+        let seat = Seat {
+            at: Where::Slot(ctx.slot),
+            peer,
+            admission,
+            principal: None,
+        };
+        h.hub.sessions.insert(id, seat);
     }
     Box::new(BrokerSession::new(stack, id, VecBytes::new(limit)))
 }
 
-fn start_stomp(conn: &mut Conn, carrier: AnyCarrier<VecBytes>, ctx: &mut Ctx<'_>) {
-    conn.phase = Phase::Stomp(stomp_session(carrier, ctx));
+fn start_stomp(
+    conn: &mut Conn,
+    carrier: AnyCarrier<VecBytes>,
+    admission: Arc<Admission>,
+    ctx: &mut Ctx<'_>,
+) {
+    conn.phase = Phase::Stomp(stomp_session(carrier, conn.peer.ip(), admission, ctx));
 }
 
-/// A connection on the STOMP-over-TCP listener.
+/// A connection on the STOMP-over-TCP listener: it authenticates at `CONNECT`.
 pub fn stomp_tcp(conn: &mut Conn, ctx: &mut Ctx<'_>) {
     let carrier = AnyCarrier::Tcp(TcpCarrier::new(out_store(ctx.config)));
-    start_stomp(conn, carrier, ctx);
+    let nobody = ctx.gatekeeper.nobody();
+    start_stomp(conn, carrier, nobody, ctx);
 }
 
 /// A request under a SockJS prefix. Returns false while a send's body is awaited.
@@ -348,19 +389,19 @@ fn sockjs(
         Some(Answer::Respond { .. }) => {}
         Some(Answer::RawWebSocket) => {
             if app == SockJsApp::Stomp {
-                if upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx).is_some() {
+                if let Some((_, admission)) = upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
                     let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
                         ws(ctx.config),
                         out_store(ctx.config),
                     ));
-                    start_stomp(conn, carrier, ctx);
+                    start_stomp(conn, carrier, admission, ctx);
                 }
             } else if upgrade(conn, request, &[], ctx).is_some() {
                 start_websocket(conn, Box::new(super::handler::EchoHandler), ctx);
             }
         }
         Some(Answer::WebSocket { .. }) => {
-            if upgrade(conn, request, &[], ctx).is_some() {
+            if let Some((_, admission)) = upgrade(conn, request, &[], ctx) {
                 let config = ctx.config;
                 let stores = SockJsStores {
                     incoming: in_store(ctx),
@@ -370,7 +411,9 @@ fn sockjs(
                 };
                 let sockjs = SockJsWebSocket::new(ws(config), &settings.core(), stores, now);
                 match app {
-                    SockJsApp::Stomp => start_stomp(conn, AnyCarrier::SockJs(sockjs), ctx),
+                    SockJsApp::Stomp => {
+                        start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx)
+                    }
                     SockJsApp::Echo => conn.phase = Phase::SockJsEcho(Box::new(sockjs)),
                 }
             }
@@ -380,6 +423,9 @@ fn sockjs(
             transport,
             callback,
         }) => {
+            let Some(admission) = admit(conn, request, ctx) else {
+                return true;
+            };
             let key = format!("{prefix}/{session}");
             let app = (app == SockJsApp::Stomp).then_some(ctx.next_session);
             let Some(h) = ctx.hub.as_mut() else {
@@ -392,6 +438,7 @@ fn sockjs(
                 ctx: &ctx_fields,
                 slot: ctx.slot,
                 peer: conn.peer.ip(),
+                admission,
                 keep_alive,
             };
             match h.registry.receive(
@@ -416,6 +463,9 @@ fn sockjs(
             transport,
             encoding,
         }) => {
+            let Some(admission) = admit(conn, request, ctx) else {
+                return true;
+            };
             let framing = BodyFraming::of(request);
             let Phase::Http(reader, send) = &mut conn.phase else {
                 return true;
@@ -431,6 +481,7 @@ fn sockjs(
                         encoding,
                         origin: kept(ctx_fields.origin),
                         jsessionid: kept(ctx_fields.jsessionid),
+                        principal: admission.principal.as_ref().map(|p| p.name.clone()),
                         keep_alive,
                     }));
                     return false;

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 use sockwire_core::broker::{
     BrokerConfig, Delivery, Handoff, HeaderLines, Message, SessionId, SimpleBroker,
@@ -23,6 +25,7 @@ use super::config::ServerConfig;
 use super::conn::{Conn, Phase};
 use super::sockjs::Registry;
 use super::stats::Stats;
+use crate::auth::{Admission, Gatekeeper, Principal, Verdict};
 use crate::broker::{DurableInFlight, VecStore};
 use crate::store::VecBytes;
 use crate::table::GrowableStorage;
@@ -51,18 +54,31 @@ pub enum Where {
     SockJs(String),
 }
 
+/// A STOMP session as the hub knows it: where it lives and who it is.
+#[derive(Debug, Clone)]
+pub struct Seat {
+    /// Where it lives.
+    pub at: Where,
+    /// The client's address.
+    pub peer: IpAddr,
+    /// What the handshake interceptor established for its request.
+    pub admission: Arc<Admission>,
+    /// Its authenticated user, once accepted (`None`: anonymous or not yet connected).
+    pub principal: Option<Arc<Principal>>,
+}
+
 /// The broker side of the server.
 pub struct Hub {
     /// The broker.
     pub broker: Broker,
-    /// Where each STOMP session lives.
-    pub sessions: HashMap<SessionId, Where>,
+    /// Where each STOMP session lives and who it is.
+    pub sessions: HashMap<SessionId, Seat>,
     /// The application's handler of `/app` destinations.
     pub app: Box<dyn AppHandler>,
     /// Connections whose output waits for the journal's next sync.
     pub awaiting_sync: Vec<usize>,
-    /// Whether a `CONNECT`'s `login` names its user.
-    pub trust_login: bool,
+    /// Who sessions are and what they may do.
+    pub gatekeeper: Arc<Gatekeeper>,
 }
 
 fn leak(s: &str) -> &'static str {
@@ -72,7 +88,7 @@ fn leak(s: &str) -> &'static str {
 impl Hub {
     /// A hub with the server's prefixes and application handler, and the queue messages
     /// its data directory (if any) holds.
-    pub fn new(config: &ServerConfig) -> io::Result<Hub> {
+    pub fn new(config: &ServerConfig, gatekeeper: Arc<Gatekeeper>) -> io::Result<Hub> {
         // The broker borrows its prefixes for the life of the server.
         let prefixes = BrokerConfig {
             topic_prefix: leak(&config.prefixes.topic),
@@ -81,7 +97,9 @@ impl Hub {
             user_prefix: leak(&config.prefixes.user),
             separator: config.prefixes.separator,
             limits: config.queue_limits,
-            queue_wildcards: config.queue_wildcards,
+            // The guard decides on queue patterns (refused unless a rule or
+            // `queue_wildcards` allows them), per user.
+            queue_wildcards: true,
         };
         let in_flight = match &config.data_dir {
             Some(dir) => DurableInFlight::open(dir)?,
@@ -92,7 +110,7 @@ impl Hub {
             sessions: HashMap::new(),
             app: (config.app)(),
             awaiting_sync: Vec::new(),
-            trust_login: config.trust_login,
+            gatekeeper,
         })
     }
 
@@ -119,8 +137,8 @@ impl Hub {
 
 /// Where deliveries for sessions other than the one being run go.
 pub struct Route<'a> {
-    /// Where each session lives.
-    pub sessions: &'a HashMap<SessionId, Where>,
+    /// Where each session lives and who it is.
+    pub sessions: &'a mut HashMap<SessionId, Seat>,
     /// The hub worker's connections (the one being run is out of its slot).
     pub conns: &'a mut [Option<Conn>],
     /// The SockJS sessions (the one being run, if any, is out of the map).
@@ -131,15 +149,15 @@ pub struct Route<'a> {
     pub stats: &'a Stats,
     /// The time now.
     pub now: Instant,
-    /// Whether a `CONNECT`'s `login` names its user ([`ServerConfig::trust_login`]).
-    pub trust_login: bool,
+    /// Who sessions are and what they may do.
+    pub gatekeeper: &'a Gatekeeper,
 }
 
 impl Route<'_> {
     /// Writes one delivery into the session it is for, and tells the broker whether
     /// the session took it (a queue message it refuses stays in the queue).
     pub fn deliver(&mut self, d: &Delivery<'_>) -> Handoff {
-        let result = match self.sessions.get(&d.session) {
+        let result = match self.sessions.get(&d.session).map(|s| &s.at) {
             Some(Where::Slot(slot)) => match self.conns.get_mut(*slot) {
                 Some(Some(Conn {
                     phase: Phase::Stomp(s),
@@ -185,18 +203,27 @@ pub fn run<E: StompEndpoint>(
     route: &mut Route<'_>,
 ) -> (usize, Status<()>, Option<CloseReason>) {
     let now = route.now;
+    let gate = route.gatekeeper;
     let mut consumed = 0;
     loop {
         let rest = input.get_mut(consumed..).unwrap_or_default();
         let user = session.user().to_string();
         let published = session.published();
+        let seat = route.sessions.get(&session.id());
+        let principal = seat.and_then(|s| s.principal.clone());
+        let admission = seat.map_or_else(|| gate.nobody(), |s| s.admission.clone());
+        let peer = seat.map(|s| s.peer);
+        let guard = gate.guard(principal.as_deref());
         let mut sink = |d: Delivery<'_>| route.deliver(&d);
-        let read = session.read(rest, now, broker, &mut sink);
+        let read = session.read_guarded(rest, now, broker, &guard, &mut sink);
         consumed += read.consumed;
-        let (mut login, mut replies, mut ended) = (None, Vec::new(), None);
+        let (mut verdict, mut replies, mut ended) = (None, Vec::new(), None);
         let status = match read.status {
-            Status::Event(SessionEvent::Connect { login: l, .. }) => {
-                login = Some(l.filter(|l| !l.is_empty()).map(str::to_string));
+            Status::Event(SessionEvent::Connect {
+                login, passcode, ..
+            }) => {
+                let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+                verdict = Some(gate.connect(&admission, peer, login, passcode, now));
                 Status::Event(())
             }
             Status::Event(SessionEvent::Application {
@@ -207,6 +234,7 @@ pub fn run<E: StompEndpoint>(
                 replies = app.on_message(&AppMessage {
                     destination,
                     user: &user,
+                    attributes: &admission.attributes,
                     headers,
                     body,
                 });
@@ -220,15 +248,8 @@ pub fn run<E: StompEndpoint>(
         };
         let sent = session.published().saturating_sub(published);
         route.stats.published.fetch_add(sent, Relaxed);
-        if let Some(login) = login {
-            // Without authentication, a client does not choose who it is: every session
-            // is its own anonymous user, unless the login is trusted (development).
-            let name = login
-                .filter(|_| route.trust_login)
-                .unwrap_or_else(|| format!("session-{}", session.id().0));
-            if session.accept(now, &name).is_ok() {
-                route.stats.stomp_sessions.fetch_add(1, Relaxed);
-            }
+        if let Some(verdict) = verdict {
+            accept(session, verdict, route);
         }
         for p in replies {
             let message = Message {
@@ -247,9 +268,40 @@ pub fn run<E: StompEndpoint>(
     }
 }
 
+/// Answers a `CONNECT` as the gatekeeper decided: a user, an anonymous session of its
+/// own, or an `ERROR` (and the session ends).
+fn accept<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    verdict: Verdict,
+    route: &mut Route<'_>,
+) {
+    let now = route.now;
+    let id = session.id();
+    let accepted = match verdict {
+        Verdict::User(p) => {
+            let ok = session.accept(now, &p.name).is_ok();
+            if let Some(seat) = route.sessions.get_mut(&id) {
+                seat.principal = Some(p);
+            }
+            ok
+        }
+        Verdict::Anonymous => session
+            .accept_anonymous(now, &format!("session-{}", id.0))
+            .is_ok(),
+        Verdict::Refused(why) => {
+            log::info!("STOMP session {}: CONNECT refused: {why}", id.0);
+            let _ = session.reject(now, why);
+            false
+        }
+    };
+    if accepted {
+        route.stats.stomp_sessions.fetch_add(1, Relaxed);
+    }
+}
+
 /// A session ended: it no longer receives deliveries.
 pub fn forget(
-    sessions: &mut HashMap<SessionId, Where>,
+    sessions: &mut HashMap<SessionId, Seat>,
     stats: &Stats,
     id: SessionId,
     connected: bool,

@@ -119,7 +119,16 @@ impl Server {
         let hub_poll = Poll::new()?;
         let hub_waker = Arc::new(Waker::new(hub_poll.registry(), WAKER)?);
         let (to_hub, inbox) = std::sync::mpsc::channel();
-        let hub = Hub::new(&config)?;
+        let gatekeeper = Arc::new(
+            crate::auth::Gatekeeper::new(
+                &config.security,
+                config.prefixes.separator,
+                &config.prefixes.queue,
+                config.queue_wildcards,
+            )
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        );
+        let hub = Hub::new(&config, gatekeeper.clone())?;
         let config_incoming = config.max_total_incoming_bytes;
         let config_connections = config.connections;
         let shared = Arc::new(Shared {
@@ -134,6 +143,7 @@ impl Server {
             incoming: Arc::new(BytePool::new(config_incoming)),
             connections: Gate::new(config_connections),
             tls,
+            gatekeeper,
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();

@@ -22,8 +22,9 @@ use super::admission::{Admitted, Caps, Gate};
 use super::config::ServerConfig;
 use super::conn::HubCtx;
 use super::http::SockJsSend;
-use super::hub::{self, SockJsStompSession, Where};
+use super::hub::{self, Seat, SockJsStompSession, Where};
 use super::stats::Stats;
+use crate::auth::Admission;
 use crate::store::VecBytes;
 
 /// A SockJS session of the HTTP transports.
@@ -40,6 +41,37 @@ struct Entry {
     session: Session,
     /// The slot of the connection of its receiving request.
     receiver: Option<usize>,
+    /// Whose it is: other clients that learn its id are refused.
+    owner: Owner,
+}
+
+/// Who a SockJS session belongs to: the user its first request was authenticated as,
+/// and, when the `JSESSIONID` cookie is needed, the first cookie it presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    principal: Option<String>,
+    jsessionid: Option<String>,
+}
+
+impl Owner {
+    /// Whether a request from `principal` with the cookie `jsessionid` is the owner's;
+    /// the first cookie a session sees binds it.
+    fn admits(&mut self, principal: Option<&str>, jsessionid: Option<&str>, cookies: bool) -> bool {
+        if self.principal.as_deref() != principal {
+            return false;
+        }
+        if !cookies {
+            return true;
+        }
+        match (&self.jsessionid, jsessionid) {
+            (Some(bound), Some(given)) => bound == given,
+            (Some(_), None) => false,
+            (None, given) => {
+                self.jsessionid = given.map(str::to_string);
+                true
+            }
+        }
+    }
 }
 
 /// The SockJS sessions of a server.
@@ -59,18 +91,25 @@ pub enum Received {
     Refused,
 }
 
-/// A new SockJS session under `key`, carrying STOMP when `stomp` numbers sessions.
+/// A new SockJS session for the request `r`, carrying STOMP when `stomp` numbers
+/// sessions.
 fn new_session(
     config: &ServerConfig,
     stomp: Option<&AtomicU32>,
-    sessions: &mut HashMap<SessionId, Where>,
-    key: &str,
+    sessions: &mut HashMap<SessionId, Seat>,
+    r: &Attaching<'_>,
     now: Instant,
 ) -> Session {
     match stomp {
         Some(numbers) => {
             let s = new_stomp(config, numbers, now);
-            sessions.insert(s.id(), Where::SockJs(key.to_string()));
+            let seat = Seat {
+                at: Where::SockJs(r.key.to_string()),
+                peer: r.peer,
+                admission: r.admission.clone(),
+                principal: None,
+            };
+            sessions.insert(s.id(), seat);
             Session::Stomp(s)
         }
         None => Session::Echo(Box::new(SockJsSession::new(
@@ -95,6 +134,8 @@ pub struct Attaching<'a> {
     pub slot: usize,
     /// The client's address.
     pub peer: IpAddr,
+    /// What the handshake interceptor established for the request.
+    pub admission: Arc<Admission>,
     /// The connection takes another request after the response.
     pub keep_alive: bool,
 }
@@ -168,25 +209,46 @@ impl Registry {
         &mut self,
         r: &Attaching<'_>,
         stomp: Option<&AtomicU32>,
-        sessions: &mut HashMap<SessionId, Where>,
+        sessions: &mut HashMap<SessionId, Seat>,
         now: Instant,
         config: &ServerConfig,
         out: &mut VecBytes,
     ) -> Received {
         let core = config.sockjs.core();
+        let principal = r.admission.principal.as_ref().map(|p| p.name.as_str());
         let response =
             ReceiverResponse::new(r.transport, r.callback, r.ctx).with_keep_alive(r.keep_alive);
         let entry = match self.sessions.entry(r.key.to_string()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let entry = e.into_mut();
+                if !entry
+                    .owner
+                    .admits(principal, r.ctx.jsessionid, core.cookie_needed)
+                {
+                    log::info!("{}: SockJS session {} is another client's", r.peer, r.key);
+                    let _ = out.write_with(128, write_not_found, |e| e.needed());
+                    return Received::Answered;
+                }
+                entry
+            }
             std::collections::hash_map::Entry::Vacant(e) => {
                 let Some(admitted) = self.gate.admit(r.peer) else {
                     response.write_close(CloseFrame::TOO_MANY_SESSIONS, &core, out);
                     return Received::Refused;
                 };
+                let owner = Owner {
+                    principal: principal.map(str::to_string),
+                    jsessionid: r
+                        .ctx
+                        .jsessionid
+                        .filter(|_| core.cookie_needed)
+                        .map(str::to_string),
+                };
                 e.insert(Entry {
                     _admitted: admitted,
-                    session: new_session(config, stomp, sessions, r.key, now),
+                    session: new_session(config, stomp, sessions, r, now),
                     receiver: None,
+                    owner,
                 })
             }
         };
@@ -320,10 +382,23 @@ pub fn send(
         jsessionid: send.jsessionid.as_deref(),
         if_none_match: None,
     };
+    let owned = |entry: &mut Entry| {
+        let (principal, cookie) = (send.principal.as_deref(), send.jsessionid.as_deref());
+        entry.owner.admits(principal, cookie, core.cookie_needed)
+    };
     let Some(mut entry) = h.registry.sessions.remove(&send.key) else {
         let _ = out.write_with(128, write_not_found, |e| e.needed());
         return;
     };
+    if !owned(&mut entry) {
+        log::info!(
+            "SockJS session {}: a send from another client refused",
+            send.key
+        );
+        h.registry.sessions.insert(send.key.clone(), entry);
+        let _ = out.write_with(128, write_not_found, |e| e.needed());
+        return;
+    }
     let result = match &mut entry.session {
         Session::Echo(s) => SendBody::parse(body, send.encoding).map(|parsed| {
             let mut buf = vec![0u8; parsed.max_message_len().max(16)];

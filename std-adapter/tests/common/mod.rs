@@ -2,6 +2,8 @@
 //! raw HTTP exchange. Each test file uses some of them only.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};

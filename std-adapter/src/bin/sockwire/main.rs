@@ -5,10 +5,13 @@
 //! sockwire connect URL [--protocol NAME]... [--origin ORIGIN] [--sockjs] [--ca FILE] [--proxy URL]
 //! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST] [--ca FILE]
 //! sockwire stomp subscribe URL DEST [--count N] [--login L ...] [--ca FILE] [--proxy URL]
+//! sockwire passwd NAME [--role ROLE]... < password
 //! ```
 
 mod chat;
+mod config_file;
 mod network;
+mod passwd;
 mod serve;
 mod stomp;
 
@@ -41,11 +44,14 @@ enum Command {
     /// URLs).
     #[command(subcommand)]
     Stomp(stomp::StompCommand),
+    /// Reads a password from stdin and prints a users-file entry for `--users` with its
+    /// Argon2id hash.
+    Passwd(passwd::PasswdArgs),
 }
 
 fn main() -> ExitCode {
     init_logging();
-    let args = match serve::with_config_file(std::env::args_os().collect()) {
+    let args = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(e) => {
             eprintln!("sockwire: {e}");
@@ -56,6 +62,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Connect(args) => chat::run(args),
         Command::Stomp(command) => stomp::run(command),
+        Command::Passwd(args) => passwd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

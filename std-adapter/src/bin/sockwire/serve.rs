@@ -1,11 +1,13 @@
 //! `sockwire serve`: the server with its embedded defaults, tuned by flags or a file.
 
-use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clap::Args;
 use sockwire_core::stomp::HeartBeat;
+use sockwire_std::auth::{AttemptLimit, Security, UsersFile};
 use sockwire_std::server::{Server, ServerConfig, TlsSettings};
 
 /// The server's settings; any flag may also come from `--config FILE`.
@@ -96,11 +98,25 @@ pub struct ServeArgs {
     /// SockJS sessions held at once for one client address [default: 1000].
     #[arg(long, value_name = "N")]
     max_sockjs_sessions_per_address: Option<usize>,
+    /// Authenticates clients against the users in FILE (TOML, entries written by
+    /// `sockwire passwd`): HTTP Basic at the handshake or login/passcode at CONNECT
+    /// [default: authentication is off, every session is an anonymous user of its own].
+    #[arg(long, value_name = "FILE")]
+    users: Option<std::path::PathBuf>,
+    /// With --users: accepts a CONNECT without a login as an anonymous session
+    /// [default: refused with an ERROR].
+    #[arg(long, requires = "users")]
+    allow_anonymous: bool,
     /// Lets a CONNECT's login header name its user, unchecked (development only: any
     /// client may then be anyone) [default: every session is an anonymous user of its
     /// own].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "users")]
     trust_login: bool,
+    /// Authentication attempts (CONNECT logins, handshakes with credentials) one client
+    /// address may make at once; they come back at the same number a minute
+    /// [default: 30].
+    #[arg(long, value_name = "N")]
+    max_auth_attempts: Option<u32>,
     /// Lets clients subscribe to queues by pattern (/queue/**), taking a share of every
     /// queue's messages [default: refused with an ERROR].
     #[arg(long)]
@@ -120,8 +136,8 @@ pub struct ServeArgs {
     /// Where STOMP over TLS listens (HOST:PORT) [default: nowhere]; needs --tls-cert.
     #[arg(long, value_name = "ADDR", value_parser = address, requires = "tls_cert")]
     stomp_tls: Option<SocketAddr>,
-    /// Reads settings from FILE first, one a line with the flag's name: `http =
-    /// 127.0.0.1:9000`, `heart-beat 5000,5000`, `no-stomp-tcp`; `#` starts a comment.
+    /// Reads settings from FILE first (TOML): keys are the flags' names (`http =
+    /// "127.0.0.1:9000"`, `no-stomp-tcp = true`), `[[access]]` tables are access rules.
     /// Flags on the command line win.
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
@@ -142,49 +158,32 @@ fn heart_beat(text: &str) -> Result<HeartBeat, String> {
         .map_err(|_| "expected CX,CY in milliseconds, like 10000,10000".to_string())
 }
 
-/// The command line with the settings of a `--config FILE` put right after `serve`, so
-/// that flags given on the command line come later and win.
-pub fn with_config_file(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
-    let Some(at) = args.iter().position(|a| a == "--config") else {
-        return Ok(args);
-    };
-    let Some(path) = args.get(at + 1) else {
-        return Ok(args); // clap reports the missing value
-    };
-    let Some(serve) = args.iter().position(|a| a == "serve") else {
-        return Ok(args);
-    };
-    let flags = config_file_flags(&path.to_string_lossy())?;
-    let mut all = args;
-    all.splice(serve + 1..serve + 1, flags.into_iter().map(OsString::from));
-    Ok(all)
-}
-
-/// Reads a config file into the flags it stands for: one setting a line, `name value` or
-/// `name = value`, a bare name for a switch, `#` starting a comment.
-fn config_file_flags(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut flags = Vec::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (name, value) = match line.split_once(['=', ' ', '\t']) {
-            Some((n, v)) => (n.trim(), Some(v.trim().trim_start_matches('=').trim())),
-            None => (line, None),
-        };
-        flags.push(format!("--{name}"));
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            flags.push(v.to_string());
-        }
-    }
-    Ok(flags)
-}
-
 impl ServeArgs {
     /// The server configuration these settings make, from the defaults.
-    fn config(self) -> ServerConfig {
+    fn config(self) -> Result<ServerConfig, String> {
+        let mut security = Security {
+            trust_login: self.trust_login,
+            allow_anonymous: self.allow_anonymous,
+            ..Security::default()
+        };
+        if let Some(path) = &self.users {
+            let users = UsersFile::load(path)?;
+            log::info!(
+                "authentication is on: {} users from {}",
+                users.len(),
+                path.display()
+            );
+            security.authenticator = Some(Arc::new(users));
+        }
+        if let Some(path) = &self.config {
+            security.access = super::config_file::access_rules(path)?;
+        }
+        if let Some(n) = self.max_auth_attempts {
+            security.attempts = AttemptLimit {
+                burst: n,
+                per_minute: n,
+            };
+        }
         let mut config = ServerConfig {
             http: self.http,
             stomp_tcp: (!self.no_stomp_tcp).then_some(self.stomp_tcp),
@@ -192,7 +191,7 @@ impl ServeArgs {
             public_names: self.public_names,
             data_dir: self.data_dir,
             queue_wildcards: self.allow_queue_wildcards,
-            trust_login: self.trust_login,
+            security,
             tls: self
                 .tls_cert
                 .zip(self.tls_key)
@@ -256,19 +255,24 @@ impl ServeArgs {
                 *limit = n;
             }
         }
-        config
+        Ok(config)
     }
 }
 
 /// Starts the server, announces what it serves and runs until SIGINT or SIGTERM; SIGHUP
 /// reloads the TLS certificate.
 pub fn run(args: ServeArgs) -> Result<(), String> {
-    let config = args.config();
+    let config = args.config()?;
     let http = config.http;
-    if config.trust_login {
+    let security = &config.security;
+    if security.trust_login {
         log::warn!(
             "--trust-login: a CONNECT's login names its user unchecked; any client may be anyone"
         );
+    } else if security.authenticator.is_some() {
+        if security.allow_anonymous {
+            log::info!("a CONNECT without a login is an anonymous session (--allow-anonymous)");
+        }
     } else {
         log::info!(
             "authentication is off: every STOMP session is an anonymous user of its own \

@@ -60,6 +60,8 @@ pub struct Shared {
     pub connections: Arc<Gate>,
     /// TLS for the HTTP listener and the STOMP-over-TLS one, when configured.
     pub tls: Option<Arc<TlsConfigs>>,
+    /// Who clients are and what they may do.
+    pub gatekeeper: Arc<crate::auth::Gatekeeper>,
 }
 
 /// Which listener a connection came from.
@@ -411,6 +413,7 @@ impl Worker {
             config: &shared.config,
             stats: &shared.stats,
             incoming: &shared.incoming,
+            gatekeeper: &shared.gatekeeper,
             next_session: &shared.next_session,
             slot,
             hub: self.hub.as_mut().map(|h| HubCtx {
