@@ -1,7 +1,7 @@
-//! A blocking WebSocket client over `std::net::TcpStream`.
+//! A blocking WebSocket client over TCP or TLS (`ws://`, `wss://`), or over any
+//! [`ClientStream`] a caller brings.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use sockwire_core::http::{Header, Response, WriteError};
@@ -13,6 +13,7 @@ use sockwire_core::stack::{MessageEvent, WebSocketMessages};
 use sockwire_core::store::ByteStore;
 
 use crate::clock::Clock;
+use crate::connector::{BoxStream, ClientStream, Connector};
 use crate::message::Message;
 use crate::store::VecBytes;
 use crate::url::WsUrl;
@@ -28,6 +29,8 @@ pub struct ClientOptions {
     pub headers: Vec<(String, String)>,
     /// Connection limits and timers; the defaults when `None`.
     pub config: Option<Config>,
+    /// How to reach the server: TLS roots, a proxy.
+    pub connector: Connector,
 }
 
 /// How many response headers the client accepts.
@@ -37,7 +40,7 @@ const READ_BUFFER: usize = 64 * 1024;
 
 /// A connected WebSocket client. Reads and writes block.
 pub struct WsClient {
-    stream: TcpStream,
+    stream: BoxStream,
     ws: WebSocketMessages<VecBytes>,
     clock: Clock,
     /// Bytes read and not yet consumed.
@@ -56,7 +59,8 @@ fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
 }
 
 impl WsClient {
-    /// Connects to `url` (`ws://host:port/path`) with default options.
+    /// Connects to `url` (`ws://host:port/path`, or `wss://` for TLS) with default
+    /// options.
     pub fn connect(url: &str) -> io::Result<WsClient> {
         WsClient::connect_with(url, &ClientOptions::default())
     }
@@ -66,13 +70,14 @@ impl WsClient {
         Handshaken::connect(url, options).map(WsClient::opened)
     }
 
-    /// Performs the opening handshake over an already connected stream.
+    /// Performs the opening handshake over an already connected stream (any
+    /// [`ClientStream`]: a `TcpStream`, a TLS stream, one of the caller's own).
     pub fn handshake(
-        stream: TcpStream,
+        stream: impl ClientStream + 'static,
         url: &WsUrl,
         options: &ClientOptions,
     ) -> io::Result<WsClient> {
-        Handshaken::over(stream, url, options).map(WsClient::opened)
+        Handshaken::over(Box::new(stream), url, options).map(WsClient::opened)
     }
 
     /// The client of a finished handshake.
@@ -163,7 +168,7 @@ impl WsClient {
             self.stream.write_all(&self.ws.outbound()[..n])?;
             self.ws.advance(now, n);
         }
-        Ok(())
+        self.stream.flush()
     }
 
     /// Reads until a message, a ping, a pong or the close arrives.
@@ -253,7 +258,7 @@ impl WsClient {
 /// and what the server sent after its response head.
 pub struct Handshaken {
     /// The connected stream.
-    pub stream: TcpStream,
+    pub stream: BoxStream,
     /// The connection, in the client role.
     pub connection: Connection,
     /// Bytes read past the response head (the first frames).
@@ -263,16 +268,16 @@ pub struct Handshaken {
 }
 
 impl Handshaken {
-    /// Connects to `url` (`ws://host:port/path`) and performs the opening handshake.
+    /// Connects to `url` (`ws://` or `wss://host:port/path`) through
+    /// [`ClientOptions::connector`] and performs the opening handshake.
     pub fn connect(url: &str, options: &ClientOptions) -> io::Result<Handshaken> {
         let url = WsUrl::parse(url).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let stream = TcpStream::connect((url.host.as_str(), url.port))?;
-        stream.set_nodelay(true)?;
+        let stream = options.connector.connect(&url.host, url.port, url.tls)?;
         Handshaken::over(stream, &url, options)
     }
 
     /// Performs the opening handshake over an already connected stream.
-    pub fn over(mut stream: TcpStream, url: &WsUrl, options: &ClientOptions) -> io::Result<Self> {
+    pub fn over(mut stream: BoxStream, url: &WsUrl, options: &ClientOptions) -> io::Result<Self> {
         let mut handshake = ClientHandshake::new(random_bytes::<16>()?);
         let host = url.host_header();
         let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
@@ -296,6 +301,7 @@ impl Handshaken {
         )
         .map_err(invalid)?;
         stream.write_all(out.as_slice())?;
+        stream.flush()?;
         let mut rbuf = vec![0u8; READ_BUFFER];
         let mut rend = 0;
         let head_len = loop {

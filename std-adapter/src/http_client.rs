@@ -1,11 +1,14 @@
 //! The little HTTP/1.1 a SockJS client needs: one request per connection, a response
-//! head, and a body delimited by length, chunks or close, read as it arrives.
+//! head, and a body delimited by length, chunks or close, read as it arrives; over TCP
+//! or TLS (`https://`).
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use sockwire_core::http::{ChunkedDecoder, HeadScanner, Header, Response};
+
+use crate::connector::{BoxStream, Connector};
+use crate::url::WsUrl;
 
 fn invalid(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
@@ -20,7 +23,7 @@ enum Body {
 
 /// A response whose body is read incrementally.
 pub struct HttpResponse {
-    stream: TcpStream,
+    stream: BoxStream,
     /// The status code.
     pub status: u16,
     body: Body,
@@ -29,24 +32,27 @@ pub struct HttpResponse {
     done: bool,
 }
 
-/// Sends `method target` with `body` to `addr` and reads the response head.
+/// Sends `method target` with `body` to the server of `server` (its host, port and
+/// scheme; the path is not used) through `connector`, and reads the response head.
 pub fn request(
-    addr: &str,
+    connector: &Connector,
+    server: &WsUrl,
     method: &str,
     target: &str,
     body: &[u8],
     timeout: Duration,
 ) -> io::Result<HttpResponse> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_nodelay(true)?;
+    let mut stream = connector.connect(&server.host, server.port, server.tls)?;
     stream.set_read_timeout(Some(timeout))?;
     let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
+        server.host_header(),
         body.len()
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
+    stream.flush()?;
     let mut scanner = HeadScanner::new(Default::default());
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];

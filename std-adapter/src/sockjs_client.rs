@@ -9,10 +9,12 @@ use std::collections::VecDeque;
 
 use sockwire_core::sockjs::{next_line_frame, Frame, ReceivedFrame, SendBody};
 
-use crate::client::WsClient;
+use crate::client::{ClientOptions, WsClient};
+use crate::connector::Connector;
 use crate::http_client::{request, HttpResponse};
 use crate::message::Message;
 use crate::store::VecBytes;
+use crate::url::WsUrl;
 use sockwire_core::store::ByteStore;
 
 /// A SockJS transport the client can use.
@@ -51,7 +53,9 @@ enum Link {
 
 /// An open SockJS session.
 pub struct SockJsClient {
-    addr: String,
+    /// The server (host, port, scheme); its path is the endpoint's prefix.
+    server: WsUrl,
+    connector: Connector,
     base: String,
     link: Link,
     transport: SockJsTransport,
@@ -75,21 +79,20 @@ fn random_id(len: usize) -> io::Result<String> {
         .collect())
 }
 
-/// Splits `http://host:port/prefix` into the address and the prefix.
-fn split_url(url: &str) -> io::Result<(String, String)> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "expected http://host:port/prefix",
-        )
-    })?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let addr = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    Ok((addr, path.trim_end_matches('/').to_string()))
+/// `http://host:port/prefix` or `https://...`: the server, and the prefix without a
+/// trailing `/`.
+fn split_url(url: &str) -> io::Result<(WsUrl, String)> {
+    let server = WsUrl::parse(url)
+        .ok()
+        .filter(|_| url.starts_with("http://") || url.starts_with("https://"))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "expected http://host:port/prefix or https://...",
+            )
+        })?;
+    let prefix = server.path.trim_end_matches('/').to_string();
+    Ok((server, prefix))
 }
 
 /// Decodes every message `body` holds.
@@ -124,16 +127,33 @@ fn take_frame(frame: &[u8], out: &mut VecDeque<Message>) -> io::Result<()> {
 }
 
 impl SockJsClient {
-    /// Connects to the SockJS endpoint at `url` (`http://host:port/prefix`), trying each
-    /// transport in [`SockJsTransport::ALL`] order.
+    /// Connects to the SockJS endpoint at `url` (`http://host:port/prefix`, or
+    /// `https://` for TLS), trying each transport in [`SockJsTransport::ALL`] order.
     pub fn connect(url: &str) -> io::Result<SockJsClient> {
         SockJsClient::connect_with(url, &SockJsTransport::ALL)
     }
 
     /// Connects with the first of `transports` that works.
     pub fn connect_with(url: &str, transports: &[SockJsTransport]) -> io::Result<SockJsClient> {
-        let (addr, prefix) = split_url(url)?;
-        let info = request(&addr, "GET", &format!("{prefix}/info"), b"", TIMEOUT)?;
+        SockJsClient::connect_via(url, transports, &Connector::default())
+    }
+
+    /// Connects with the first of `transports` that works, every request (and the
+    /// WebSocket) made through `connector`.
+    pub fn connect_via(
+        url: &str,
+        transports: &[SockJsTransport],
+        connector: &Connector,
+    ) -> io::Result<SockJsClient> {
+        let (server, prefix) = split_url(url)?;
+        let info = request(
+            connector,
+            &server,
+            "GET",
+            &format!("{prefix}/info"),
+            b"",
+            TIMEOUT,
+        )?;
         if info.status != 200 {
             return Err(invalid(format!("{prefix}/info answered {}", info.status)));
         }
@@ -145,7 +165,7 @@ impl SockJsClient {
                 continue;
             }
             let base = format!("{prefix}/{}/{}", random_id(3)?, random_id(8)?);
-            match SockJsClient::open(&addr, base, transport) {
+            match SockJsClient::open(&server, connector, base, transport) {
                 Ok(client) => return Ok(client),
                 Err(e) => {
                     log::debug!("SockJS {}: {e}", transport.path());
@@ -156,15 +176,25 @@ impl SockJsClient {
         Err(last)
     }
 
-    fn open(addr: &str, base: String, transport: SockJsTransport) -> io::Result<SockJsClient> {
+    fn open(
+        server: &WsUrl,
+        connector: &Connector,
+        base: String,
+        transport: SockJsTransport,
+    ) -> io::Result<SockJsClient> {
         let link = match transport {
             SockJsTransport::WebSocket => {
-                let ws = WsClient::connect(&format!("ws://{addr}{base}/websocket"))?;
-                Link::WebSocket(Box::new(ws))
+                let scheme = if server.tls { "wss" } else { "ws" };
+                let url = format!("{scheme}://{}{base}/websocket", server.host_header());
+                let options = ClientOptions {
+                    connector: connector.clone(),
+                    ..ClientOptions::default()
+                };
+                Link::WebSocket(Box::new(WsClient::connect_with(&url, &options)?))
             }
             SockJsTransport::XhrStreaming => {
-                let response =
-                    request(addr, "POST", &format!("{base}/xhr_streaming"), b"", TIMEOUT)?;
+                let target = format!("{base}/xhr_streaming");
+                let response = request(connector, server, "POST", &target, b"", TIMEOUT)?;
                 if response.status != 200 {
                     return Err(invalid(format!(
                         "xhr_streaming answered {}",
@@ -176,7 +206,8 @@ impl SockJsClient {
             SockJsTransport::XhrPolling => Link::Polling,
         };
         let mut client = SockJsClient {
-            addr: addr.to_string(),
+            server: server.clone(),
+            connector: connector.clone(),
             base,
             link,
             transport,
@@ -226,7 +257,8 @@ impl SockJsClient {
                 if !response.fill()? {
                     // The server ended the response at its byte limit: reconnect.
                     let again = request(
-                        &self.addr,
+                        &self.connector,
+                        &self.server,
                         "POST",
                         &format!("{}/xhr_streaming", self.base),
                         b"",
@@ -237,7 +269,8 @@ impl SockJsClient {
             },
             Link::Polling => {
                 let response = request(
-                    &self.addr,
+                    &self.connector,
+                    &self.server,
                     "POST",
                     &format!("{}/xhr", self.base),
                     b"",
@@ -266,7 +299,8 @@ impl SockJsClient {
             Link::WebSocket(ws) => ws.send_text(&String::from_utf8_lossy(array)),
             _ => {
                 let r = request(
-                    &self.addr,
+                    &self.connector,
+                    &self.server,
                     "POST",
                     &format!("{}/xhr_send", self.base),
                     array,

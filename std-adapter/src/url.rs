@@ -1,16 +1,19 @@
-//! `ws://host:port/path` addresses.
+//! `ws://host:port/path` and `wss://host:port/path` addresses (`http://` and `https://`
+//! too, for SockJS).
 
 use std::fmt;
 
-/// A parsed `ws://` URL. (`wss://` needs TLS, which the adapter does not provide.)
+/// A parsed `ws://` or `wss://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
     /// Host name or address, without brackets for IPv6.
     pub host: String,
-    /// TCP port (80 when absent).
+    /// TCP port (80 when absent, 443 with TLS).
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
+    /// Whether the connection is TLS (`wss://`, `https://`).
+    pub tls: bool,
 }
 
 /// Why a URL was not accepted.
@@ -26,16 +29,19 @@ impl fmt::Display for UrlError {
 impl std::error::Error for UrlError {}
 
 impl WsUrl {
-    /// Parses `ws://host[:port][/path]`; `http://` is accepted as a synonym.
+    /// Parses `ws://host[:port][/path]` or `wss://...` (TLS); `http://` and `https://`
+    /// are accepted as synonyms.
     pub fn parse(url: &str) -> Result<WsUrl, UrlError> {
-        let rest = url
+        let plain = url
             .strip_prefix("ws://")
-            .or_else(|| url.strip_prefix("http://"))
-            .ok_or(if url.starts_with("wss://") {
-                UrlError("wss:// needs TLS, which sockwire-std does not provide")
-            } else {
-                UrlError("expected ws://host[:port]/path")
-            })?;
+            .or_else(|| url.strip_prefix("http://"));
+        let tls = url
+            .strip_prefix("wss://")
+            .or_else(|| url.strip_prefix("https://"));
+        let rest = plain
+            .or(tls)
+            .ok_or(UrlError("expected ws://host[:port]/path or wss://..."))?;
+        let tls = tls.is_some();
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -60,26 +66,36 @@ impl WsUrl {
         }
         let port = match port {
             Some(p) => p.parse().map_err(|_| UrlError("bad port"))?,
-            None => 80,
+            None => default_port(tls),
         };
         Ok(WsUrl {
             host: host.to_string(),
             port,
             path,
+            tls,
         })
     }
 
-    /// The value of the `Host` header: the port is included when it is not 80.
+    /// The value of the `Host` header: the port is included when it is not the scheme's
+    /// default (80, or 443 with TLS).
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == default_port(self.tls) {
             host
         } else {
             format!("{host}:{}", self.port)
         }
+    }
+}
+
+fn default_port(tls: bool) -> u16 {
+    if tls {
+        443
+    } else {
+        80
     }
 }

@@ -22,8 +22,20 @@ fn parses_forms() {
 }
 
 #[test]
+fn parses_tls_forms() {
+    let u = WsUrl::parse("wss://example.org/ws").unwrap();
+    assert_eq!(
+        (u.port, u.tls, u.host_header().as_str()),
+        (443, true, "example.org")
+    );
+    let u = WsUrl::parse("https://localhost:8443/sockjs").unwrap();
+    assert_eq!((u.port, u.tls, u.path.as_str()), (8443, true, "/sockjs"));
+    assert_eq!(u.host_header(), "localhost:8443");
+    assert!(!WsUrl::parse("ws://x/").unwrap().tls);
+}
+
+#[test]
 fn rejects() {
-    assert!(WsUrl::parse("wss://x/").is_err());
     assert!(WsUrl::parse("ftp://x/").is_err());
     assert!(WsUrl::parse("ws://:80/").is_err());
     assert!(WsUrl::parse("ws://x:99999/").is_err());
@@ -35,18 +47,28 @@ fn parses_urls() {
         StompUrl::parse("stomp://127.0.0.1:61613").unwrap(),
         StompUrl::Tcp {
             host: "127.0.0.1".into(),
-            port: 61613
+            port: 61613,
+            tls: false
         }
     );
     assert_eq!(
         StompUrl::parse("tcp://localhost").unwrap(),
         StompUrl::Tcp {
             host: "localhost".into(),
-            port: 61613
+            port: 61613,
+            tls: false
         }
     );
     let ws = StompUrl::parse("ws://127.0.0.1:15674/ws").unwrap();
     assert_eq!(ws.host(), "127.0.0.1");
+    assert_eq!(
+        StompUrl::parse("stomp+ssl://localhost").unwrap(),
+        StompUrl::Tcp {
+            host: "localhost".into(),
+            port: 61614,
+            tls: true
+        }
+    );
     assert!(StompUrl::parse("ftp://x").is_err());
     assert!(StompUrl::parse("stomp://:1").is_err());
 }

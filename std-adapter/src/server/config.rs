@@ -13,6 +13,7 @@ use sockwire_core::ws::{CloseCode, Config as WsConfig};
 use super::admission::Caps;
 use super::app::{AppHandler, DefaultApp};
 use super::handler::{EchoHandler, HandlerFactory};
+use super::tls::TlsSettings;
 
 /// SockJS settings of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +212,11 @@ pub struct ServerConfig {
     pub app: AppFactory,
     /// SockJS heart-beats, disconnect delay, streaming limit, cookie, client URL.
     pub sockjs: SockJsSettings,
+    /// The certificate and key: with them the HTTP listener speaks TLS only (`https://`,
+    /// `wss://`), and so does the STOMP listener at `stomp_tls`.
+    pub tls: Option<TlsSettings>,
+    /// Where STOMP over TLS listens, if anywhere (it needs `tls`).
+    pub stomp_tls: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -272,6 +278,8 @@ impl Default for ServerConfig {
             },
             app: Arc::new(|| Box::new(DefaultApp)),
             sockjs: SockJsSettings::default(),
+            tls: None,
+            stomp_tls: None,
         }
     }
 }

@@ -1,10 +1,9 @@
-//! One accepted TCP connection: a socket, what it carries now ([`Phase`]), and the pumps
-//! that move bytes between the socket and the core's machines.
+//! One accepted connection: a socket (plain or TLS, [`Stream`]), what it carries now
+//! ([`Phase`]), and the pumps that move bytes between the socket and the core's machines.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 
-use mio::net::TcpStream;
 use sockwire_core::http::RequestReader;
 use sockwire_core::machine::Machine;
 use sockwire_core::stack::{Carrier, CloseReason};
@@ -16,6 +15,7 @@ pub use super::ctx::{Ctx, HubCtx};
 use super::phase::outbound;
 pub use super::phase::Phase;
 use super::stats::{Kind, Stats};
+use super::stream::Stream;
 use crate::store::VecBytes;
 
 /// How long a finished connection waits for the peer to close before it is dropped.
@@ -38,7 +38,7 @@ pub enum Next {
 
 /// An accepted connection.
 pub struct Conn {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) peer: SocketAddr,
     /// The client of the request being served: the peer, or the address a trusted proxy
     /// says it forwarded for.
@@ -67,13 +67,13 @@ pub struct Conn {
 
 impl Conn {
     /// A connection accepted on the HTTP listener at `now`.
-    pub fn http(stream: TcpStream, peer: SocketAddr, config: &ServerConfig, now: Instant) -> Conn {
+    pub fn http(stream: Stream, peer: SocketAddr, config: &ServerConfig, now: Instant) -> Conn {
         let reader = RequestReader::new(config.request_limits(), VecBytes::new(1 << 20), now);
         Conn::with(stream, peer, Phase::Http(Box::new(reader), None))
     }
 
     /// A connection carrying `phase`.
-    pub fn with(stream: TcpStream, peer: SocketAddr, phase: Phase) -> Conn {
+    pub fn with(stream: Stream, peer: SocketAddr, phase: Phase) -> Conn {
         Conn {
             stream,
             peer,
@@ -138,9 +138,14 @@ impl Conn {
                 self.more_to_read = true;
                 return Next::Keep;
             }
-            if self.queued() > ctx.config.max_write_buffer
-                || (self.needs_hub() && ctx.hub.is_none())
-            {
+            if self.needs_hub() && ctx.hub.is_none() {
+                // Handed to the hub worker, which reads on from what TLS decrypted
+                // already: the socket will not signal for that.
+                self.paused = true;
+                self.more_to_read = self.stream.has_buffered_input();
+                return Next::Keep;
+            }
+            if self.queued() > ctx.config.max_write_buffer {
                 self.paused = true;
                 return Next::Keep;
             }
@@ -366,12 +371,13 @@ impl Conn {
         let Phase::Finishing { .. } = self.phase else {
             return false;
         };
-        if self.queued() > 0 {
+        if self.queued() > 0 || self.shut_write {
             return false;
         }
-        if !self.shut_write {
-            self.shut_write = true;
-            let _ = self.stream.shutdown(Shutdown::Write);
+        match self.stream.shutdown_write() {
+            // TLS's close_notify waits for the socket: tried again when it is writable.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            _ => self.shut_write = true,
         }
         false
     }
@@ -387,8 +393,18 @@ impl Conn {
                 outbound(&mut self.phase, now)
             };
             if pending.is_empty() {
-                self.stalled_since = None;
-                return Next::Keep;
+                // What TLS still holds of earlier writes.
+                return match self.stream.flush() {
+                    Ok(()) => {
+                        self.stalled_since = None;
+                        Next::Keep
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.stalled_since.get_or_insert(now);
+                        Next::Keep
+                    }
+                    Err(_) => Next::Drop,
+                };
             }
             match self.stream.write(pending) {
                 Ok(0) => return Next::Drop,

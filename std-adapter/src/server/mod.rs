@@ -19,6 +19,8 @@ mod hub;
 mod phase;
 mod sockjs;
 mod stats;
+mod stream;
+mod tls;
 mod trim;
 mod worker;
 
@@ -35,12 +37,20 @@ pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
 pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig, SockJsApp, SockJsSettings};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
 pub use stats::HubStats;
+pub use tls::{TlsConfigs, TlsSettings};
 
 use crate::clock::Clock;
 use crate::pool::BytePool;
 use admission::Gate;
 use hub::Hub;
 use worker::{HubRole, Shared, Worker, WAKER};
+
+/// A nonblocking listener bound to `addr`.
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
 
 /// Shuts a server down from another thread; see [`Server::shutdown`].
 #[derive(Clone)]
@@ -63,6 +73,7 @@ impl ShutdownHandle {
 pub struct Server {
     local_addr: SocketAddr,
     stomp_addr: Option<SocketAddr>,
+    stomp_tls_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     wakers: Vec<Arc<Waker>>,
     threads: Vec<JoinHandle<io::Result<()>>>,
@@ -82,15 +93,25 @@ impl Server {
                  the request's Host (no defence against DNS rebinding)"
             );
         }
-        let stomp_listener = match config.stomp_tcp {
-            Some(addr) => {
-                let l = std::net::TcpListener::bind(addr)?;
-                l.set_nonblocking(true)?;
-                Some(l)
-            }
-            None => None,
-        };
+        let tls = config
+            .tls
+            .clone()
+            .map(TlsConfigs::load)
+            .transpose()?
+            .map(Arc::new);
+        if config.stomp_tls.is_some() && tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "STOMP over TLS needs a certificate and key",
+            ));
+        }
+        let stomp_listener = config.stomp_tcp.map(listen).transpose()?;
+        let stomp_tls_listener = config.stomp_tls.map(listen).transpose()?;
         let stomp_addr = stomp_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
+        let stomp_tls_addr = stomp_tls_listener
             .as_ref()
             .map(|l| l.local_addr())
             .transpose()?;
@@ -121,13 +142,14 @@ impl Server {
             stats: Default::default(),
             incoming: Arc::new(BytePool::new(config_incoming)),
             connections: Gate::new(config_connections),
+            tls,
             gatekeeper,
         });
         let mut wakers = vec![hub_waker];
         let mut threads = Vec::new();
         let mut hub = Some(HubRole::new(
             hub,
-            stomp_listener.map(mio::net::TcpListener::from_std),
+            [stomp_listener, stomp_tls_listener].map(|l| l.map(mio::net::TcpListener::from_std)),
             inbox,
             shared.config.sockjs_sessions,
         ));
@@ -152,6 +174,7 @@ impl Server {
         Ok(Server {
             local_addr,
             stomp_addr,
+            stomp_tls_addr,
             shared,
             wakers,
             threads,
@@ -166,6 +189,17 @@ impl Server {
     /// The address of the STOMP-over-TCP listener, when there is one.
     pub fn stomp_addr(&self) -> Option<SocketAddr> {
         self.stomp_addr
+    }
+
+    /// The address of the STOMP-over-TLS listener, when there is one.
+    pub fn stomp_tls_addr(&self) -> Option<SocketAddr> {
+        self.stomp_tls_addr
+    }
+
+    /// The TLS configurations, when the server has a certificate: call
+    /// [`TlsConfigs::reload`] on them to serve new connections a renewed certificate.
+    pub fn tls(&self) -> Option<Arc<TlsConfigs>> {
+        self.shared.tls.clone()
     }
 
     /// The broker's counters.

@@ -2,7 +2,6 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant};
 
 use sockwire_core::machine::{Machine, Status};
@@ -17,6 +16,7 @@ use super::event::{owned, text, StompEvent, StompMessage};
 use super::options::StompOptions;
 use super::transport::{open, StompUrl};
 use crate::clock::Clock;
+use crate::connector::BoxStream;
 use crate::store::VecBytes;
 
 /// The session type the adapter drives: generous capacities.
@@ -42,7 +42,7 @@ fn server_error(message: Option<&str>, body: &[u8]) -> io::Error {
 
 /// A connected STOMP client. Calls block; heart-beats are serviced while waiting.
 pub struct StompClient {
-    stream: TcpStream,
+    stream: BoxStream,
     stack: Stack,
     clock: Clock,
     rbuf: Vec<u8>,
@@ -66,10 +66,11 @@ fn ended(event: &ClientStackEvent<'_>) -> io::Error {
 }
 
 impl StompClient {
-    /// Connects to `url` (`stomp://`, `tcp://` or `ws://`) and waits for `CONNECTED`.
+    /// Connects to `url` (`stomp://`, `tcp://`, `stomp+ssl://`, `ws://` or `wss://`)
+    /// and waits for `CONNECTED`.
     pub fn connect(url: &str, options: &StompOptions) -> io::Result<StompClient> {
         let url = StompUrl::parse(url)?;
-        let opened = open(&url)?;
+        let opened = open(&url, &options.connector)?;
         // Room for the largest frame the limits let through.
         let limits = options.limits;
         let head = limits.max_headers.saturating_mul(limits.max_header_line);
@@ -163,6 +164,7 @@ impl StompClient {
             }
             let n = pending.len();
             self.stream.write_all(pending)?;
+            self.stream.flush()?;
             self.stack.advance(now, n);
         }
     }
@@ -377,7 +379,7 @@ impl StompClient {
                 break;
             }
         }
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // Dropping the client closes the connection.
         Ok(got)
     }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use sockwire_core::stomp::{HeartBeat, Limits, VersionSet};
 
+use crate::connector::Connector;
+
 /// Header lines accepted per server frame.
 const MAX_HEADERS: usize = 64;
 
@@ -24,6 +26,8 @@ pub struct StompOptions {
     pub timeout: Duration,
     /// Limits on the server's frames.
     pub limits: Limits,
+    /// How to reach the server: TLS roots, a proxy.
+    pub connector: Connector,
 }
 
 impl Default for StompOptions {
@@ -43,6 +47,7 @@ impl Default for StompOptions {
                 max_header_line: 64 * 1024,
                 max_body: 16 * 1024 * 1024,
             },
+            connector: Connector::default(),
         }
     }
 }

@@ -17,11 +17,14 @@ pub struct Serve {
     pub http: String,
     /// Where STOMP over TCP listens, unless `--no-stomp-tcp` was given.
     pub stomp: Option<String>,
+    /// Where STOMP over TLS listens, when `--stomp-tls` was given.
+    pub stomp_tls: Option<String>,
 }
 
 impl Serve {
     /// Starts `sockwire serve --http 127.0.0.1:0` with `args` (`--stomp-tcp 127.0.0.1:0`
-    /// unless they say `--no-stomp-tcp`) and waits until it says where it serves. Its log
+    /// unless they say `--no-stomp-tcp`) and waits until it says where it serves (over
+    /// TLS too, with `--tls-cert`). Its log
     /// goes on to this test's stderr, prefixed `server: `.
     pub fn start(args: &[&str]) -> Serve {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sockwire"));
@@ -33,10 +36,18 @@ impl Serve {
         let mut child = command.args(args).stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
-        let (mut http, mut stomp) = (None, None);
-        while http.is_none() || (stomp_tcp && stomp.is_none()) {
+        let stomp_tls_wanted = args.contains(&"--stomp-tls");
+        let (mut http, mut stomp, mut stomp_tls) = (None, None, None);
+        while http.is_none()
+            || (stomp_tcp && stomp.is_none())
+            || (stomp_tls_wanted && stomp_tls.is_none())
+        {
             let line = lines.next().expect("server exited").unwrap();
-            if let Some(rest) = line.split("ws://").nth(1) {
+            if let Some(rest) = line.split("stomp+ssl://").nth(1) {
+                stomp_tls = Some(rest.trim().to_string());
+            }
+            let ws = line.split("ws://").nth(1);
+            if let Some(rest) = ws.or_else(|| line.split("wss://").nth(1)) {
                 http.get_or_insert_with(|| rest.split('/').next().unwrap_or_default().to_string());
             }
             if let Some(rest) = line.split("stomp://").nth(1) {
@@ -53,6 +64,7 @@ impl Serve {
             child,
             http: http.unwrap(),
             stomp,
+            stomp_tls,
         }
     }
 

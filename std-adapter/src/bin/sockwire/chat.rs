@@ -7,12 +7,15 @@ use std::time::Duration;
 use clap::Args;
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
-use sockwire_std::sockjs_client::SockJsClient;
+use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
+
+use crate::network::Network;
 
 /// Where to connect and how.
 #[derive(Args)]
 pub struct ConnectArgs {
-    /// `ws://HOST:PORT/PATH`, or with `--sockjs` `http://HOST:PORT/PREFIX`.
+    /// `ws://HOST:PORT/PATH` (`wss://` for TLS), or with `--sockjs`
+    /// `http://HOST:PORT/PREFIX` (`https://`).
     url: String,
     /// A subprotocol to offer (repeat for more, in order of preference).
     #[arg(long = "protocol", value_name = "NAME")]
@@ -23,6 +26,8 @@ pub struct ConnectArgs {
     /// Connects through SockJS: websocket, else xhr_streaming, else xhr polling.
     #[arg(long)]
     sockjs: bool,
+    #[command(flatten)]
+    network: Network,
 }
 
 /// What `sockwire connect` needs of a client: a WebSocket or a SockJS session.
@@ -69,13 +74,16 @@ impl Chat for SockJsClient {
 pub fn run(args: ConnectArgs) -> Result<(), String> {
     let url = args.url;
     let sockjs = args.sockjs;
+    let connector = args.network.connector()?;
     let options = ClientOptions {
         subprotocols: args.protocols,
         origin: args.origin,
+        connector: connector.clone(),
         ..ClientOptions::default()
     };
     let mut client: Box<dyn Chat> = if sockjs {
-        let c = SockJsClient::connect(&url).map_err(|e| format!("{url}: {e}"))?;
+        let c = SockJsClient::connect_via(&url, &SockJsTransport::ALL, &connector)
+            .map_err(|e| format!("{url}: {e}"))?;
         eprintln!("connected to {url} (SockJS over {:?})", c.transport());
         Box::new(c)
     } else {

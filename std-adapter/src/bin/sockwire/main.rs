@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! sockwire serve [--http ADDR] [--workers N] [--origin ORIGIN]... [--config FILE] ...
-//! sockwire connect URL [--protocol NAME]... [--origin ORIGIN] [--sockjs]
-//! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST]
-//! sockwire stomp subscribe URL DEST [--count N] [--login L --passcode P --host VHOST]
+//! sockwire connect URL [--protocol NAME]... [--origin ORIGIN] [--sockjs] [--ca FILE] [--proxy URL]
+//! sockwire stomp send URL DEST BODY [--login L --passcode P --host VHOST] [--ca FILE]
+//! sockwire stomp subscribe URL DEST [--count N] [--login L ...] [--ca FILE] [--proxy URL]
 //! sockwire passwd NAME [--role ROLE]... < password
 //! ```
 
 mod chat;
 mod config_file;
+mod network;
 mod passwd;
 mod serve;
 mod stomp;
@@ -36,10 +37,11 @@ enum Command {
     /// Serves STOMP over WebSocket (/ws) and SockJS (/stomp), WebSocket and SockJS echo
     /// (/echo, /sockjs), statistics (/stats) and STOMP over TCP, backed by the broker.
     Serve(Box<serve::ServeArgs>),
-    /// Connects to a ws:// URL (or a SockJS endpoint): lines typed are sent as text,
-    /// messages received are printed.
+    /// Connects to a ws:// or wss:// URL (or a SockJS endpoint): lines typed are sent as
+    /// text, messages received are printed.
     Connect(chat::ConnectArgs),
-    /// Sends or receives STOMP messages (stomp://, tcp:// or ws:// URLs).
+    /// Sends or receives STOMP messages (stomp://, tcp://, stomp+ssl://, ws:// or wss://
+    /// URLs).
     #[command(subcommand)]
     Stomp(stomp::StompCommand),
     /// Reads a password from stdin and prints a users-file entry for `--users` with its

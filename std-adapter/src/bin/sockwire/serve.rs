@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use sockwire_core::stomp::HeartBeat;
 use sockwire_std::auth::{AttemptLimit, Security, UsersFile};
-use sockwire_std::server::{Server, ServerConfig};
+use sockwire_std::server::{Server, ServerConfig, TlsSettings};
 
 /// The server's settings; any flag may also come from `--config FILE`.
 #[derive(Args)]
@@ -130,6 +130,16 @@ pub struct ServeArgs {
     /// [default: in memory only].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// PEM file of the certificate chain: the HTTP listener then serves https:// and
+    /// wss:// only (SIGHUP reads the files again for new connections).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM file of the certificate's private key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Where STOMP over TLS listens (HOST:PORT) [default: nowhere]; needs --tls-cert.
+    #[arg(long, value_name = "ADDR", value_parser = address, requires = "tls_cert")]
+    stomp_tls: Option<SocketAddr>,
     /// Reads settings from FILE first (TOML): keys are the flags' names (`http =
     /// "127.0.0.1:9000"`, `no-stomp-tcp = true`), `[[access]]` tables are access rules.
     /// Flags on the command line win.
@@ -187,6 +197,11 @@ impl ServeArgs {
             data_dir: self.data_dir,
             queue_wildcards: self.allow_queue_wildcards,
             security,
+            tls: self
+                .tls_cert
+                .zip(self.tls_key)
+                .map(|(cert, key)| TlsSettings { cert, key }),
+            stomp_tls: self.stomp_tls,
             ..ServerConfig::default()
         };
         if let Some(n) = self.workers {
@@ -249,7 +264,8 @@ impl ServeArgs {
     }
 }
 
-/// Starts the server, announces what it serves and runs until SIGINT or SIGTERM.
+/// Starts the server, announces what it serves and runs until SIGINT or SIGTERM; SIGHUP
+/// reloads the TLS certificate.
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let config = args.config()?;
     let http = config.http;
@@ -273,27 +289,47 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
     ])
     .map_err(|e| format!("cannot handle signals: {e}"))?;
     let server = Server::start(config).map_err(|e| format!("cannot serve on {http}: {e}"))?;
     let addr = server.local_addr();
-    log::info!("serving WebSocket echo at ws://{addr}/echo");
-    log::info!("serving STOMP over WebSocket at ws://{addr}/ws");
-    log::info!("serving STOMP over SockJS at http://{addr}/stomp");
-    log::info!("serving SockJS echo at http://{addr}/sockjs");
-    log::info!("serving statistics at http://{addr}/stats");
+    let (ws, web) = if server.tls().is_some() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    log::info!("serving WebSocket echo at {ws}://{addr}/echo");
+    log::info!("serving STOMP over WebSocket at {ws}://{addr}/ws");
+    log::info!("serving STOMP over SockJS at {web}://{addr}/stomp");
+    log::info!("serving SockJS echo at {web}://{addr}/sockjs");
+    log::info!("serving statistics at {web}://{addr}/stats");
     if let Some(addr) = server.stomp_addr() {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }
+    if let Some(addr) = server.stomp_tls_addr() {
+        log::info!("serving STOMP over TLS at stomp+ssl://{addr}");
+    }
     let handle = server.shutdown_handle();
+    let tls = server.tls();
     std::thread::spawn(move || {
-        let mut signals = signals.forever();
-        if signals.next().is_some() {
-            log::info!("shutting down: closing sessions (a second signal exits at once)");
-            handle.shutdown();
-        }
-        if signals.next().is_some() {
-            std::process::exit(130);
+        let mut stopping = false;
+        for signal in signals.forever() {
+            if signal == signal_hook::consts::SIGHUP {
+                match tls.as_ref().map(|t| t.reload()) {
+                    Some(Ok(())) => log::info!("SIGHUP: TLS certificate reloaded"),
+                    Some(Err(e)) => {
+                        log::error!("SIGHUP: TLS reload failed, the certificate in use stays: {e}")
+                    }
+                    None => log::info!("SIGHUP: no TLS certificate to reload"),
+                }
+            } else if stopping {
+                std::process::exit(130);
+            } else {
+                stopping = true;
+                log::info!("shutting down: closing sessions (a second signal exits at once)");
+                handle.shutdown();
+            }
         }
     });
     server.join();

@@ -7,12 +7,14 @@ use clap::{Args, Subcommand};
 use sockwire_core::stomp::AckMode;
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
+use crate::network::Network;
+
 /// What to do on the STOMP server.
 #[derive(Subcommand)]
 pub enum StompCommand {
     /// Sends one message and waits for its receipt.
     Send {
-        /// `stomp://HOST:PORT`, `tcp://HOST:PORT` or `ws://HOST:PORT/PATH`.
+        /// `stomp://HOST:PORT`, `stomp+ssl://HOST:PORT`, `ws://HOST:PORT/PATH` or `wss://...`.
         url: String,
         /// Where to send it, like /topic/news.
         destination: String,
@@ -20,10 +22,12 @@ pub enum StompCommand {
         body: String,
         #[command(flatten)]
         login: Login,
+        #[command(flatten)]
+        network: Network,
     },
     /// Subscribes and prints each message body on a line.
     Subscribe {
-        /// `stomp://HOST:PORT`, `tcp://HOST:PORT` or `ws://HOST:PORT/PATH`.
+        /// `stomp://HOST:PORT`, `stomp+ssl://HOST:PORT`, `ws://HOST:PORT/PATH` or `wss://...`.
         url: String,
         /// What to subscribe to, like /topic/news.
         destination: String,
@@ -32,6 +36,8 @@ pub enum StompCommand {
         count: Option<u64>,
         #[command(flatten)]
         login: Login,
+        #[command(flatten)]
+        network: Network,
     },
 }
 
@@ -49,11 +55,12 @@ pub struct Login {
     host: Option<String>,
 }
 
-fn connect(url: &str, login: Login) -> Result<StompClient, String> {
+fn connect(url: &str, login: Login, network: &Network) -> Result<StompClient, String> {
     let options = StompOptions {
         login: login.login,
         passcode: login.passcode,
         host: login.host,
+        connector: network.connector()?,
         ..StompOptions::default()
     };
     StompClient::connect(url, &options).map_err(|e| format!("{url}: {e}"))
@@ -68,8 +75,9 @@ pub fn run(command: StompCommand) -> Result<(), String> {
             destination,
             body,
             login,
+            network,
         } => {
-            let mut c = connect(&url, login)?;
+            let mut c = connect(&url, login, &network)?;
             c.send(&destination, &[], body.as_bytes(), None, true)
                 .map_err(text)?;
             c.disconnect().map_err(text)?;
@@ -79,8 +87,9 @@ pub fn run(command: StompCommand) -> Result<(), String> {
             destination,
             count,
             login,
+            network,
         } => {
-            let mut c = connect(&url, login)?;
+            let mut c = connect(&url, login, &network)?;
             c.subscribe(&destination, "0", AckMode::Auto, &[], true)
                 .map_err(text)?;
             let mut stdout = io::stdout();

@@ -19,6 +19,8 @@ use super::conn::{Conn, Ctx, HubCtx, Next};
 use super::hub::Hub;
 use super::sockjs::Registry;
 use super::stats::Stats;
+use super::stream::Stream;
+use super::tls::TlsConfigs;
 use super::trim::Trim;
 use crate::clock::Clock;
 use crate::pool::BytePool;
@@ -27,6 +29,7 @@ mod turns;
 
 const HTTP_LISTENER: Token = Token(usize::MAX - 1);
 const STOMP_LISTENER: Token = Token(usize::MAX - 3);
+const STOMP_TLS_LISTENER: Token = Token(usize::MAX - 4);
 /// The token of the waker that asks a worker to stop or to adopt connections.
 pub const WAKER: Token = Token(usize::MAX - 2);
 
@@ -55,30 +58,44 @@ pub struct Shared {
     pub incoming: Arc<BytePool>,
     /// Admits connections up to the caps.
     pub connections: Arc<Gate>,
+    /// TLS for the HTTP listener and the STOMP-over-TLS one, when configured.
+    pub tls: Option<Arc<TlsConfigs>>,
     /// Who clients are and what they may do.
     pub gatekeeper: Arc<crate::auth::Gatekeeper>,
+}
+
+/// Which listener a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    /// HTTP, WebSocket and SockJS (TLS when the server has a certificate).
+    Http,
+    /// STOMP over TCP.
+    Stomp,
+    /// STOMP over TLS.
+    StompTls,
 }
 
 /// The hub worker's extra state.
 pub struct HubRole {
     hub: Hub,
     registry: Registry,
-    stomp_listener: Option<TcpListener>,
+    /// The STOMP listeners: plain TCP, then TLS.
+    stomp_listeners: [Option<TcpListener>; 2],
     inbox: Receiver<Conn>,
 }
 
 impl HubRole {
-    /// The hub, its STOMP listener and the inbox of handed-over connections.
+    /// The hub, its STOMP listeners (TCP, TLS) and the inbox of handed-over connections.
     pub fn new(
         hub: Hub,
-        stomp_listener: Option<TcpListener>,
+        stomp_listeners: [Option<TcpListener>; 2],
         inbox: Receiver<Conn>,
         caps: super::admission::Caps,
     ) -> HubRole {
         HubRole {
             hub,
             registry: Registry::new(caps),
-            stomp_listener,
+            stomp_listeners,
             inbox,
         }
     }
@@ -117,9 +134,13 @@ impl Worker {
     ) -> io::Result<Worker> {
         poll.registry()
             .register(&mut listener, HTTP_LISTENER, Interest::READABLE)?;
-        if let Some(l) = hub.as_mut().and_then(|h| h.stomp_listener.as_mut()) {
-            poll.registry()
-                .register(l, STOMP_LISTENER, Interest::READABLE)?;
+        if let Some(h) = hub.as_mut() {
+            let [tcp, tls] = &mut h.stomp_listeners;
+            for (l, token) in [(tcp, STOMP_LISTENER), (tls, STOMP_TLS_LISTENER)] {
+                if let Some(l) = l {
+                    poll.registry().register(l, token, Interest::READABLE)?;
+                }
+            }
         }
         Ok(Worker {
             poll,
@@ -185,8 +206,9 @@ impl Worker {
             }
             for event in events.iter() {
                 match event.token() {
-                    HTTP_LISTENER => self.accept(false),
-                    STOMP_LISTENER => self.accept(true),
+                    HTTP_LISTENER => self.accept(Listener::Http),
+                    STOMP_LISTENER => self.accept(Listener::Stomp),
+                    STOMP_TLS_LISTENER => self.accept(Listener::StompTls),
                     WAKER => self.adopt(),
                     Token(slot) => {
                         let (readable, writable) = (
@@ -221,23 +243,34 @@ impl Worker {
     fn begin_drain(&mut self, now: Instant) {
         self.drain_deadline = Some(now.add_millis(DRAIN_MILLIS));
         let _ = self.poll.registry().deregister(&mut self.listener);
-        if let Some(l) = self.hub.as_mut().and_then(|h| h.stomp_listener.as_mut()) {
-            let _ = self.poll.registry().deregister(l);
+        if let Some(h) = self.hub.as_mut() {
+            for l in h.stomp_listeners.iter_mut().flatten() {
+                let _ = self.poll.registry().deregister(l);
+            }
         }
         for slot in 0..self.conns.len() {
             self.run_conn(slot, |c, _, ctx| c.shut_down(ctx));
         }
     }
 
-    fn accept(&mut self, stomp: bool) {
+    fn accept(&mut self, from: Listener) {
         loop {
-            let listener = if stomp {
-                match self.hub.as_ref().and_then(|h| h.stomp_listener.as_ref()) {
+            let stomp = |i: usize| {
+                self.hub
+                    .as_ref()
+                    .and_then(|h| h.stomp_listeners.get(i))
+                    .and_then(Option::as_ref)
+            };
+            let listener = match from {
+                Listener::Http => &self.listener,
+                Listener::Stomp => match stomp(0) {
                     Some(l) => l,
                     None => return,
-                }
-            } else {
-                &self.listener
+                },
+                Listener::StompTls => match stomp(1) {
+                    Some(l) => l,
+                    None => return,
+                },
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
@@ -251,11 +284,24 @@ impl Worker {
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
+                    let tls = self.shared.tls.as_ref();
+                    let stream = match (from, tls) {
+                        (Listener::Http, Some(tls)) => Stream::tls(stream, tls.http()),
+                        (Listener::StompTls, Some(tls)) => Stream::tls(stream, tls.stomp()),
+                        _ => Ok(Stream::Plain(stream)),
+                    };
+                    let stream = match stream {
+                        Ok(s) => s,
+                        Err(e) => {
+                            log::warn!("{peer}: cannot start TLS: {e}");
+                            continue;
+                        }
+                    };
                     let now = self.shared.clock.now();
                     let mut conn = Conn::http(stream, peer, &self.shared.config, now);
                     conn.admitted = Some(admitted);
                     if let Some(slot) = self.insert(conn) {
-                        if stomp {
+                        if from != Listener::Http {
                             self.run_conn(slot, |c, _, ctx| {
                                 super::http::stomp_tcp(c, ctx);
                                 Next::Keep
