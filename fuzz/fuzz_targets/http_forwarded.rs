@@ -1,10 +1,11 @@
-//! Reads `Forwarded` and `X-Forwarded-For` from arbitrary request heads: nothing panics,
+//! Reads `Forwarded`, `X-Forwarded-For` and `X-Forwarded-Host` from arbitrary request
+//! heads: nothing panics, a forwarded host is a plain authority,
 //! an untrusted peer is never replaced, and the answer is the peer or an address the
 //! chain names.
 #![no_main]
 use core::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
-use sockwire_core::http::{forwarded_client, Header, Request};
+use sockwire_core::http::{forwarded_client, forwarded_host, Header, Request};
 
 fuzz_target!(|data: &[u8]| {
     let mut head = b"GET / HTTP/1.1\r\n".to_vec();
@@ -20,6 +21,12 @@ fuzz_target!(|data: &[u8]| {
         forwarded_client(&request.headers, outsider, trusted),
         outsider
     );
+    if let Some(host) = forwarded_host(&request.headers) {
+        assert!(
+            !host.is_empty() && !host.contains(['/', '@', ' ']),
+            "{host:?}"
+        );
+    }
     let proxy = IpAddr::from([10, 0, 0, 1]);
     let got = forwarded_client(&request.headers, proxy, trusted);
     if got != proxy {

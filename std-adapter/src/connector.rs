@@ -156,6 +156,8 @@ fn authority(host: &str, port: u16) -> String {
 /// 200 to `CONNECT`.
 fn tunnel(proxy: &str, host: &str, port: u16) -> io::Result<TcpStream> {
     let mut tcp = TcpStream::connect(proxy)?;
+    // A proxy that never answers must not hang the client.
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let authority = authority(host, port);
     let request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
     tcp.write_all(request.as_bytes())?;
@@ -177,7 +179,10 @@ fn tunnel(proxy: &str, host: &str, port: u16) -> io::Result<TcpStream> {
         .map_err(invalid)?
         .map(|(r, _)| r.status);
     match status {
-        Some(200) => Ok(tcp),
+        Some(200) => {
+            tcp.set_read_timeout(None)?;
+            Ok(tcp)
+        }
         Some(s) => Err(io::Error::new(
             io::ErrorKind::ConnectionRefused,
             format!("the proxy answered CONNECT {authority} with {s}"),

@@ -119,3 +119,52 @@ fn sockjs_info_reports_the_origin_policy_it_applies() {
         s.join();
     }
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_host_is_the_servers_name() {
+    let proxied = |public_names: Vec<String>| {
+        Server::start(ServerConfig {
+            http: "127.0.0.1:0".parse().unwrap(),
+            workers: 1,
+            public_names,
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..ServerConfig::default()
+        })
+        .unwrap()
+    };
+    let upgrade = |host: &str| format!("GET /echo HTTP/1.1\r\n{WS}X-Forwarded-Host: {host}\r\n");
+    let server = proxied(Vec::new());
+    let page = "https://chat.example";
+    assert_eq!(
+        status(&server, &upgrade("chat.example"), "backend:9000", page),
+        "101"
+    );
+    assert_eq!(
+        status(
+            &server,
+            &upgrade("chat.example"),
+            "backend:9000",
+            "https://evil.example"
+        ),
+        "403"
+    );
+    // Names given: they decide, whatever the proxy forwards (a rebound name is refused).
+    let named = proxied(vec!["chat.example".into()]);
+    assert_eq!(
+        status(
+            &named,
+            &upgrade("evil.example"),
+            "evil.example",
+            "http://evil.example"
+        ),
+        "403"
+    );
+    assert_eq!(
+        status(&named, &upgrade("chat.example"), "backend:9000", page),
+        "101"
+    );
+    for s in [server, named] {
+        s.stop();
+        s.join();
+    }
+}

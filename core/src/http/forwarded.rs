@@ -70,6 +70,38 @@ pub fn forwarded_client(
     current
 }
 
+/// The `Host` the client asked for, as the nearest proxy says: `host=` of the last
+/// `Forwarded` element, or else the last `X-Forwarded-Host` value; `None` when neither is
+/// there or the value is not a plain `host[:port]`. Ask only when the connection's peer
+/// is a proxy the caller trusts.
+///
+/// ```
+/// use sockwire_core::http::{forwarded_host, Header, Request};
+///
+/// let head = b"GET / HTTP/1.1\r\nHost: backend:8080\r\nForwarded: for=1.2.3.4;host=chat.example.com;proto=https\r\n\r\n";
+/// let mut fields = [Header::EMPTY; 8];
+/// let (request, _) = Request::parse(head, &mut fields).unwrap().unwrap();
+/// assert_eq!(forwarded_host(&request.headers), Some("chat.example.com"));
+/// ```
+pub fn forwarded_host<'a>(headers: &Headers<'_, 'a>) -> Option<&'a str> {
+    let text = |v: &'a [u8]| core::str::from_utf8(v).ok();
+    let value = if headers.get("forwarded").is_some() {
+        let last = headers.all("forwarded").filter_map(text).last()?;
+        let element = last.rsplit(',').next()?;
+        element.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| value.trim().trim_matches('"'))
+        })?
+    } else {
+        let last = headers.all("x-forwarded-host").filter_map(text).last()?;
+        last.rsplit(',').next()?.trim()
+    };
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b);
+    (!value.is_empty() && value.bytes().all(plain)).then_some(value)
+}
+
 /// The `for=` parameter of one `Forwarded` element as an address.
 fn forwarded_for(element: &str) -> Option<IpAddr> {
     element.split(';').find_map(|pair| {
@@ -133,6 +165,25 @@ mod tests {
         assert_eq!(client(head, PROXY), IpAddr::from([3, 3, 3, 3]));
         let head = "GET / HTTP/1.1\r\n\r\n";
         assert_eq!(client(head, PROXY), PROXY);
+    }
+
+    #[test]
+    fn the_host_the_nearest_proxy_saw() {
+        let host = |head: &str| {
+            let mut fields = [Header::EMPTY; 16];
+            let (request, _) = Request::parse(head.as_bytes(), &mut fields)
+                .unwrap()
+                .unwrap();
+            forwarded_host(&request.headers).map(std::string::String::from)
+        };
+        let h = "GET / HTTP/1.1\r\nX-Forwarded-Host: evil, chat.example:8443\r\n\r\n";
+        assert_eq!(host(h).as_deref(), Some("chat.example:8443"));
+        let h =
+            "GET / HTTP/1.1\r\nForwarded: host=\"a.example\", for=1.1.1.1;host=b.example\r\n\r\n";
+        assert_eq!(host(h).as_deref(), Some("b.example"));
+        let h = "GET / HTTP/1.1\r\nX-Forwarded-Host: a/b@c\r\n\r\n";
+        assert_eq!(host(h), None);
+        assert_eq!(host("GET / HTTP/1.1\r\n\r\n"), None);
     }
 
     proptest! {

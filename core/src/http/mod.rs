@@ -57,7 +57,7 @@ pub use chunked::{ChunkedDecoder, ChunkedError};
 pub use credentials::{cookie, Credentials, CredentialsError};
 pub use date::{imf_fixdate, HttpDate};
 pub use error::HeadError;
-pub use forwarded::forwarded_client;
+pub use forwarded::{forwarded_client, forwarded_host};
 pub use header::{Header, Headers, Tokens, Values};
 pub use limits::HeadLimits;
 pub use request::Request;

@@ -155,8 +155,9 @@ pub struct ServerConfig {
     /// The authorities (`host[:port]`) the server is reached at: an `Origin` naming one of
     /// them is the server's own, whatever `Host` the request carries (a page on a rebound
     /// DNS name is refused). Empty: the listen address, and `localhost` when it is a
-    /// loopback one; when listening on every interface with none given, the request's
-    /// `Host` is trusted instead (no defence against DNS rebinding: give the names).
+    /// loopback one; when listening on every interface or behind trusted proxies with none
+    /// given, the request's `Host` (through a trusted proxy, the host it forwarded) is
+    /// trusted instead (no defence against DNS rebinding: give the names).
     pub public_names: Vec<String>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed: behind them, the
     /// client's address (for the SockJS session caps per address, the authentication
@@ -287,7 +288,10 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// [`ServerConfig::public_names`], or the names a server listening at `addr` has.
     pub fn names_at(&self, addr: SocketAddr) -> Vec<String> {
-        if !self.public_names.is_empty() || addr.ip().is_unspecified() {
+        if !self.public_names.is_empty()
+            || addr.ip().is_unspecified()
+            || !self.trusted_proxies.is_empty()
+        {
             return self.public_names.clone();
         }
         let mut names = vec![addr.to_string()];

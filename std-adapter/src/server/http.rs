@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use sockwire_core::broker::SessionId;
 use sockwire_core::http::{
-    forwarded_client, keeps_alive, write_ok_response, BodyFraming, Header, Request, RequestError,
-    RequestEvent, RequestReader,
+    forwarded_client, forwarded_host, keeps_alive, write_ok_response, BodyFraming, Header, Request,
+    RequestError, RequestEvent, RequestReader,
 };
 use sockwire_core::machine::{Machine, Status};
 use sockwire_core::sockjs::{
@@ -221,7 +221,7 @@ fn upgrade(
     ctx: &Ctx<'_>,
 ) -> Option<(Option<String>, Arc<Admission>)> {
     let admission = admit(conn, request, ctx)?;
-    let (names, others) = origin_lists(ctx.config);
+    let (names, others) = origin_lists(ctx.config, conn, request);
     let handshake = HandshakeConfig {
         subprotocols: protocols,
         origins: AllowedOrigins::Named {
@@ -258,12 +258,22 @@ fn upgrade(
     }
 }
 
-/// The server's names and the other allowed origins, borrowed for a handshake.
-fn origin_lists(config: &ServerConfig) -> (Vec<&str>, Vec<&str>) {
+/// The server's names and the other allowed origins, borrowed for a handshake. With no
+/// names configured, a request through a trusted proxy is checked against the host the
+/// proxy says the client asked for (its own `Host` is the proxy's choice).
+fn origin_lists<'a>(
+    config: &'a ServerConfig,
+    conn: &Conn,
+    request: &Request<'_, 'a>,
+) -> (Vec<&'a str>, Vec<&'a str>) {
     fn strs(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
     }
-    (strs(&config.public_names), strs(&config.allowed_origins))
+    let mut names = strs(&config.public_names);
+    if names.is_empty() && config.trusted_proxies.contains(&conn.peer.ip()) {
+        names.extend(forwarded_host(&request.headers));
+    }
+    (names, strs(&config.allowed_origins))
 }
 
 /// A server WebSocket connection with the server's limits.
@@ -360,7 +370,7 @@ fn sockjs(
 ) -> bool {
     let now = ctx.now;
     let settings = &ctx.config.sockjs;
-    let (names, others) = origin_lists(ctx.config);
+    let (names, others) = origin_lists(ctx.config, conn, request);
     let mut entropy = [0u8; 4];
     let _ = getrandom::fill(&mut entropy);
     let expires = a_year_from_now();

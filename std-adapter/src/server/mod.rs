@@ -89,8 +89,9 @@ impl Server {
         config.public_names = config.names_at(local_addr);
         if config.public_names.is_empty() {
             log::warn!(
-                "listening on every interface with no --public-name: the Origin check trusts \
-                 the request's Host (no defence against DNS rebinding)"
+                "no --public-name while listening on every interface or behind --trusted-proxy: \
+                 the Origin check trusts the (forwarded) Host (no defence against DNS \
+                 rebinding)"
             );
         }
         let tls = config
