@@ -44,6 +44,8 @@ pub fn drive(role: Role, data: &[u8]) {
         max_message_size: u64::from(b) * 8,
         close_timeout_ms: 1000,
         allowed_rsv: c & 0b111,
+        ping_interval_ms: (c & 0b1000 != 0).then_some(100),
+        idle_timeout_ms: (c & 0b1_0000 != 0).then_some(300),
     };
     let mut conn = Connection::new(role, config, u64::from(a) << 8 | u64::from(b));
     let mut pending: Vec<u8> = Vec::new();
@@ -109,6 +111,10 @@ pub fn drive(role: Role, data: &[u8]) {
                         assert_eq!(ev, Event::TimedOut);
                         assert!(conn.is_closed());
                         check.finished = true;
+                    }
+                    // A handled timer is never due again at once (no busy loop).
+                    if let Some(t) = conn.poll_timeout() {
+                        assert!(t > Instant(now), "timer {t:?} still due at {now}");
                     }
                 } else {
                     let len = u64::from(input.byte().unwrap_or(0));

@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         max_message_size: 2048,
         close_timeout_ms: 1000,
         allowed_rsv: 0,
+        ping_interval_ms: (cfg & 0x40 != 0).then_some(500),
+        idle_timeout_ms: None,
     };
     let server = stomp_wire::ws_stomp_server(cfg, ws_config, cfg & 0x80 != 0);
     let mut pair = Pair::new(RawPeer::default(), server);

@@ -364,7 +364,10 @@ impl<S: ByteStore> Machine for WebSocketMessages<S> {
     /// A close the peer did not answer in time ends the connection (reported unless the
     /// end was reported already).
     fn handle_timeout(&mut self, now: Instant) -> Option<MessageEvent<'static>> {
-        self.ws.handle_timeout(now)?;
+        let ended = self.ws.handle_timeout(now);
+        // A keep-alive ping or idle close the timer queued.
+        flush_control(&mut self.ws, &mut self.out, now);
+        ended?;
         if core::mem::replace(&mut self.over, true) {
             return None;
         }

@@ -410,7 +410,10 @@ impl<S: ByteStore> Machine for SockJsWebSocket<S> {
     fn handle_timeout(&mut self, now: Instant) -> Option<TransportClosed> {
         let _ = self.session.handle_timeout(now);
         self.pump(now);
-        self.ws.handle_timeout(now)?;
+        let ended = self.ws.handle_timeout(now);
+        // A keep-alive ping or idle close the timer queued.
+        super::websocket::flush_control(&mut self.ws, &mut self.out, now);
+        ended?;
         (!core::mem::replace(&mut self.over, true)).then_some(TransportClosed)
     }
 

@@ -321,8 +321,12 @@ impl<S: ByteStore> Machine for WebSocketCarrier<S> {
         self.ws.poll_timeout()
     }
 
+    /// A keep-alive ping or idle close the timer queued goes into the outbound store; a
+    /// close the peer did not answer in time ends the transport.
     fn handle_timeout(&mut self, now: Instant) -> Option<TransportClosed> {
-        self.ws.handle_timeout(now).map(|_| TransportClosed)
+        let ended = self.ws.handle_timeout(now).map(|_| TransportClosed);
+        self.flush_control(now);
+        ended
     }
 
     /// Once the closing handshake is done and everything is written.

@@ -32,16 +32,28 @@ pub struct Config {
     /// and are **not** UTF-8 validated here; the extension layer validates after
     /// inflating.
     pub allowed_rsv: u8,
+    /// Keep-alive: after this many milliseconds without input from the peer, a ping is
+    /// queued (and again each interval the silence lasts), so that proxies which drop
+    /// quiet connections see traffic, and the pong shows the peer is there. `None`: no
+    /// pings of our own.
+    pub ping_interval_ms: Option<u64>,
+    /// After this many milliseconds without input from the peer, our close goes out
+    /// ([`crate::ws::CloseCode::GOING_AWAY`], "idle timeout") and the close timeout
+    /// runs: a peer that vanished is let go. `None`: wait forever.
+    pub idle_timeout_ms: Option<u64>,
 }
 
 impl Default for Config {
-    /// 16 MiB frames, 64 MiB messages, a 5 second close timeout, no extension.
+    /// 16 MiB frames, 64 MiB messages, a 5 second close timeout, no extension, no
+    /// keep-alive.
     fn default() -> Self {
         Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             close_timeout_ms: 5000,
             allowed_rsv: 0,
+            ping_interval_ms: None,
+            idle_timeout_ms: None,
         }
     }
 }

@@ -182,7 +182,15 @@ pub struct Connection {
     failed: bool,
     timed_out: bool,
     deadline: Option<Instant>,
+    /// When input last arrived (or the connection was first driven): the keep-alive
+    /// timers count from it.
+    heard: Option<Instant>,
+    /// When our last keep-alive ping was queued.
+    pinged: Option<Instant>,
 }
+
+/// The reason of the close an idle connection gets.
+pub const IDLE_TIMEOUT: &str = "idle timeout";
 
 impl Connection {
     /// A connection in the [`State::Open`] state.
@@ -209,6 +217,8 @@ impl Connection {
             failed: false,
             timed_out: false,
             deadline: None,
+            heard: None,
+            pinged: None,
         }
     }
 
@@ -278,7 +288,15 @@ impl Connection {
     /// A partial frame header is not consumed; a partial payload is delivered as it is.
     /// After the peer's close or a failure (each reported once), all input is consumed
     /// and ignored: [`Status::Closed`](crate::machine::Status::Closed).
-    pub fn read<'b>(&mut self, input: &'b mut [u8], _now: Instant) -> Read<Event<'b>> {
+    pub fn read<'b>(&mut self, input: &'b mut [u8], now: Instant) -> Read<Event<'b>> {
+        let read = self.read_frames(input);
+        if read.consumed > 0 || self.heard.is_none() {
+            self.heard = Some(now);
+        }
+        read
+    }
+
+    fn read_frames<'b>(&mut self, input: &'b mut [u8]) -> Read<Event<'b>> {
         if self.input_finished() {
             return Read::closed(input.len());
         }
@@ -702,6 +720,7 @@ impl Machine for Connection {
         if self.timed_out {
             return Ok(None);
         }
+        self.heard.get_or_insert(now);
         if let Some(p) = self.pong {
             let n = self.encode_frame(OpCode::Pong, true, p.as_bytes(), out)?;
             self.pong = None;
@@ -723,19 +742,60 @@ impl Machine for Connection {
         Ok(None)
     }
 
-    /// The close deadline while waiting for the peer's close.
+    /// The close deadline while waiting for the peer's close; while open, the next
+    /// keep-alive ping and the idle deadline ([`Config::ping_interval_ms`],
+    /// [`Config::idle_timeout_ms`]).
     fn poll_timeout(&self) -> Option<Instant> {
         match self.state() {
             State::CloseSent if !self.failed => self.deadline,
+            State::Open => {
+                let keep_alive =
+                    self.config.ping_interval_ms.is_some() || self.config.idle_timeout_ms.is_some();
+                let Some(heard) = self.heard else {
+                    // Not driven yet: due at once, so the first timer call starts the clock.
+                    return keep_alive.then_some(Instant(0));
+                };
+                let since = |ms: Option<u64>| ms.map(|ms| heard.add_millis(ms));
+                let ping = self.config.ping_interval_ms.map(|ms| {
+                    let from = self.pinged.map_or(heard, |p| p.max(heard));
+                    from.add_millis(ms)
+                });
+                match (ping, since(self.config.idle_timeout_ms)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => None,
         }
     }
 
     /// Ends the connection with [`Event::TimedOut`] when the peer has not answered our
-    /// close within `close_timeout_ms`.
+    /// close within `close_timeout_ms`. While open: queues a keep-alive ping after
+    /// `ping_interval_ms` of silence, and our close (1001, [`IDLE_TIMEOUT`]) after
+    /// `idle_timeout_ms`; both go out at the next [`Machine::poll_transmit`] and are no
+    /// event.
     fn handle_timeout(&mut self, now: Instant) -> Option<Event<'static>> {
         let deadline = self.poll_timeout()?;
         if now < deadline {
+            return None;
+        }
+        if self.state() == State::Open {
+            let Some(heard) = self.heard else {
+                self.heard = Some(now);
+                return None;
+            };
+            let idle = self
+                .config
+                .idle_timeout_ms
+                .is_some_and(|ms| now >= heard.add_millis(ms));
+            if idle {
+                let _ = self.close(now, CloseCode::GOING_AWAY, IDLE_TIMEOUT);
+            } else if self.config.ping_interval_ms.is_some() {
+                self.pinged = Some(now);
+                if self.ping.is_none() {
+                    let _ = self.ping(now, b"");
+                }
+            }
             return None;
         }
         self.timed_out = true;
@@ -1309,6 +1369,72 @@ mod tests {
             &raw(true, RSV1, 9, true, b""),
             ProtocolError::ReservedBits,
         );
+    }
+
+    fn transmitted(c: &mut Connection, now: Instant) -> Vec<u8> {
+        let mut out = [0u8; 256];
+        let mut all = Vec::new();
+        while let Some(n) = c.poll_transmit(now, &mut out).unwrap() {
+            all.extend_from_slice(&out[..n]);
+        }
+        all
+    }
+
+    #[test]
+    fn keep_alive_pings_a_quiet_peer_and_lets_a_vanished_one_go() {
+        let config = Config {
+            ping_interval_ms: Some(1000),
+            idle_timeout_ms: Some(3000),
+            close_timeout_ms: 5000,
+            ..Config::default()
+        };
+        let mut c = Connection::new(Role::Server, config, 0);
+        // Before it is driven, the timer is due so that the first call starts the clock.
+        assert_eq!(c.poll_timeout(), Some(Instant(0)));
+        assert_eq!(c.handle_timeout(Instant(0)), None);
+        assert_eq!(c.poll_timeout(), Some(Instant(1000)));
+        assert_eq!(c.handle_timeout(Instant(999)), None);
+        assert!(transmitted(&mut c, Instant(999)).is_empty());
+        assert_eq!(c.handle_timeout(Instant(1000)), None);
+        assert_eq!(
+            transmitted(&mut c, Instant(1000)),
+            [0x89, 0x00],
+            "an empty ping"
+        );
+        assert_eq!(c.poll_timeout(), Some(Instant(2000)));
+        // The pong is input: the timers count from it.
+        let mut pong = [0x8A, 0x80, 1, 2, 3, 4];
+        let read = c.read(&mut pong, Instant(1500));
+        assert_eq!(read.consumed, 6);
+        assert_eq!(c.poll_timeout(), Some(Instant(2500)));
+        for t in [2500, 3500] {
+            c.handle_timeout(Instant(t));
+            assert_eq!(transmitted(&mut c, Instant(t)), [0x89, 0x00], "at {t}");
+        }
+        // Nothing since 1500: at 4500 the idle close goes out, then the close timeout runs.
+        assert_eq!(c.poll_timeout(), Some(Instant(4500)));
+        assert_eq!(c.handle_timeout(Instant(4500)), None);
+        let close = transmitted(&mut c, Instant(4500));
+        assert_eq!(&close[..4], &[0x88, 14, 0x03, 0xE9]);
+        assert_eq!(&close[4..], IDLE_TIMEOUT.as_bytes());
+        assert_eq!(c.state(), State::CloseSent);
+        assert_eq!(c.poll_timeout(), Some(Instant(9500)));
+        assert_eq!(c.handle_timeout(Instant(9500)), Some(Event::TimedOut));
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn without_keep_alive_an_open_connection_has_no_timer() {
+        let mut c = Connection::new(Role::Server, Config::default(), 0);
+        let _ = c.read(&mut [], Instant(0));
+        assert_eq!(c.poll_timeout(), None);
+        let idle_only = Config {
+            idle_timeout_ms: Some(10),
+            ..Config::default()
+        };
+        let mut c = Connection::new(Role::Client, idle_only, 0);
+        assert!(transmitted(&mut c, Instant(5)).is_empty());
+        assert_eq!(c.poll_timeout(), Some(Instant(15)));
     }
 
     #[test]

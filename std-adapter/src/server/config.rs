@@ -227,9 +227,14 @@ impl Default for ServerConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             // 1 MiB messages: what browsers' applications send, without letting each peer
             // make the server hold the 64 MiB the core allows.
+            // Pings after 30 s of silence keep proxies (nginx drops a connection quiet for
+            // 60 s) from cutting sessions; a peer silent for 2 minutes, pongs included, is
+            // gone and let go.
             ws: WsConfig {
                 max_frame_size: 1 << 20,
                 max_message_size: 1 << 20,
+                ping_interval_ms: Some(30_000),
+                idle_timeout_ms: Some(120_000),
                 ..WsConfig::default()
             },
             allowed_origins: Vec::new(),

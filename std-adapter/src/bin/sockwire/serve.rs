@@ -44,6 +44,14 @@ pub struct ServeArgs {
     /// The largest WebSocket frame accepted, in bytes [default: 1 MiB].
     #[arg(long, value_name = "BYTES")]
     max_frame: Option<u64>,
+    /// Milliseconds of silence after which a WebSocket peer is pinged (keeps proxies that
+    /// drop quiet connections from cutting it); 0 for never [default: 30000].
+    #[arg(long, value_name = "MS")]
+    ws_ping_interval: Option<u64>,
+    /// Milliseconds of silence (pongs included) after which a WebSocket peer is closed
+    /// with 1001; 0 for never [default: 120000].
+    #[arg(long, value_name = "MS")]
+    ws_idle_timeout: Option<u64>,
     /// STOMP heart-beats the server offers, in milliseconds [default: 10000,10000].
     #[arg(long, value_name = "CX,CY", value_parser = heart_beat)]
     heart_beat: Option<HeartBeat>,
@@ -212,6 +220,14 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_frame {
             config.ws.max_frame_size = n;
+        }
+        for (flag, setting) in [
+            (self.ws_ping_interval, &mut config.ws.ping_interval_ms),
+            (self.ws_idle_timeout, &mut config.ws.idle_timeout_ms),
+        ] {
+            if let Some(ms) = flag {
+                *setting = (ms > 0).then_some(ms);
+            }
         }
         if let Some(hb) = self.heart_beat {
             config.stomp.heart_beat = hb;
