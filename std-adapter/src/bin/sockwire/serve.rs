@@ -304,6 +304,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     log::info!("serving STOMP over SockJS at {web}://{addr}/stomp");
     log::info!("serving SockJS echo at {web}://{addr}/sockjs");
     log::info!("serving statistics at {web}://{addr}/stats");
+    log::info!("serving Prometheus metrics at {web}://{addr}/metrics, health at /health");
     if let Some(addr) = server.stomp_addr() {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }
