@@ -267,6 +267,14 @@ impl ServeArgs {
 /// Starts the server, announces what it serves and runs until SIGINT or SIGTERM; SIGHUP
 /// reloads the TLS certificate.
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    // Signals are caught before the server says anything, so that a SIGTERM sent as soon
+    // as it has logged a line (or is reachable) still shuts it down gracefully.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
     let config = args.config()?;
     let http = config.http;
     let security = &config.security;
@@ -284,14 +292,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
              (the login header is ignored)"
         );
     }
-    // Signals are caught before the server says it is up, so that a SIGTERM sent as soon
-    // as it is reachable still shuts it down gracefully.
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .map_err(|e| format!("cannot handle signals: {e}"))?;
     let server = Server::start(config).map_err(|e| format!("cannot serve on {http}: {e}"))?;
     let addr = server.local_addr();
     let (ws, web) = if server.tls().is_some() {
