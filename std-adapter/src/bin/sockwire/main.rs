@@ -41,7 +41,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serves STOMP over WebSocket (/ws) and SockJS (/stomp), WebSocket and SockJS echo
-    /// (/echo, /sockjs), statistics (/stats) and STOMP over TCP, backed by the broker.
+    /// (/echo, /sockjs), statistics (/stats, /metrics), /health and STOMP over TCP, backed
+    /// by the broker.
     Serve(Box<serve::ServeArgs>),
     /// Connects to a ws:// or wss:// URL (or a SockJS endpoint): lines typed are sent as
     /// text, messages received are printed.
