@@ -234,7 +234,37 @@ pub fn write_ok_response(
     body: &[u8],
     out: &mut [u8],
 ) -> Result<usize, WriteError> {
-    let mut w = HeadWriter::response(out, 200);
+    write_uncached_response(200, content_type, body, out)
+}
+
+/// Writes a complete `503 Service Unavailable` response carrying `body` of
+/// `content_type`, not to be cached: what a health check gets from a server that is
+/// shutting down. The connection may stay open.
+///
+/// ```
+/// let mut out = [0u8; 160];
+/// let body = br#"{"status":"draining"}"#;
+/// let n = sockwire_core::http::write_unavailable_response("application/json", body, &mut out)
+///     .unwrap();
+/// assert!(out[..n].starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"));
+/// assert!(out[..n].ends_with(b"Content-Length: 21\r\n\r\n{\"status\":\"draining\"}"));
+/// ```
+pub fn write_unavailable_response(
+    content_type: &str,
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
+    write_uncached_response(503, content_type, body, out)
+}
+
+/// A complete response of `status` with `body`, marked `no-store`.
+fn write_uncached_response(
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
+    let mut w = HeadWriter::response(out, status);
     w.header("Content-Type", content_type);
     w.header("Cache-Control", "no-store");
     w.header_decimal("Content-Length", body.len() as u64);

@@ -85,6 +85,10 @@ pub enum Endpoint {
     Stomp,
     /// Counters as JSON, like Spring's `WebSocketMessageBrokerStats`.
     Stats,
+    /// Counters in the Prometheus text exposition format (version 0.0.4).
+    Metrics,
+    /// `200 {"status":"ok"}` while serving, `503` once a graceful shutdown began.
+    Health,
     /// A SockJS service under the path as prefix (`/sockjs/info`, `/sockjs/{server}/
     /// {session}/xhr`, ...).
     SockJs {
@@ -246,6 +250,8 @@ impl Default for ServerConfig {
                 ("/echo".to_string(), Endpoint::echo()),
                 ("/ws".to_string(), Endpoint::Stomp),
                 ("/stats".to_string(), Endpoint::Stats),
+                ("/metrics".to_string(), Endpoint::Metrics),
+                ("/health".to_string(), Endpoint::Health),
                 (
                     "/sockjs".to_string(),
                     Endpoint::SockJs {

@@ -170,6 +170,7 @@ impl Conn {
                 Err(_) => return self.on_eof(ctx),
             };
             read += got;
+            ctx.stats.count_read(self.kind(), got);
             self.pending.clear();
             let input = &mut scratch[..carried + got];
             let (used, read_on) = self.process(input, ctx);
@@ -231,7 +232,7 @@ impl Conn {
             }
         }
         loop {
-            if self.flush(ctx.now) == Next::Drop {
+            if self.flush(ctx.now, ctx.stats) == Next::Drop {
                 return Some(self.on_eof(ctx));
             }
             // Until the socket would block or no queue message waits for this session.
@@ -384,7 +385,7 @@ impl Conn {
 
     /// Writes queued output (the connection's own first, then the phase's) until the
     /// socket would block.
-    fn flush(&mut self, now: Instant) -> Next {
+    fn flush(&mut self, now: Instant, stats: &Stats) -> Next {
         loop {
             let own = !self.out.is_empty();
             let pending = if own {
@@ -410,6 +411,7 @@ impl Conn {
                 Ok(0) => return Next::Drop,
                 Ok(n) => {
                     self.stalled_since = None;
+                    stats.count_written(self.kind(), n);
                     if own {
                         self.out.discard(n);
                     } else {

@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     pub config: &'a ServerConfig,
     /// The counters.
     pub stats: &'a Stats,
+    /// Set once a graceful shutdown began.
+    pub draining: &'a std::sync::atomic::AtomicBool,
     /// What every connection's incoming messages draw from.
     pub incoming: &'a std::sync::Arc<crate::pool::BytePool>,
     /// Who clients are and what they may do.

@@ -154,11 +154,19 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         }
         Some(Endpoint::Stats) => {
             let body = ctx.stats.json(ctx.incoming.used());
-            let _ = conn.out.write_with(
-                body.len() + 256,
-                |b| write_ok_response("application/json", body.as_bytes(), b),
-                |e| e.needed(),
-            );
+            respond_ok(conn, "application/json", &body);
+            answered(conn, keep_alive, now);
+        }
+        Some(Endpoint::Metrics) => {
+            let body = super::metrics::render(ctx.stats, ctx.incoming.used(), now.as_millis());
+            respond_ok(conn, super::metrics::CONTENT_TYPE, &body);
+            answered(conn, keep_alive, now);
+        }
+        Some(Endpoint::Health) => {
+            let draining = ctx.draining.load(std::sync::atomic::Ordering::Acquire);
+            let _ = conn
+                .out
+                .write_with(256, |b| super::health::write(draining, b), |e| e.needed());
             answered(conn, keep_alive, now);
         }
         Some(Endpoint::WebSocket {
@@ -194,6 +202,15 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
     true
 }
 
+/// Queues a `200 OK` carrying `body` of `content_type`.
+fn respond_ok(conn: &mut Conn, content_type: &str, body: &str) {
+    let _ = conn.out.write_with(
+        body.len() + 256,
+        |b| write_ok_response(content_type, body.as_bytes(), b),
+        |e| e.needed(),
+    );
+}
+
 /// The request's admission by the handshake interceptor; a refused request is answered
 /// with the refusal's status and the connection finishes.
 fn admit(conn: &mut Conn, request: &Request<'_, '_>, ctx: &Ctx<'_>) -> Option<Arc<Admission>> {
@@ -202,6 +219,10 @@ fn admit(conn: &mut Conn, request: &Request<'_, '_>, ctx: &Ctx<'_>) -> Option<Ar
         Ok(a) => Some(a),
         Err(e) => {
             log::debug!("{}: {} refused: {e}", conn.peer, request.target);
+            ctx.stats.refused_handshakes.fetch_add(1, Relaxed);
+            if e == RequestError::Unauthorized {
+                ctx.stats.auth_failures.fetch_add(1, Relaxed);
+            }
             if let Phase::Http(reader, _) = &mut conn.phase {
                 reader.refuse(ctx.now, e);
                 flush_reader(reader, &mut conn.out, ctx.now);
@@ -238,6 +259,7 @@ fn upgrade(
             .is_ok(),
         Err(r) => {
             log::debug!("{}: handshake refused: {:?}", conn.peer, r.reason);
+            ctx.stats.refused_handshakes.fetch_add(1, Relaxed);
             let _ = conn
                 .out
                 .write_with(256, |b| r.write_response(b), |e| Some(e.needed));

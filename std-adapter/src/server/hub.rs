@@ -290,6 +290,7 @@ fn accept<E: StompEndpoint>(
             .is_ok(),
         Verdict::Refused(why) => {
             log::info!("STOMP session {}: CONNECT refused: {why}", id.0);
+            route.stats.auth_failures.fetch_add(1, Relaxed);
             let _ = session.reject(now, why);
             false
         }

@@ -14,8 +14,10 @@ mod config;
 mod conn;
 mod ctx;
 mod handler;
+mod health;
 mod http;
 mod hub;
+mod metrics;
 mod phase;
 mod sockjs;
 mod stats;
@@ -62,7 +64,12 @@ pub struct ShutdownHandle {
 impl ShutdownHandle {
     /// Starts the graceful shutdown.
     pub fn shutdown(&self) {
-        self.shared.draining.store(true, Ordering::Release);
+        let stats = &self.shared.stats;
+        if !self.shared.draining.swap(true, Ordering::AcqRel) {
+            stats
+                .open_at_shutdown
+                .store(stats.sessions(), Ordering::Relaxed);
+        }
         for w in &self.wakers {
             let _ = w.wake();
         }
@@ -237,7 +244,8 @@ impl Server {
         }
     }
 
-    /// Waits for the workers to end.
+    /// Waits for the workers to end; after a graceful shutdown, logs what the server
+    /// did (its uptime, the sessions it closed, the messages it carried).
     pub fn join(self) {
         for t in self.threads {
             match t.join() {
@@ -245,6 +253,10 @@ impl Server {
                 Err(_) => log::error!("worker panicked"),
                 Ok(Ok(())) => {}
             }
+        }
+        if self.shared.draining.load(Ordering::Acquire) {
+            let uptime = self.shared.clock.now().as_millis();
+            log::info!("{}", self.shared.stats.summary(uptime));
         }
     }
 }

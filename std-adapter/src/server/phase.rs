@@ -66,10 +66,12 @@ impl Conn {
                     return (used, status == Status::NeedMore);
                 }
                 Phase::Ws(m, handler) => {
+                    let stats = ctx.stats;
                     let read = m.read_with(rest, now, |ev, reply| {
                         let mut out = Outbox { reply };
                         match ev {
                             MessageEvent::Message { kind, data } => {
+                                stats.count_message(Kind::WebSocket);
                                 handler.on_message(kind, data, &mut out);
                                 false
                             }
@@ -91,6 +93,7 @@ impl Conn {
                     let consumed = read.consumed;
                     let status = match read.status {
                         Status::Event(SockJsEvent::Message(m)) => {
+                            ctx.stats.count_message(Kind::SockJsWebSocket);
                             let m = m.to_string();
                             if let Err(e) = s.send(now, &m) {
                                 log::debug!("SockJS echo not sent: {e}");
@@ -216,6 +219,7 @@ impl Conn {
     pub fn kind(&self) -> Kind {
         match &self.phase {
             Phase::Ws(..) => Kind::WebSocket,
+            Phase::SockJsEcho(..) => Kind::SockJsWebSocket,
             Phase::Stomp(s) => match s.endpoint().carrier() {
                 AnyCarrier::Tcp(_) => Kind::StompTcp,
                 _ => Kind::StompWebSocket,

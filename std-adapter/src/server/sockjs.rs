@@ -341,6 +341,7 @@ impl Registry {
             }
         }
         stats.sockjs_queued_bytes.store(queued, Relaxed);
+        stats.sockjs_sessions.store(h.registry.len(), Relaxed);
     }
 }
 

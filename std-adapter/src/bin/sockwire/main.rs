@@ -10,11 +10,13 @@
 
 mod chat;
 mod config_file;
+mod logging;
 mod network;
 mod passwd;
 mod serve;
 mod stomp;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,12 +32,17 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines look on stderr: text with timestamps, or one JSON object a line
+    /// (default: `SOCKWIRE_LOG_FORMAT`, else text).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<logging::LogFormat>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serves STOMP over WebSocket (/ws) and SockJS (/stomp), WebSocket and SockJS echo
-    /// (/echo, /sockjs), statistics (/stats) and STOMP over TCP, backed by the broker.
+    /// (/echo, /sockjs), statistics (/stats, /metrics), /health and STOMP over TCP, backed
+    /// by the broker.
     Serve(Box<serve::ServeArgs>),
     /// Connects to a ws:// or wss:// URL (or a SockJS endpoint): lines typed are sent as
     /// text, messages received are printed.
@@ -50,15 +57,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let args = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(args) => args,
-        Err(e) => {
-            eprintln!("sockwire: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return failed(&e),
     };
-    let result = match Cli::parse_from(args).command {
+    let cli = Cli::parse_from(args);
+    logging::init(logging::LogFormat::chosen(cli.log_format));
+    let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Connect(args) => chat::run(args),
         Command::Stomp(command) => stomp::run(command),
@@ -66,18 +71,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sockwire: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failed(&e),
     }
 }
 
-/// Logs to stderr with timestamps, filtered by `SOCKWIRE_LOG`, else `RUST_LOG`, else
-/// `info` (env_logger's syntax: `debug`, `sockwire_std=trace`, ...).
-fn init_logging() {
-    let filter = std::env::var("SOCKWIRE_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
-    env_logger::Builder::new().parse_filters(&filter).init();
+/// Says why the command failed, on stderr if it is still open (`eprintln!` would panic
+/// on a closed one), and fails.
+fn failed(why: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "sockwire: {why}");
+    ExitCode::FAILURE
 }

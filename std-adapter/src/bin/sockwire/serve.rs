@@ -283,6 +283,14 @@ impl ServeArgs {
 /// Starts the server, announces what it serves and runs until SIGINT or SIGTERM; SIGHUP
 /// reloads the TLS certificate.
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    // Signals are caught before the server says anything, so that a SIGTERM sent as soon
+    // as it has logged a line (or is reachable) still shuts it down gracefully.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
     let config = args.config()?;
     let http = config.http;
     let security = &config.security;
@@ -300,14 +308,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
              (the login header is ignored)"
         );
     }
-    // Signals are caught before the server says it is up, so that a SIGTERM sent as soon
-    // as it is reachable still shuts it down gracefully.
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .map_err(|e| format!("cannot handle signals: {e}"))?;
     let server = Server::start(config).map_err(|e| format!("cannot serve on {http}: {e}"))?;
     let addr = server.local_addr();
     let (ws, web) = if server.tls().is_some() {
@@ -320,6 +320,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     log::info!("serving STOMP over SockJS at {web}://{addr}/stomp");
     log::info!("serving SockJS echo at {web}://{addr}/sockjs");
     log::info!("serving statistics at {web}://{addr}/stats");
+    log::info!("serving Prometheus metrics at {web}://{addr}/metrics, health at /health");
     if let Some(addr) = server.stomp_addr() {
         log::info!("serving STOMP over TCP at stomp://{addr}");
     }

@@ -412,6 +412,7 @@ impl Worker {
             now,
             config: &shared.config,
             stats: &shared.stats,
+            draining: &shared.draining,
             incoming: &shared.incoming,
             gatekeeper: &shared.gatekeeper,
             next_session: &shared.next_session,

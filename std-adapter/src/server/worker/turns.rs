@@ -20,6 +20,7 @@ impl Worker {
             if h.registry.is_empty() {
                 // Nothing left queued in sessions that are gone.
                 shared.stats.sockjs_queued_bytes.store(0, Ordering::Relaxed);
+                shared.stats.sockjs_sessions.store(0, Ordering::Relaxed);
                 return;
             }
             if !h.registry.sweep_due(now) {
