@@ -9,6 +9,7 @@ use super::{
     encode, encode_heart_beat, escape_into, negotiate_version, validate, AckMode, Command,
     DecodeError, Decoded, Decoder, EncodeError, Escaping, Frame, HeaderLines, HeaderPart,
     HeaderText, HeartBeat, HeartBeatIntervals, Id, Limits, SessionError, Version, VersionSet,
+    LIMIT_MESSAGE_LEN,
 };
 use crate::buf::{BufferTooSmall, Writer};
 use crate::machine::{Machine, Pause, Read};
@@ -830,7 +831,9 @@ impl<
             SessionError::UnsupportedVersion(v) => Some(v),
             _ => None,
         };
-        self.queue_error(error.message(), receipt, versions);
+        let mut text = [0u8; LIMIT_MESSAGE_LEN];
+        let message = error.message_with_limits(&self.config.limits, &mut text);
+        self.queue_error(message, receipt, versions);
         ServerEvent::ProtocolError(error)
     }
 

@@ -1634,3 +1634,60 @@ mod model {
         }
     }
 }
+
+#[test]
+fn an_error_for_a_frame_over_a_limit_names_the_limit() {
+    let limits = Limits {
+        max_body: 8,
+        max_headers: 3,
+        max_header_line: 20,
+    };
+    let config = ServerSessionConfig {
+        limits,
+        ..ServerSessionConfig::default()
+    };
+    for (frame, message) in [
+        (&b"SEND\ndestination:/a\n\n12345678\0"[..], None),
+        (
+            b"SEND\ndestination:/a\n\n123456789\0",
+            Some("frame body exceeds 8 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\ncontent-length:9\n\n123456789\0",
+            Some("frame body exceeds 8 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\nx:aaaaaaaaaaaaaaaaaaaa\n\n\0",
+            Some("header line exceeds 20 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\na:1\nb:2\nc:3\n\n\0",
+            Some("more than 3 headers"),
+        ),
+    ] {
+        let mut d = Driver::with(config);
+        d.feed(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+        d.take_sent();
+        d.feed(frame);
+        let sent = d.take_sent();
+        match message {
+            None => assert!(sent.is_empty() && d.s.is_connected(), "{sent:?}"),
+            Some(m) => {
+                assert_eq!(sent.len(), 1, "{sent:?}");
+                assert_eq!(sent[0].command, Some(Command::Error));
+                assert_eq!(sent[0].header("message"), Some(m));
+            }
+        }
+    }
+    let mut buf = [0u8; LIMIT_MESSAGE_LEN];
+    let huge = Limits {
+        max_header_line: usize::MAX,
+        ..limits
+    };
+    let e = SessionError::Decode(DecodeError::HeaderLineTooLong);
+    assert!(e
+        .message_with_limits(&huge, &mut buf)
+        .ends_with("615 bytes"));
+    let e = SessionError::UnknownMessage;
+    assert_eq!(e.message_with_limits(&huge, &mut buf), e.message());
+}
