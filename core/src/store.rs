@@ -111,6 +111,17 @@ pub enum WriteError<E> {
     Encode(E),
 }
 
+impl<E: core::fmt::Display> core::fmt::Display for WriteError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            WriteError::Full(e) => e.fmt(f),
+            WriteError::Encode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for WriteError<E> {}
+
 /// A [`ByteStore`] of at most `N` bytes in a fixed array.
 ///
 /// ```

@@ -48,8 +48,8 @@ pub struct WsClient {
     subprotocol: Option<String>,
 }
 
-fn invalid(e: impl std::fmt::Debug) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}"))
+fn invalid(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
 fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {

@@ -19,3 +19,40 @@ pub enum Message {
         reason: String,
     },
 }
+
+impl Message {
+    /// A peer's close told as a sentence: `the server closed the connection (1000
+    /// normal)`, with its reason when it gave one.
+    pub fn close_sentence(code: Option<u16>, reason: &str) -> String {
+        let code = match code {
+            Some(c) => sockwire_core::ws::CloseCode(c).to_string(),
+            None => "no code".to_string(),
+        };
+        if reason.is_empty() {
+            format!("the server closed the connection ({code})")
+        } else {
+            format!("the server closed the connection ({code}): {reason}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn a_close_reads_as_a_sentence() {
+        assert_eq!(
+            Message::close_sentence(Some(1000), ""),
+            "the server closed the connection (1000 normal)"
+        );
+        assert_eq!(
+            Message::close_sentence(Some(1008), "origin refused"),
+            "the server closed the connection (1008 policy violation): origin refused"
+        );
+        assert_eq!(
+            Message::close_sentence(None, ""),
+            "the server closed the connection (no code)"
+        );
+    }
+}

@@ -292,7 +292,7 @@ impl SockJsClient {
         let encode = |out: &mut [u8]| Frame::Messages(&[text]).write(out);
         frame
             .write_with(text.len() + 8, encode, |e| Some(e.needed))
-            .map_err(|e| invalid(format!("{e:?}")))?;
+            .map_err(invalid)?;
         // `a["..."]` without the `a` is the JSON array a client sends.
         let array = frame.as_slice().get(1..).unwrap_or_default();
         match &mut self.link {

@@ -174,3 +174,52 @@ fn passwd_writes_users_that_serve_authenticates_and_the_config_file_holds_access
     assert!(denied.to_string().contains("access denied"), "{denied}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn stomp_sends_the_default_virtual_host_slash() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let broker = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut frame = Vec::new();
+        let mut byte = [0u8; 1];
+        while s.read(&mut byte).unwrap() == 1 && byte[0] != 0 {
+            frame.push(byte[0]);
+        }
+        s.write_all(b"ERROR\nmessage:no thanks\n\n\0").unwrap();
+        String::from_utf8(frame).unwrap()
+    });
+    let url = format!("stomp://127.0.0.1:{port}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args(["stomp", "send", &url, "/queue/a", "hi"])
+        .output()
+        .unwrap();
+    let connect = broker.join().unwrap();
+    assert!(connect.starts_with("CONNECT\n"), "{connect}");
+    assert!(connect.contains("\nhost:/\n"), "{connect}");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no thanks"), "{stderr}");
+}
+
+#[test]
+fn client_errors_are_sentences() {
+    let server = start_server();
+    let url = format!("ws://{}/nowhere", server.local_addr());
+    let out = Command::new(env!("CARGO_BIN_EXE_sockwire"))
+        .args(["connect", &url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the server answered 404 instead of switching to WebSocket"),
+        "{stderr}"
+    );
+    server.stop();
+    server.join();
+}

@@ -345,6 +345,39 @@ fn transactions_deliver_on_commit_and_never_on_abort() {
 }
 
 #[test]
+fn acks_in_a_transaction_count_at_commit_and_not_after_abort() {
+    let server = start(1);
+    let mut p = client(&tcp(&server), None);
+    let mut a = client(&ws(&server), None);
+    a.subscribe("/queue/txack", "a", AckMode::ClientIndividual, &[], true)
+        .unwrap();
+    for body in ["committed", "aborted", "pending"] {
+        p.send("/queue/txack", &[], body.as_bytes(), None, true)
+            .unwrap();
+    }
+    let (m1, m2, m3) = (message(&mut a), message(&mut a), message(&mut a));
+    a.begin("t1", true).unwrap();
+    a.ack(&m1, Some("t1"), true).unwrap();
+    a.commit("t1", true).unwrap();
+    a.begin("t2", true).unwrap();
+    a.ack(&m2, Some("t2"), true).unwrap();
+    a.abort("t2", true).unwrap();
+    a.begin("t3", true).unwrap();
+    a.ack(&m3, Some("t3"), true).unwrap();
+    // The session ends before t3 commits: what t1 did not acknowledge comes back.
+    drop(a);
+    let mut b = client(&tcp(&server), None);
+    b.subscribe("/queue/txack", "b", AckMode::Auto, &[], true)
+        .unwrap();
+    let mut again = vec![message(&mut b).body, message(&mut b).body];
+    again.sort();
+    assert_eq!(again, [b"aborted".to_vec(), b"pending".to_vec()]);
+    nothing(&mut b);
+    server.stop();
+    server.join();
+}
+
+#[test]
 fn application_prefix_echo_and_broadcast() {
     let server = start(2);
     let mut me = client(&ws(&server), Some("me"));
@@ -729,6 +762,57 @@ fn a_client_that_never_sends_connect_is_dropped() {
     let mut c = client(&tcp(&server), None);
     std::thread::sleep(Duration::from_millis(600));
     c.send("/topic/x", &[], b"still here", None, true).unwrap();
+    server.stop();
+    server.join();
+}
+
+/// What the server answers a SEND of `len` body bytes: the MESSAGE's length, or the
+/// ERROR's message.
+fn send_of(url: &str, len: usize) -> Result<usize, String> {
+    let mut c = client(url, None); // its own limit: 16 MiB
+    c.subscribe("/topic/big", "1", AckMode::Auto, &[], true)
+        .unwrap();
+    if let Err(e) = c.send("/topic/big", &[], &vec![b'x'; len], None, false) {
+        return Err(format!("send: {e}"));
+    }
+    loop {
+        match c.next_event(Duration::from_secs(10)) {
+            Ok(Some(StompEvent::Message(m))) => return Ok(m.body.len()),
+            Ok(Some(StompEvent::Error { message, .. })) => return Err(message.unwrap_or_default()),
+            Ok(Some(StompEvent::Receipt(_))) => {}
+            other => panic!("expected MESSAGE or ERROR, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_stomp_body_limit_is_1_mib_by_default_and_configurable() {
+    let server = start(1);
+    let limit = 1 << 20;
+    for url in [ws(&server), tcp(&server)] {
+        assert_eq!(send_of(&url, 256 * 1024), Ok(256 * 1024), "{url}");
+        assert_eq!(send_of(&url, limit), Ok(limit), "{url}");
+        assert_eq!(
+            send_of(&url, limit + 1),
+            Err("frame body exceeds 1048576 bytes".to_string()),
+            "{url}"
+        );
+    }
+    server.stop();
+    server.join();
+
+    // Raised past the WebSocket message limit, which grows with it for STOMP.
+    let mut config = config(1);
+    config.stomp.limits.max_body = 3 << 20;
+    let server = Server::start(config).unwrap();
+    for url in [ws(&server), tcp(&server)] {
+        assert_eq!(send_of(&url, 3 << 20), Ok(3 << 20), "{url}");
+        assert_eq!(
+            send_of(&url, (3 << 20) + 1),
+            Err("frame body exceeds 3145728 bytes".to_string()),
+            "{url}"
+        );
+    }
     server.stop();
     server.join();
 }

@@ -622,3 +622,83 @@ fn a_client_stack_reads_the_servers_close_after_its_error() {
     assert!(server.is_closed());
     assert_eq!(client.poll_timeout(), None, "no timer left once over");
 }
+
+/// Alice sends herself a `/queue/q` message, taking it in `client-individual` mode, and
+/// sends `frames` (with
+/// `{ack}` standing for the message's `ack` header), then disconnects; returns the bodies
+/// Carol, subscribing next, is given: what Alice's session left unacknowledged.
+fn redelivered_after(frames: &str) -> Vec<Vec<u8>> {
+    let mut b = broker();
+    let (mut alice, mut carol) = (tcp_session(1), tcp_session(3));
+    let mut others = Vec::new();
+    let connect = b"CONNECT\naccept-version:1.2\nhost:h\n\n\0";
+    feed(&mut alice, &mut b, connect, "alice", &mut others);
+    feed(
+        &mut alice,
+        &mut b,
+        b"SUBSCRIBE\nid:s\ndestination:/queue/q\nack:client-individual\n\n\0",
+        "alice",
+        &mut others,
+    );
+    feed(
+        &mut alice,
+        &mut b,
+        b"SEND\ndestination:/queue/q\n\njob\0",
+        "alice",
+        &mut others,
+    );
+    let out = text(&drain(&mut alice, Instant(0)));
+    let ack = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ack:"))
+        .unwrap_or_else(|| panic!("no ack header in {out:?}"));
+    let frames = frames.replace("{ack}", ack);
+    feed(&mut alice, &mut b, frames.as_bytes(), "alice", &mut others);
+    let events = feed(
+        &mut alice,
+        &mut b,
+        b"DISCONNECT\n\n\0",
+        "alice",
+        &mut others,
+    );
+    assert_eq!(events, ["Closed(Disconnected)"]);
+    others.clear();
+    feed(&mut carol, &mut b, connect, "carol", &mut others);
+    feed(
+        &mut carol,
+        &mut b,
+        b"SUBSCRIBE\nid:c\ndestination:/queue/q\n\n\0",
+        "carol",
+        &mut others,
+    );
+    let out = drain(&mut carol, Instant(0));
+    let out = text(&out);
+    out.split('\0')
+        .filter(|f| f.starts_with("MESSAGE\n"))
+        .map(|f| f.rsplit("\n\n").next().unwrap_or("").as_bytes().to_vec())
+        .collect()
+}
+
+#[test]
+fn an_ack_in_a_transaction_reaches_the_broker_at_commit_only() {
+    let job = std::vec![b"job".to_vec()];
+    // Acked at once: gone.
+    assert!(redelivered_after("ACK\nid:{ack}\n\n\0").is_empty());
+    // Acked in a transaction that commits: gone.
+    assert!(redelivered_after(
+        "BEGIN\ntransaction:t\n\n\0ACK\nid:{ack}\ntransaction:t\n\n\0COMMIT\ntransaction:t\n\n\0"
+    )
+    .is_empty());
+    // Acked in a transaction the session ends before committing: redelivered.
+    assert_eq!(
+        redelivered_after("BEGIN\ntransaction:t\n\n\0ACK\nid:{ack}\ntransaction:t\n\n\0"),
+        job
+    );
+    // Acked in a transaction that aborts: redelivered.
+    assert_eq!(
+        redelivered_after(
+            "BEGIN\ntransaction:t\n\n\0ACK\nid:{ack}\ntransaction:t\n\n\0ABORT\ntransaction:t\n\n\0"
+        ),
+        job
+    );
+}

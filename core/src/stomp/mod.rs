@@ -63,7 +63,7 @@ pub use server_session::{
     ActionError, MessageError, OutgoingMessage, ServerEvent, ServerSession, ServerSessionConfig,
     MAX_ERROR_MESSAGE, MAX_USER_NAME, RECEIPT_QUEUE,
 };
-pub use session_error::SessionError;
+pub use session_error::{SessionError, LIMIT_MESSAGE_LEN};
 pub use storage::{FixedStorage, SessionStorage};
 
 #[cfg(test)]

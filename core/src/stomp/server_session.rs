@@ -9,6 +9,7 @@ use super::{
     encode, encode_heart_beat, escape_into, negotiate_version, validate, AckMode, Command,
     DecodeError, Decoded, Decoder, EncodeError, Escaping, Frame, HeaderLines, HeaderPart,
     HeaderText, HeartBeat, HeartBeatIntervals, Id, Limits, SessionError, Version, VersionSet,
+    LIMIT_MESSAGE_LEN,
 };
 use crate::buf::{BufferTooSmall, Writer};
 use crate::machine::{Machine, Pause, Read};
@@ -119,7 +120,9 @@ pub enum ServerEvent<'a> {
         /// [`HeaderLines::of_frame`].
         frame: Frame<'a>,
     },
-    /// `ACK` of a message awaiting acknowledgement.
+    /// `ACK` of a message awaiting acknowledgement: outside a transaction when it is
+    /// read, inside one when its transaction commits (reported after
+    /// [`ServerEvent::Commit`], in arrival order with the transaction's `SEND`s).
     Ack {
         /// The subscription the message was sent to.
         subscription: Id,
@@ -128,12 +131,13 @@ pub enum ServerEvent<'a> {
         /// Messages settled: more than one for a cumulative (`client` mode) `ACK`, which
         /// also settles the subscription's earlier messages.
         settled: usize,
-        /// The `transaction` header (an open transaction), when present.
+        /// The `transaction` header, for a committed `ACK`.
         transaction: Option<HeaderText<'a>>,
         /// The whole frame.
         frame: Frame<'a>,
     },
-    /// `NACK` of a message awaiting acknowledgement (cumulative in `client` mode).
+    /// `NACK` of a message awaiting acknowledgement (cumulative in `client` mode),
+    /// reported like [`ServerEvent::Ack`].
     Nack {
         /// The subscription the message was sent to.
         subscription: Id,
@@ -141,7 +145,7 @@ pub enum ServerEvent<'a> {
         message_id: Id,
         /// Messages settled (see [`ServerEvent::Ack`]).
         settled: usize,
-        /// The `transaction` header (an open transaction), when present.
+        /// The `transaction` header, for a committed `NACK`.
         transaction: Option<HeaderText<'a>>,
         /// The whole frame.
         frame: Frame<'a>,
@@ -153,21 +157,25 @@ pub enum ServerEvent<'a> {
         /// The whole frame.
         frame: Frame<'a>,
     },
-    /// `COMMIT`: the next `held` calls to [`ServerSession::read`] report the
-    /// transaction's `SEND`s, consuming no input, before reading resumes.
+    /// `COMMIT`: the next calls to [`ServerSession::read`] report the transaction's
+    /// `SEND`s, `ACK`s and `NACK`s in arrival order, consuming no input, before reading
+    /// resumes. An `ACK` or `NACK` whose message was settled meanwhile (acknowledged
+    /// twice, or its subscription ended) is skipped.
     Commit {
         /// The transaction name.
         transaction: HeaderText<'a>,
-        /// Number of `SEND` frames held for it.
+        /// Number of frames (`SEND`, `ACK`, `NACK`) held for it.
         held: usize,
         /// The whole frame.
         frame: Frame<'a>,
     },
-    /// `ABORT`: the transaction's held frames were dropped unreported.
+    /// `ABORT`: the transaction's held frames were dropped unreported: its `SEND`s are
+    /// not published, and the messages its `ACK`s and `NACK`s named still await
+    /// acknowledgement.
     Abort {
         /// The transaction name.
         transaction: HeaderText<'a>,
-        /// Number of `SEND` frames dropped.
+        /// Number of frames (`SEND`, `ACK`, `NACK`) dropped.
         discarded: usize,
         /// The whole frame.
         frame: Frame<'a>,
@@ -296,6 +304,23 @@ struct OwedError {
     versions: Option<VersionSet>,
 }
 
+/// What an `ACK` or `NACK` settled.
+#[derive(Debug, Clone)]
+struct Settled {
+    subscription: Id,
+    message_id: Id,
+    count: usize,
+}
+
+/// A frame of a committed transaction, taken for its event: its bounds in the held
+/// octets, and for an `ACK` or `NACK` what it settled.
+#[derive(Debug, Clone)]
+struct Committed {
+    start: usize,
+    end: usize,
+    settled: Option<Settled>,
+}
+
 /// A `COMMIT` being replayed: the transaction's slot and where its next frame is looked
 /// for.
 #[derive(Debug, Clone, Copy)]
@@ -315,8 +340,8 @@ struct Replay {
 /// [`Machine::poll_timeout`] / [`Machine::handle_timeout`].
 ///
 /// Capacities: `SUBS` subscriptions, `TXS` open transactions (at most 255), `UNACKED`
-/// messages awaiting `ACK`/`NACK`, and `HELD` octets for `SEND` frames held until their
-/// transaction commits (each frame costs its wire length plus 5). Exceeding a capacity
+/// messages awaiting `ACK`/`NACK`, and `HELD` octets for `SEND`, `ACK` and `NACK` frames
+/// held until their transaction commits (each frame costs its wire length plus 5). Exceeding a capacity
 /// is answered with an `ERROR` frame. `T` says where the tables live: inline at their
 /// full capacity ([`FixedStorage`], the default), or in lists that grow up to their
 /// capacity and shrink as they empty (a [`SessionStorage`] a runtime with an allocator
@@ -487,11 +512,11 @@ impl<
     /// Consumes client bytes from the start of `input` and reports at most one event,
     /// following the [machine contract](crate::machine).
     ///
-    /// Heart-beat end-of-lines and `SEND`s held for a transaction are consumed without an
-    /// event. The session pauses for [`Pause::Decision`] while a
+    /// Heart-beat end-of-lines and the `SEND`s, `ACK`s and `NACK`s held for a transaction
+    /// are consumed without an event. The session pauses for [`Pause::Decision`] while a
     /// [`ServerEvent::Connect`] awaits an answer, and for [`Pause::Transmit`] while
     /// [`RECEIPT_QUEUE`] receipts wait for [`Machine::poll_transmit`]. After a
-    /// [`ServerEvent::Commit`], the next calls report the committed `SEND`s, consuming
+    /// [`ServerEvent::Commit`], the next calls report the committed frames, consuming
     /// nothing. Once the session ended, input is consumed and ignored.
     pub fn read<'a>(&'a mut self, input: &'a [u8], now: Instant) -> Read<ServerEvent<'a>> {
         if self.closing || self.timed_out {
@@ -500,8 +525,8 @@ impl<
         if matches!(self.phase, Phase::Authenticating { .. }) {
             return Read::paused(0, Pause::Decision);
         }
-        if self.has_committed_frame() {
-            return Read::event(0, self.next_committed());
+        if let Some(committed) = self.next_committed() {
+            return Read::event(0, self.committed_event(committed));
         }
         let mut pos = 0;
         self.last_receipt = None;
@@ -583,7 +608,7 @@ impl<
             Command::Subscribe => self.on_subscribe(frame)?,
             Command::Unsubscribe => self.on_unsubscribe(frame)?,
             Command::Send => return self.on_send(frame, raw),
-            Command::Ack | Command::Nack => self.on_ack(frame)?,
+            Command::Ack | Command::Nack => return self.on_ack(frame, raw),
             Command::Begin => {
                 let transaction = required(&frame, "transaction")?;
                 let name = self.client_id(&transaction)?;
@@ -702,63 +727,71 @@ impl<
         }
     }
 
-    fn on_ack<'a>(&mut self, frame: Frame<'a>) -> Result<ServerEvent<'a>, SessionError> {
-        let transaction = frame.header("transaction");
-        if let Some(tx) = &transaction {
-            self.slot_of(tx)?;
-        }
-        let index = if self.version == Version::V1_2 {
-            let id = required(&frame, "id")?;
-            self.unacked
-                .find_by_ack(&id)
-                .ok_or(SessionError::UnknownMessage)?
-        } else {
-            let message_id = required(&frame, "message-id")?;
-            let message_id = Id::from_header(&message_id).ok_or(SessionError::UnknownMessage)?;
-            let subscription = match frame.header("subscription") {
-                Some(s) => {
-                    let s = Id::from_header(&s).ok_or(SessionError::UnknownSubscription)?;
-                    if self.subscriptions.find(s.as_bytes()).is_none() {
-                        return Err(SessionError::UnknownSubscription);
-                    }
-                    Some(s)
-                }
-                None if self.version == Version::V1_1 => {
-                    return Err(SessionError::MissingHeader("subscription"))
-                }
-                None => None,
-            };
-            self.unacked
-                .find_by_message(subscription.as_ref(), &message_id)
-                .ok_or(SessionError::UnknownMessage)?
+    fn on_ack<'a>(
+        &mut self,
+        frame: Frame<'a>,
+        raw: &'a [u8],
+    ) -> Result<Option<ServerEvent<'a>>, SessionError> {
+        let slot = match frame.header("transaction") {
+            Some(tx) => Some(self.slot_of(&tx)?),
+            None => None,
         };
-        let pending = self
-            .unacked
-            .get(index)
-            .cloned()
-            .ok_or(SessionError::UnknownMessage)?;
+        let index = self.pending_index(&frame)?;
+        match slot {
+            // Settled at COMMIT; until then the message still awaits acknowledgement.
+            Some(slot) => {
+                self.transactions.hold(slot, raw)?;
+                Ok(None)
+            }
+            None => {
+                let settled = self.settle(index).ok_or(SessionError::UnknownMessage)?;
+                Ok(Some(ack_event(settled, frame)))
+            }
+        }
+    }
+
+    /// The entry of the unacknowledged message an `ACK` or `NACK` names.
+    fn pending_index(&self, frame: &Frame<'_>) -> Result<usize, SessionError> {
+        if self.version == Version::V1_2 {
+            let id = required(frame, "id")?;
+            return self
+                .unacked
+                .find_by_ack(&id)
+                .ok_or(SessionError::UnknownMessage);
+        }
+        let message_id = required(frame, "message-id")?;
+        let message_id = Id::from_header(&message_id).ok_or(SessionError::UnknownMessage)?;
+        let subscription = match frame.header("subscription") {
+            Some(s) => {
+                let s = Id::from_header(&s).ok_or(SessionError::UnknownSubscription)?;
+                if self.subscriptions.find(s.as_bytes()).is_none() {
+                    return Err(SessionError::UnknownSubscription);
+                }
+                Some(s)
+            }
+            None if self.version == Version::V1_1 => {
+                return Err(SessionError::MissingHeader("subscription"))
+            }
+            None => None,
+        };
+        self.unacked
+            .find_by_message(subscription.as_ref(), &message_id)
+            .ok_or(SessionError::UnknownMessage)
+    }
+
+    /// Settles the unacknowledged message at `index` (and, in `client` mode, its
+    /// subscription's earlier ones).
+    fn settle(&mut self, index: usize) -> Option<Settled> {
+        let pending = self.unacked.get(index).cloned()?;
         let cumulative = self
             .subscriptions
             .find(pending.subscription.as_bytes())
             .is_some_and(|s| s.ack == AckMode::Client);
-        let settled = self.unacked.settle(index, cumulative);
-        let (subscription, message_id) = (pending.subscription, pending.message_id);
-        Ok(if frame.command() == Command::Ack {
-            ServerEvent::Ack {
-                subscription,
-                message_id,
-                settled,
-                transaction,
-                frame,
-            }
-        } else {
-            ServerEvent::Nack {
-                subscription,
-                message_id,
-                settled,
-                transaction,
-                frame,
-            }
+        let count = self.unacked.settle(index, cumulative);
+        Some(Settled {
+            subscription: pending.subscription,
+            message_id: pending.message_id,
+            count,
         })
     }
 
@@ -798,7 +831,9 @@ impl<
             SessionError::UnsupportedVersion(v) => Some(v),
             _ => None,
         };
-        self.queue_error(error.message(), receipt, versions);
+        let mut text = [0u8; LIMIT_MESSAGE_LEN];
+        let message = error.message_with_limits(&self.config.limits, &mut text);
+        self.queue_error(message, receipt, versions);
         ServerEvent::ProtocolError(error)
     }
 
@@ -894,45 +929,63 @@ impl<
         Ok(())
     }
 
-    fn has_committed_frame(&mut self) -> bool {
-        let Some(replay) = self.replay else {
-            return false;
-        };
-        if self
-            .transactions
-            .next_held(replay.slot, replay.from)
-            .is_some()
-        {
-            return true;
+    /// Decodes a held frame again (it was decoded once when it arrived).
+    fn decode_held(&self, start: usize, end: usize) -> Option<Frame<'_>> {
+        let mut decoder = Decoder::new(self.config.limits);
+        decoder.set_version(self.version);
+        let bytes = self.transactions.stored().get(start..end)?;
+        match decoder.decode(bytes) {
+            Ok(Decoded::Frame { frame, .. }) => Some(frame),
+            _ => None,
+        }
+    }
+
+    /// Takes the next frame of the transaction being committed and applies an `ACK` or
+    /// `NACK` to the table of unacknowledged messages (skipping those whose message was
+    /// settled meanwhile); `None` once the transaction is replayed, which closes it.
+    fn next_committed(&mut self) -> Option<Committed> {
+        let replay = self.replay?;
+        let mut from = replay.from;
+        while let Some((start, end)) = self.transactions.next_held(replay.slot, from) {
+            from = end;
+            self.replay = Some(Replay {
+                slot: replay.slot,
+                from,
+            });
+            // Held frames were decoded once already; they decode again.
+            let Some(frame) = self.decode_held(start, end) else {
+                continue;
+            };
+            let settled = if frame.command() == Command::Send {
+                None
+            } else {
+                let Ok(index) = self.pending_index(&frame) else {
+                    continue;
+                };
+                let Some(settled) = self.settle(index) else {
+                    continue;
+                };
+                Some(settled)
+            };
+            return Some(Committed {
+                start,
+                end,
+                settled,
+            });
         }
         self.transactions.close(replay.slot);
         self.replay = None;
-        false
+        None
     }
 
-    /// The next `SEND` of the committed transaction (one is there: see
-    /// `has_committed_frame`).
-    fn next_committed(&mut self) -> ServerEvent<'_> {
-        let Some(replay) = self.replay else {
+    /// The event for a committed frame [`ServerSession::next_committed`] took.
+    fn committed_event(&self, committed: Committed) -> ServerEvent<'_> {
+        let Some(frame) = self.decode_held(committed.start, committed.end) else {
             return ServerEvent::ProtocolError(SessionError::Decode(DecodeError::TooManyHeaders));
         };
-        let (start, end) = self
-            .transactions
-            .next_held(replay.slot, replay.from)
-            .unwrap_or((0, 0));
-        self.replay = Some(Replay {
-            slot: replay.slot,
-            from: end,
-        });
-        let mut decoder = Decoder::new(self.config.limits);
-        decoder.set_version(self.version);
-        let bytes = self
-            .transactions
-            .stored()
-            .get(start..end)
-            .unwrap_or_default();
-        match decoder.decode(bytes) {
-            Ok(Decoded::Frame { frame, .. }) => {
+        match committed.settled {
+            Some(settled) => ack_event(settled, frame),
+            None => {
                 let escaping = frame.escaping();
                 ServerEvent::Send {
                     destination: frame
@@ -942,8 +995,6 @@ impl<
                     frame,
                 }
             }
-            // Held frames were decoded once already; they decode again.
-            _ => ServerEvent::ProtocolError(SessionError::Decode(DecodeError::TooManyHeaders)),
         }
     }
 
@@ -1238,6 +1289,33 @@ impl<
     /// receipt) were transmitted, or a timeout. The caller closes the transport.
     fn is_closed(&self) -> bool {
         self.timed_out || (self.closing && !self.owes_frames())
+    }
+}
+
+/// The [`ServerEvent::Ack`] or [`ServerEvent::Nack`] for an `ACK` or `NACK` frame.
+fn ack_event<'a>(settled: Settled, frame: Frame<'a>) -> ServerEvent<'a> {
+    let Settled {
+        subscription,
+        message_id,
+        count,
+    } = settled;
+    let transaction = frame.header("transaction");
+    if frame.command() == Command::Ack {
+        ServerEvent::Ack {
+            subscription,
+            message_id,
+            settled: count,
+            transaction,
+            frame,
+        }
+    } else {
+        ServerEvent::Nack {
+            subscription,
+            message_id,
+            settled: count,
+            transaction,
+            frame,
+        }
     }
 }
 

@@ -1,7 +1,12 @@
 //! The rules a STOMP client can break, each answered by the server session with an
 //! `ERROR` frame and a close.
 
-use super::{DecodeError, VersionSet};
+use super::{DecodeError, Limits, VersionSet};
+use crate::buf::Writer;
+
+/// Octets a message naming a limit takes at most
+/// ([`SessionError::message_with_limits`]).
+pub const LIMIT_MESSAGE_LEN: usize = 48;
 
 /// The rule a client broke. The server session answers every variant with an `ERROR`
 /// frame whose `message` header is [`SessionError::message`] (plus `receipt-id` when the
@@ -84,6 +89,41 @@ impl SessionError {
             SessionError::TransactionTooLarge => "transaction too large",
             SessionError::UnexpectedBody => "frame must not have a body",
             SessionError::Rejected => "connection rejected",
+        }
+    }
+}
+
+impl SessionError {
+    /// The `ERROR` frame's `message` header, naming the limit a frame exceeded (`frame
+    /// body exceeds 1048576 bytes`) so that a client knows what it may send; written into
+    /// `buf` where it names one, [`SessionError::message`] otherwise.
+    pub fn message_with_limits<'b>(
+        self,
+        limits: &Limits,
+        buf: &'b mut [u8; LIMIT_MESSAGE_LEN],
+    ) -> &'b str {
+        let (before, limit, after): (&[u8], usize, &[u8]) = match self {
+            SessionError::Decode(DecodeError::BodyTooLarge) => {
+                (b"frame body exceeds ", limits.max_body, b" bytes")
+            }
+            SessionError::Decode(DecodeError::HeaderLineTooLong) => {
+                (b"header line exceeds ", limits.max_header_line, b" bytes")
+            }
+            SessionError::Decode(DecodeError::TooManyHeaders) => {
+                (b"more than ", limits.max_headers, b" headers")
+            }
+            _ => return self.message(),
+        };
+        let mut w = Writer::new(buf);
+        w.put(before);
+        w.put_decimal(u64::try_from(limit).unwrap_or(u64::MAX));
+        w.put(after);
+        match w.finish() {
+            Ok(n) => buf
+                .get(..n)
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or(self.message()),
+            Err(_) => self.message(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Open transactions and the frames held for them until `COMMIT`.
 //!
-//! A `SEND` carrying a `transaction` header is not reported when it arrives: its bytes,
-//! exactly as received, are copied into a byte list that holds at most its limit. `COMMIT`
-//! replays them (decoded again) in arrival order; `ABORT`, `DISCONNECT` and any error
-//! drop them, so nothing of an aborted transaction ever reaches the application.
+//! A `SEND`, `ACK` or `NACK` carrying a `transaction` header is not reported when it
+//! arrives: its bytes, exactly as received, are copied into a byte list that holds at most
+//! its limit. `COMMIT` replays them (decoded again) in arrival order; `ABORT`,
+//! `DISCONNECT` and any error drop them, so nothing of an aborted transaction ever reaches
+//! the application: its messages are not published, and those it acknowledged still await
+//! acknowledgement (and are redelivered when the session ends).
 
 use super::{Id, SessionError};
 use crate::table::Table;

@@ -48,12 +48,45 @@ impl CloseCode {
         self.0
     }
 
+    /// What the code means, in a few words (`"normal"`, `"message too big"`);
+    /// `"application"` for 4000-4999, `"registered"` for 3000-3999, `"unassigned"` for
+    /// the rest.
+    pub const fn name(self) -> &'static str {
+        match self.0 {
+            1000 => "normal",
+            1001 => "going away",
+            1002 => "protocol error",
+            1003 => "unsupported data",
+            1005 => "no status",
+            1006 => "abnormal",
+            1007 => "invalid payload",
+            1008 => "policy violation",
+            1009 => "message too big",
+            1010 => "mandatory extension",
+            1011 => "internal error",
+            1012 => "service restart",
+            1013 => "try again later",
+            1014 => "bad gateway",
+            1015 => "TLS handshake",
+            3000..=3999 => "registered",
+            4000..=4999 => "application",
+            _ => "unassigned",
+        }
+    }
+
     /// Whether the code may appear in a close frame: 1000-1003, 1007-1014 and 3000-4999.
     ///
     /// 1004, 1005, 1006 and 1015 are reserved or local-only; 0-999, 1016-2999 and
     /// 5000+ are not assigned for use on the wire.
     pub const fn is_valid_on_wire(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+/// The code and its name: `1000 normal`.
+impl core::fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} {}", self.0, self.name())
     }
 }
 
@@ -82,6 +115,16 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_read_as_words() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(CloseCode::NORMAL.to_string(), "1000 normal");
+        assert_eq!(CloseCode(1009).to_string(), "1009 message too big");
+        assert_eq!(CloseCode(4001).to_string(), "4001 application");
+        assert_eq!(CloseCode(2000).name(), "unassigned");
+    }
 
     #[test]
     fn wire_validity() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sockwire_core::broker::QueueLimits;
 use sockwire_core::http::RequestLimits;
 use sockwire_core::sockjs::Config as SockJsConfig;
-use sockwire_core::stomp::ServerSessionConfig;
+use sockwire_core::stomp::{Limits, ServerSessionConfig};
 use sockwire_core::ws::{CloseCode, Config as WsConfig};
 
 use super::admission::Caps;
@@ -176,7 +176,10 @@ pub struct ServerConfig {
     pub routes: Vec<(String, Endpoint)>,
     /// Where STOMP over TCP listens, if anywhere.
     pub stomp_tcp: Option<SocketAddr>,
-    /// STOMP sessions: versions, heart-beats (10000,10000 by default), frame limits.
+    /// STOMP sessions: versions, heart-beats (10000,10000 by default), frame limits
+    /// (bodies of 1 MiB by default). The WebSocket and HTTP limits of the endpoints that
+    /// carry STOMP are raised to let a frame with the largest body through
+    /// ([`ServerConfig::stomp_ws`], [`ServerConfig::request_limits`]).
     pub stomp: ServerSessionConfig,
     /// The broker's destination prefixes.
     pub prefixes: Prefixes,
@@ -266,7 +269,15 @@ impl Default for ServerConfig {
                 ),
             ],
             stomp_tcp: None,
-            stomp: ServerSessionConfig::default(),
+            // Bodies as large as WebSocket messages, and no larger: what a browser's
+            // application sends, without letting each peer hold more.
+            stomp: ServerSessionConfig {
+                limits: Limits {
+                    max_body: 1 << 20,
+                    ..Limits::DEFAULT
+                },
+                ..ServerSessionConfig::default()
+            },
             prefixes: Prefixes::default(),
             max_queued_bytes: 512 * 1024,
             send_time_limit: Duration::from_secs(10),
@@ -312,11 +323,58 @@ impl ServerConfig {
         names
     }
 
-    /// Limits of the HTTP requests the server reads.
+    /// Limits of the HTTP requests the server reads: bodies of 1 MiB, or what a SockJS
+    /// `xhr_send` needs for a STOMP frame with the largest body ([`ServerConfig::stomp`]).
     pub fn request_limits(&self) -> RequestLimits {
+        let sockjs = u64::try_from(self.max_sockjs_stomp_message()).unwrap_or(u64::MAX);
+        let defaults = RequestLimits::default();
         RequestLimits {
             timeout_ms: millis(self.handshake_timeout),
-            ..RequestLimits::default()
+            max_body: defaults.max_body.max(sockjs),
+            ..defaults
+        }
+    }
+
+    /// The longest STOMP frame a client may send: the body limit and room for the
+    /// command and headers.
+    pub fn max_stomp_frame(&self) -> usize {
+        let limits = &self.stomp.limits;
+        let head = limits
+            .max_headers
+            .saturating_add(2)
+            .saturating_mul(limits.max_header_line.saturating_add(2));
+        limits.max_body.saturating_add(head)
+    }
+
+    /// The longest SockJS message carrying a STOMP frame: the frame quoted in JSON, which
+    /// escapes quotes, backslashes and control characters (text rarely grows by half;
+    /// a body of control characters grows six-fold and is refused earlier).
+    pub fn max_sockjs_stomp_message(&self) -> usize {
+        self.max_stomp_frame().saturating_mul(2)
+    }
+
+    /// The output a session may hold: [`ServerConfig::max_queued_bytes`], or one
+    /// `MESSAGE` with the largest body (quoted for SockJS) if that is more, so that a
+    /// message the server accepts from a publisher can reach every subscriber.
+    pub fn session_output_limit(&self) -> usize {
+        let message = self.max_sockjs_stomp_message().saturating_add(16 * 1024);
+        self.max_queued_bytes.max(message)
+    }
+
+    /// The WebSocket limits of a connection carrying STOMP: [`ServerConfig::ws`], raised
+    /// where needed so that a frame with the largest body fits in one message, as
+    /// stomp.js sends it (`sockjs`: in a SockJS message, quoted in JSON).
+    pub fn stomp_ws(&self, sockjs: bool) -> WsConfig {
+        let needed = if sockjs {
+            self.max_sockjs_stomp_message()
+        } else {
+            self.max_stomp_frame()
+        };
+        let needed = u64::try_from(needed).unwrap_or(u64::MAX);
+        WsConfig {
+            max_frame_size: self.ws.max_frame_size.max(needed),
+            max_message_size: self.ws.max_message_size.max(needed),
+            ..self.ws
         }
     }
 

@@ -65,11 +65,17 @@ pub struct Conn {
     pub(crate) awaiting_sync: bool,
 }
 
+/// A reader of the next HTTP request, with the server's limits.
+pub(crate) fn request_reader(config: &ServerConfig, now: Instant) -> Box<RequestReader<VecBytes>> {
+    let limits = config.request_limits();
+    let body = usize::try_from(limits.max_body).unwrap_or(usize::MAX);
+    Box::new(RequestReader::new(limits, VecBytes::new(body), now))
+}
+
 impl Conn {
     /// A connection accepted on the HTTP listener at `now`.
     pub fn http(stream: Stream, peer: SocketAddr, config: &ServerConfig, now: Instant) -> Conn {
-        let reader = RequestReader::new(config.request_limits(), VecBytes::new(1 << 20), now);
-        Conn::with(stream, peer, Phase::Http(Box::new(reader), None))
+        Conn::with(stream, peer, Phase::Http(request_reader(config, now), None))
     }
 
     /// A connection carrying `phase`.
@@ -199,9 +205,7 @@ impl Conn {
         self.paused = false;
         if self.wants_hub {
             self.wants_hub = false;
-            let reader =
-                RequestReader::new(ctx.config.request_limits(), VecBytes::new(1 << 20), ctx.now);
-            self.phase = Phase::Http(Box::new(reader), None);
+            self.phase = Phase::Http(request_reader(ctx.config, ctx.now), None);
         }
         let mut input = std::mem::take(&mut self.pending);
         let (used, _) = self.process(&mut input, ctx);

@@ -186,8 +186,10 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         }
         Some(Endpoint::Stomp) => {
             if let Some((_, admission)) = upgrade(conn, &request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
-                let carrier =
-                    AnyCarrier::WebSocket(WebSocketCarrier::new(ws(config), out_store(config)));
+                let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
+                    stomp_ws(config, false),
+                    out_store(config),
+                ));
                 start_stomp(conn, carrier, admission, ctx);
             }
         }
@@ -303,9 +305,15 @@ fn ws(config: &ServerConfig) -> Connection {
     Connection::new(Role::Server, config.ws, 0)
 }
 
+/// A server WebSocket connection carrying STOMP (in SockJS messages, with `sockjs`),
+/// its limits raised to let the largest STOMP frame through.
+fn stomp_ws(config: &ServerConfig, sockjs: bool) -> Connection {
+    Connection::new(Role::Server, config.stomp_ws(sockjs), 0)
+}
+
 /// An outbound store for a session: its limit is where it is closed as a slow consumer.
 fn out_store(config: &ServerConfig) -> VecBytes {
-    VecBytes::new(config.max_queued_bytes)
+    VecBytes::new(config.session_output_limit())
 }
 
 /// The largest message a peer may send.
@@ -313,10 +321,10 @@ fn max_message(config: &ServerConfig) -> usize {
     usize::try_from(config.ws.max_message_size).unwrap_or(usize::MAX)
 }
 
-/// A store for what a peer sends, up to the largest message and what the server-wide
-/// incoming budget has left.
-fn in_store(ctx: &Ctx<'_>) -> VecBytes {
-    VecBytes::pooled(max_message(ctx.config), ctx.incoming.clone())
+/// A store for what a peer sends, up to `limit` (its largest message) and what the
+/// server-wide incoming budget has left.
+fn in_store(ctx: &Ctx<'_>, limit: usize) -> VecBytes {
+    VecBytes::pooled(limit, ctx.incoming.clone())
 }
 
 fn start_websocket(
@@ -326,7 +334,11 @@ fn start_websocket(
 ) {
     let config = ctx.config;
     let out = VecBytes::new(config.max_write_buffer.saturating_add(max_message(config)));
-    let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(ctx), out));
+    let mut messages = Box::new(WebSocketMessages::new(
+        ws(config),
+        in_store(ctx, max_message(config)),
+        out,
+    ));
     handler.on_open(&mut Outbox {
         reply: messages.reply(ctx.now),
     });
@@ -427,7 +439,7 @@ fn sockjs(
             if app == SockJsApp::Stomp {
                 if let Some((_, admission)) = upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
                     let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
-                        ws(ctx.config),
+                        stomp_ws(ctx.config, false),
                         out_store(ctx.config),
                     ));
                     start_stomp(conn, carrier, admission, ctx);
@@ -439,13 +451,18 @@ fn sockjs(
         Some(Answer::WebSocket { .. }) => {
             if let Some((_, admission)) = upgrade(conn, request, &[], ctx) {
                 let config = ctx.config;
+                let ws = match app {
+                    SockJsApp::Stomp => stomp_ws(config, true),
+                    SockJsApp::Echo => ws(config),
+                };
+                let limit = usize::try_from(ws.config().max_message_size).unwrap_or(usize::MAX);
                 let stores = SockJsStores {
-                    incoming: in_store(ctx),
-                    decoded: in_store(ctx),
+                    incoming: in_store(ctx, limit),
+                    decoded: in_store(ctx, limit),
                     queue: out_store(config),
                     out: out_store(config),
                 };
-                let sockjs = SockJsWebSocket::new(ws(config), &settings.core(), stores, now);
+                let sockjs = SockJsWebSocket::new(ws, &settings.core(), stores, now);
                 match app {
                     SockJsApp::Stomp => {
                         start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx)

@@ -175,12 +175,7 @@ impl Conn {
         match progress {
             Progress::Waiting => {}
             Progress::Done => {
-                let reader = RequestReader::new(
-                    ctx.config.request_limits(),
-                    VecBytes::new(1 << 20),
-                    ctx.now,
-                );
-                self.phase = Phase::Http(Box::new(reader), None);
+                self.phase = Phase::Http(super::conn::request_reader(ctx.config, ctx.now), None);
             }
             Progress::Close => self.finish(ctx.now),
         }

@@ -148,18 +148,19 @@ fn new_stomp(config: &ServerConfig, numbers: &AtomicU32, now: Instant) -> Box<So
         Id::from_decimal(u64::from(number)),
         now,
     );
-    let limit = config.max_queued_bytes;
+    // Room for the largest frame, and a part of the next behind it.
+    let inbound = config.max_stomp_frame().saturating_mul(2);
     let stack = SockJsStomp::new(
         &config.sockjs.core(),
         session,
-        VecBytes::new(limit),
-        VecBytes::new(limit),
+        VecBytes::new(config.session_output_limit()),
+        VecBytes::new(inbound),
         now,
     );
     Box::new(BrokerSession::new(
         stack,
         SessionId(number),
-        VecBytes::new(limit),
+        VecBytes::new(inbound),
     ))
 }
 

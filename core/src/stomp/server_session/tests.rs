@@ -41,6 +41,7 @@ enum Ev {
         subscription: String,
         message_id: String,
         settled: usize,
+        transaction: Option<String>,
     },
     Begin(String),
     Commit(String, usize),
@@ -111,11 +112,13 @@ fn own(ev: ServerEvent<'_>) -> Ev {
             subscription,
             message_id,
             settled,
+            transaction,
             ..
         } => Ev::Nack {
             subscription: id_text(&subscription),
             message_id: id_text(&message_id),
             settled,
+            transaction: transaction.map(text),
         },
         ServerEvent::Begin { transaction, .. } => Ev::Begin(text(transaction)),
         ServerEvent::Commit {
@@ -757,7 +760,8 @@ fn client_individual_and_nack_1_1() {
         vec![Ev::Nack {
             subscription: "a".into(),
             message_id: "m2".into(),
-            settled: 1
+            settled: 1,
+            transaction: None
         }]
     );
     assert!(d.s.is_unacked(b"a", b"m1"));
@@ -781,15 +785,157 @@ fn ack_1_0_by_message_id_and_in_transaction() {
     d.message("/q", "m1").unwrap();
     d.take_events();
     d.feed(b"ACK\nmessage-id:m1\ntransaction:t\n\n\0");
+    assert_eq!(d.take_events(), vec![]);
+    assert!(d.s.is_unacked(b"/q", b"m1"));
+    d.feed(b"COMMIT\ntransaction:t\n\n\0");
     assert_eq!(
         d.take_events(),
-        vec![Ev::Ack {
-            subscription: "/q".into(),
-            message_id: "m1".into(),
-            settled: 1,
-            transaction: Some("t".into())
-        }]
+        vec![
+            Ev::Commit("t".into(), 1),
+            Ev::Ack {
+                subscription: "/q".into(),
+                message_id: "m1".into(),
+                settled: 1,
+                transaction: Some("t".into())
+            }
+        ]
     );
+    assert!(!d.s.is_unacked(b"/q", b"m1"));
+}
+
+/// A 1.2 session subscribed as `a` in `mode`, with messages `m1`..`m{count}` sent;
+/// returns their `ack` header values.
+fn with_messages(mode: &str, count: usize) -> (Driver, Vec<String>) {
+    let mut d = Driver::connected("1.2");
+    d.feed(format!("SUBSCRIBE\nid:a\ndestination:/q\nack:{mode}\n\n\0").as_bytes());
+    let acks = (1..=count)
+        .map(|i| {
+            let m = d.message("a", &format!("m{i}")).unwrap();
+            m.header("ack").unwrap().to_string()
+        })
+        .collect();
+    d.take_events();
+    (d, acks)
+}
+
+/// The event for an `ACK` or `NACK` (`cmd`) of message `m` of subscription `a`.
+fn acked(cmd: &str, m: &str, settled: usize, tx: Option<&str>) -> Ev {
+    let (subscription, message_id, transaction) = ("a".into(), m.into(), tx.map(String::from));
+    if cmd == "ACK" {
+        Ev::Ack {
+            subscription,
+            message_id,
+            settled,
+            transaction,
+        }
+    } else {
+        Ev::Nack {
+            subscription,
+            message_id,
+            settled,
+            transaction,
+        }
+    }
+}
+
+#[test]
+fn acks_in_a_transaction_settle_at_commit_in_order_with_its_sends() {
+    let (mut d, acks) = with_messages("client-individual", 2);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0");
+    d.feed(format!("ACK\nid:{}\ntransaction:t\nreceipt:r\n\n\0", acks[0]).as_bytes());
+    d.feed(b"SEND\ndestination:/a\ntransaction:t\n\none\0");
+    d.feed(format!("NACK\nid:{}\ntransaction:t\n\n\0", acks[1]).as_bytes());
+    // Held: no event, both messages still await acknowledgement, the receipt is sent.
+    assert_eq!(d.take_events(), vec![Ev::Begin("t".into())]);
+    assert!(d.s.is_unacked(b"a", b"m1") && d.s.is_unacked(b"a", b"m2"));
+    assert_eq!(d.s.unacked_count(), 2);
+    assert_eq!(d.take_sent()[0].header("receipt-id"), Some("r"));
+    d.feed(b"COMMIT\ntransaction:t\n\n\0");
+    assert_eq!(
+        d.take_events(),
+        vec![
+            Ev::Commit("t".into(), 3),
+            acked("ACK", "m1", 1, Some("t")),
+            Ev::Send {
+                destination: "/a".into(),
+                transaction: Some("t".into()),
+                body: b"one".to_vec()
+            },
+            acked("NACK", "m2", 1, Some("t")),
+        ]
+    );
+    assert_eq!(d.s.unacked_count(), 0);
+    assert_eq!(d.s.open_transactions(), 0);
+}
+
+#[test]
+fn abort_drops_the_acks_of_its_transaction() {
+    let (mut d, acks) = with_messages("client", 2);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0");
+    d.feed(format!("ACK\nid:{}\ntransaction:t\n\n\0", acks[1]).as_bytes());
+    d.feed(b"ABORT\ntransaction:t\n\n\0");
+    assert_eq!(
+        d.take_events(),
+        vec![Ev::Begin("t".into()), Ev::Abort("t".into(), 1)]
+    );
+    assert_eq!(d.s.unacked_count(), 2);
+    // Still acknowledgeable, cumulatively, outside a transaction.
+    d.feed(format!("ACK\nid:{}\n\n\0", acks[1]).as_bytes());
+    assert_eq!(d.take_events(), vec![acked("ACK", "m2", 2, None)]);
+}
+
+#[test]
+fn a_committed_ack_of_a_message_settled_meanwhile_is_skipped() {
+    let (mut d, acks) = with_messages("client-individual", 2);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0");
+    // m1 twice in the transaction, then outside it; m2 in it, then its subscription ends.
+    for _ in 0..2 {
+        d.feed(format!("ACK\nid:{}\ntransaction:t\n\n\0", acks[0]).as_bytes());
+    }
+    d.feed(format!("NACK\nid:{}\ntransaction:t\n\n\0", acks[1]).as_bytes());
+    d.feed(format!("ACK\nid:{}\n\n\0", acks[0]).as_bytes());
+    d.feed(b"COMMIT\ntransaction:t\n\n\0");
+    assert_eq!(
+        d.take_events(),
+        vec![
+            Ev::Begin("t".into()),
+            acked("ACK", "m1", 1, None),
+            Ev::Commit("t".into(), 3),
+            acked("NACK", "m2", 1, Some("t")),
+        ]
+    );
+    let (mut d, acks) = with_messages("client-individual", 1);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0");
+    d.feed(format!("ACK\nid:{}\ntransaction:t\n\n\0", acks[0]).as_bytes());
+    d.feed(b"UNSUBSCRIBE\nid:a\n\n\0COMMIT\ntransaction:t\n\n\0");
+    assert_eq!(
+        d.take_events(),
+        vec![
+            Ev::Begin("t".into()),
+            Ev::Unsubscribe("a".into()),
+            Ev::Commit("t".into(), 1),
+        ]
+    );
+    assert!(d.s.is_connected());
+}
+
+#[test]
+fn acks_in_a_transaction_are_checked_when_they_arrive() {
+    let (mut d, _) = with_messages("client", 1);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0ACK\nid:999\ntransaction:t\n\n\0");
+    assert_eq!(
+        d.take_events(),
+        vec![
+            Ev::Begin("t".into()),
+            Ev::Error(SessionError::UnknownMessage)
+        ]
+    );
+    // A session that ends with an ACK held leaves its message unacknowledged.
+    let (mut d, acks) = with_messages("client", 1);
+    d.feed(b"BEGIN\ntransaction:t\n\n\0");
+    d.feed(format!("ACK\nid:{}\ntransaction:t\n\n\0DISCONNECT\n\n\0", acks[0]).as_bytes());
+    assert_eq!(d.take_events(), vec![Ev::Begin("t".into()), Ev::Disconnect]);
+    assert!(d.s.is_unacked(b"a", b"m1"));
 }
 
 #[test]
@@ -1075,7 +1221,7 @@ mod model {
         Begin { tx: u8 },
         Commit { tx: u8 },
         Abort { tx: u8 },
-        Ack { msg: u8, nack: bool },
+        Ack { msg: u8, nack: bool, tx: Option<u8> },
         Disconnect,
         Garbage(Vec<u8>),
         HeartBeat,
@@ -1097,7 +1243,8 @@ mod model {
             2 => (0u8..3).prop_map(|tx| ClientFrame::Begin { tx }),
             1 => (0u8..3).prop_map(|tx| ClientFrame::Commit { tx }),
             1 => (0u8..3).prop_map(|tx| ClientFrame::Abort { tx }),
-            2 => (any::<u8>(), any::<bool>()).prop_map(|(msg, nack)| ClientFrame::Ack { msg, nack }),
+            3 => (any::<u8>(), any::<bool>(), proptest::option::of(0u8..3))
+                .prop_map(|(msg, nack, tx)| ClientFrame::Ack { msg, nack, tx }),
             1 => Just(ClientFrame::Disconnect),
             1 => proptest::collection::vec(any::<u8>(), 0..12).prop_map(ClientFrame::Garbage),
             1 => Just(ClientFrame::HeartBeat),
@@ -1113,6 +1260,14 @@ mod model {
         ]
     }
 
+    /// A frame held for a transaction: a `SEND`'s body, or the message id an `ACK` or
+    /// `NACK` names (skipped at `COMMIT` when the message was settled meanwhile).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Held {
+        Send(Vec<u8>),
+        Ack(String),
+    }
+
     struct Model {
         d: Driver,
         next_receipt: usize,
@@ -1120,9 +1275,9 @@ mod model {
         next_message: usize,
         expected_receipts: BTreeSet<String>,
         subscribed: BTreeSet<String>,
-        open_tx: BTreeMap<String, Vec<Vec<u8>>>,
+        open_tx: BTreeMap<String, Vec<Held>>,
         dropped: BTreeSet<Vec<u8>>,
-        replay: Vec<Vec<u8>>,
+        replay: Vec<Held>,
         messages: Vec<(String, String, Option<String>)>,
         seen_events: usize,
         over: bool,
@@ -1162,7 +1317,7 @@ mod model {
                             let name = tx(*t);
                             if !self.over {
                                 if let Some(held) = self.open_tx.get_mut(&name) {
-                                    held.push(label.clone().into_bytes());
+                                    held.push(Held::Send(label.clone().into_bytes()));
                                 }
                             }
                             format!("transaction:{name}\n")
@@ -1176,19 +1331,29 @@ mod model {
                     format!("COMMIT\ntransaction:{}\n{rh}\n\0", tx(*t))
                 }
                 ClientFrame::Abort { tx: t } => format!("ABORT\ntransaction:{}\n{rh}\n\0", tx(*t)),
-                ClientFrame::Ack { msg, nack } => {
+                ClientFrame::Ack { msg, nack, tx: t } => {
                     let cmd = if *nack { "NACK" } else { "ACK" };
                     let m = self
                         .messages
                         .get(usize::from(*msg) % self.messages.len().max(1))
                         .cloned()
                         .unwrap_or(("s0".into(), "m999".into(), Some("999".into())));
+                    let txh = match t {
+                        Some(t) => {
+                            let name = tx(*t);
+                            if let Some(held) = self.open_tx.get_mut(&name).filter(|_| !self.over) {
+                                held.push(Held::Ack(m.1.clone()));
+                            }
+                            format!("transaction:{name}\n")
+                        }
+                        None => String::new(),
+                    };
                     let h = if self.d.s.version() == Version::V1_2 {
                         format!("id:{}\n", m.2.unwrap_or("998".into()))
                     } else {
                         format!("message-id:{}\nsubscription:{}\n", m.1, m.0)
                     };
-                    format!("{cmd}\n{h}{rh}\n\0")
+                    format!("{cmd}\n{h}{txh}{rh}\n\0")
                 }
                 ClientFrame::Disconnect => format!("DISCONNECT\n{rh}\n\0"),
                 ClientFrame::Garbage(g) => {
@@ -1208,6 +1373,22 @@ mod model {
             self.seen_events = self.d.events.len();
             for ev in events {
                 assert!(!self.over, "event after the session ended: {ev:?}");
+                let committed = matches!(
+                    &ev,
+                    Ev::Send {
+                        transaction: Some(_),
+                        ..
+                    } | Ev::Ack {
+                        transaction: Some(_),
+                        ..
+                    } | Ev::Nack {
+                        transaction: Some(_),
+                        ..
+                    }
+                );
+                if !committed {
+                    self.replayed();
+                }
                 match ev {
                     Ev::Subscribe { id, .. } => {
                         self.subscribed.insert(id);
@@ -1220,7 +1401,6 @@ mod model {
                         assert!(self.open_tx.insert(t, Vec::new()).is_none());
                     }
                     Ev::Commit(t, held) => {
-                        assert!(self.replay.is_empty());
                         let frames = self.open_tx.remove(&t).unwrap();
                         assert_eq!(held, frames.len());
                         self.replay = frames;
@@ -1228,37 +1408,79 @@ mod model {
                     Ev::Abort(t, discarded) => {
                         let frames = self.open_tx.remove(&t).unwrap();
                         assert_eq!(discarded, frames.len());
-                        self.dropped.extend(frames);
+                        self.drop_held(frames);
                     }
                     Ev::Send {
                         transaction, body, ..
                     } => {
                         assert!(!self.dropped.contains(&body), "aborted frame emitted");
-                        match transaction {
-                            Some(_) => {
-                                assert!(
-                                    !self.replay.is_empty(),
-                                    "transactional SEND before COMMIT"
-                                );
-                                assert_eq!(self.replay.remove(0), body);
-                            }
-                            None => assert!(self.replay.is_empty()),
+                        if transaction.is_some() {
+                            self.committed(Held::Send(body));
                         }
                     }
-                    Ev::Ack { .. } | Ev::Nack { .. } | Ev::Connect { .. } => {}
+                    Ev::Ack {
+                        message_id,
+                        transaction: Some(_),
+                        ..
+                    }
+                    | Ev::Nack {
+                        message_id,
+                        transaction: Some(_),
+                        ..
+                    } => self.committed(Held::Ack(message_id)),
+                    Ev::Ack { .. } | Ev::Nack { .. } => {}
+                    Ev::Connect { .. } => {}
                     Ev::Disconnect | Ev::HeartbeatTimeout | Ev::ConnectTimeout | Ev::Error(_) => {
                         self.end()
                     }
                 }
             }
+            self.replayed();
+        }
+
+        /// A frame of the commit being replayed was reported: the next held one, after
+        /// `ACK`s skipped.
+        fn committed(&mut self, held: Held) {
+            self.skip_acks_until(|h| *h == held);
+            assert!(
+                !self.replay.is_empty(),
+                "{held:?} before COMMIT, or out of order"
+            );
+            assert_eq!(self.replay.remove(0), held);
+        }
+
+        /// Drops the `ACK`s at the head of the replay (skipped by the session) up to
+        /// the first frame that `is`.
+        fn skip_acks_until(&mut self, is: impl Fn(&Held) -> bool) {
+            while self
+                .replay
+                .first()
+                .is_some_and(|h| matches!(h, Held::Ack(_)) && !is(h))
+            {
+                self.replay.remove(0);
+            }
+        }
+
+        /// The commit being replayed is over: what it did not report may only be
+        /// `ACK`s of messages settled meanwhile.
+        fn replayed(&mut self) {
+            self.skip_acks_until(|_| false);
             assert!(self.replay.is_empty(), "commit not fully replayed");
+        }
+
+        fn drop_held(&mut self, frames: impl IntoIterator<Item = Held>) {
+            for h in frames {
+                if let Held::Send(body) = h {
+                    self.dropped.insert(body);
+                }
+            }
         }
 
         fn end(&mut self) {
             self.over = true;
             self.subscribed.clear();
             let open = core::mem::take(&mut self.open_tx);
-            self.dropped.extend(open.into_values().flatten());
+            self.drop_held(open.into_values().flatten());
         }
     }
 
@@ -1339,8 +1561,60 @@ mod model {
         assert_eq!(unique, m.expected_receipts);
     }
 
+    #[test]
+    fn the_model_follows_an_ack_through_its_transaction() {
+        let ops = vec![
+            Op::Frame(ClientFrame::Connect(0), false, vec![64]),
+            Op::Frame(ClientFrame::Subscribe { sub: 0, ack: 2 }, false, vec![64]),
+            Op::Message(0),
+            Op::Frame(ClientFrame::Begin { tx: 0 }, false, vec![64]),
+            Op::Frame(
+                ClientFrame::Ack {
+                    msg: 0,
+                    nack: false,
+                    tx: Some(0),
+                },
+                false,
+                vec![64],
+            ),
+            Op::Frame(ClientFrame::Send { tx: Some(0) }, false, vec![64]),
+            Op::Frame(ClientFrame::Commit { tx: 0 }, false, vec![64]),
+        ];
+        run(ops);
+    }
+
+    /// Mostly legal frames around transactions and acknowledgements, so that sessions
+    /// live long enough to commit and abort `ACK`s.
+    fn transactional_op() -> impl Strategy<Value = Op> {
+        let frame = prop_oneof![
+            2 => (0u8..2, 1u8..3).prop_map(|(sub, ack)| ClientFrame::Subscribe { sub, ack }),
+            1 => Just(ClientFrame::Unsubscribe { sub: 1 }),
+            2 => proptest::option::of(0u8..2).prop_map(|tx| ClientFrame::Send { tx }),
+            2 => (0u8..2).prop_map(|tx| ClientFrame::Begin { tx }),
+            2 => (0u8..2).prop_map(|tx| ClientFrame::Commit { tx }),
+            1 => (0u8..2).prop_map(|tx| ClientFrame::Abort { tx }),
+            4 => (any::<u8>(), any::<bool>(), proptest::option::weighted(0.8, 0u8..2))
+                .prop_map(|(msg, nack, tx)| ClientFrame::Ack { msg, nack, tx }),
+        ];
+        prop_oneof![
+            4 => (frame, any::<bool>(), proptest::collection::vec(1usize..40, 1..3))
+                .prop_map(|(f, r, c)| Op::Frame(f, r, c)),
+            2 => (0u8..2).prop_map(Op::Message),
+        ]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn acks_in_transactions_keep_the_invariants(
+            ops in proptest::collection::vec(transactional_op(), 0..40),
+            connect in 0u8..3,
+        ) {
+            let mut all = vec![Op::Frame(ClientFrame::Connect(connect), false, vec![64])];
+            all.extend(ops);
+            run(all);
+        }
 
         #[test]
         fn session_keeps_its_invariants(
@@ -1359,4 +1633,61 @@ mod model {
             run(ops);
         }
     }
+}
+
+#[test]
+fn an_error_for_a_frame_over_a_limit_names_the_limit() {
+    let limits = Limits {
+        max_body: 8,
+        max_headers: 3,
+        max_header_line: 20,
+    };
+    let config = ServerSessionConfig {
+        limits,
+        ..ServerSessionConfig::default()
+    };
+    for (frame, message) in [
+        (&b"SEND\ndestination:/a\n\n12345678\0"[..], None),
+        (
+            b"SEND\ndestination:/a\n\n123456789\0",
+            Some("frame body exceeds 8 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\ncontent-length:9\n\n123456789\0",
+            Some("frame body exceeds 8 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\nx:aaaaaaaaaaaaaaaaaaaa\n\n\0",
+            Some("header line exceeds 20 bytes"),
+        ),
+        (
+            b"SEND\ndestination:/a\na:1\nb:2\nc:3\n\n\0",
+            Some("more than 3 headers"),
+        ),
+    ] {
+        let mut d = Driver::with(config);
+        d.feed(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+        d.take_sent();
+        d.feed(frame);
+        let sent = d.take_sent();
+        match message {
+            None => assert!(sent.is_empty() && d.s.is_connected(), "{sent:?}"),
+            Some(m) => {
+                assert_eq!(sent.len(), 1, "{sent:?}");
+                assert_eq!(sent[0].command, Some(Command::Error));
+                assert_eq!(sent[0].header("message"), Some(m));
+            }
+        }
+    }
+    let mut buf = [0u8; LIMIT_MESSAGE_LEN];
+    let huge = Limits {
+        max_header_line: usize::MAX,
+        ..limits
+    };
+    let e = SessionError::Decode(DecodeError::HeaderLineTooLong);
+    assert!(e
+        .message_with_limits(&huge, &mut buf)
+        .ends_with("615 bytes"));
+    let e = SessionError::UnknownMessage;
+    assert_eq!(e.message_with_limits(&huge, &mut buf), e.message());
 }

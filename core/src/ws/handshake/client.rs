@@ -49,20 +49,31 @@ impl core::fmt::Display for ClientHandshakeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ClientHandshakeError::NotSwitchingProtocols { status } => {
-                write!(f, "server answered {status} instead of 101")
+                write!(
+                    f,
+                    "the server answered {status} instead of switching to WebSocket"
+                )
             }
-            ClientHandshakeError::MissingUpgrade => f.write_str("no Upgrade: websocket"),
-            ClientHandshakeError::MissingConnectionUpgrade => f.write_str("no Connection: Upgrade"),
-            ClientHandshakeError::MissingAccept => f.write_str("missing Sec-WebSocket-Accept"),
-            ClientHandshakeError::WrongAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+            ClientHandshakeError::MissingUpgrade => {
+                f.write_str("the server's answer has no Upgrade: websocket")
+            }
+            ClientHandshakeError::MissingConnectionUpgrade => {
+                f.write_str("the server's answer has no Connection: Upgrade")
+            }
+            ClientHandshakeError::MissingAccept => {
+                f.write_str("the server's answer has no single Sec-WebSocket-Accept")
+            }
+            ClientHandshakeError::WrongAccept => {
+                f.write_str("the server's Sec-WebSocket-Accept does not match the key sent")
+            }
             ClientHandshakeError::SubprotocolNotOffered => {
-                f.write_str("server chose a subprotocol not offered")
+                f.write_str("the server chose a subprotocol that was not offered")
             }
             ClientHandshakeError::MultipleSubprotocols => {
-                f.write_str("server chose several subprotocols")
+                f.write_str("the server chose several subprotocols")
             }
             ClientHandshakeError::ExtensionNotOffered => {
-                f.write_str("server chose an extension not offered")
+                f.write_str("the server chose an extension that was not offered")
             }
         }
     }
@@ -357,6 +368,21 @@ mod tests {
         assert!(n.extensions.is_empty());
         let n = validate(&head(""), &["chat"]).unwrap();
         assert_eq!(n.subprotocol, None);
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        extern crate std;
+        use std::string::ToString;
+        let e = ClientHandshakeError::NotSwitchingProtocols { status: 404 };
+        assert_eq!(
+            e.to_string(),
+            "the server answered 404 instead of switching to WebSocket"
+        );
+        assert_eq!(
+            ClientHandshakeError::WrongAccept.to_string(),
+            "the server's Sec-WebSocket-Accept does not match the key sent"
+        );
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub fn run(args: ConnectArgs) -> Result<(), String> {
             Message::Binary(b) => format!("<binary {} bytes>", b.len()),
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Close { code, reason } => {
-                eprintln!("closed by peer: {code:?} {reason}");
+                eprintln!("{}", Message::close_sentence(code, &reason));
                 return Ok(());
             }
         };

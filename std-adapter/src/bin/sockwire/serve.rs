@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// with 1001; 0 for never [default: 120000].
     #[arg(long, value_name = "MS")]
     ws_idle_timeout: Option<u64>,
+    /// The largest STOMP frame body accepted, in bytes; a larger one gets an ERROR naming
+    /// the limit. WebSocket and HTTP limits of the STOMP endpoints grow to fit it
+    /// [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    max_stomp_body: Option<usize>,
     /// STOMP heart-beats the server offers, in milliseconds [default: 10000,10000].
     #[arg(long, value_name = "CX,CY", value_parser = heart_beat)]
     heart_beat: Option<HeartBeat>,
@@ -228,6 +233,9 @@ impl ServeArgs {
             if let Some(ms) = flag {
                 *setting = (ms > 0).then_some(ms);
             }
+        }
+        if let Some(n) = self.max_stomp_body {
+            config.stomp.limits.max_body = n;
         }
         if let Some(hb) = self.heart_beat {
             config.stomp.heart_beat = hb;

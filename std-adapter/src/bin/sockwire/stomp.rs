@@ -50,16 +50,18 @@ pub struct Login {
     /// The `passcode` header.
     #[arg(long)]
     passcode: Option<String>,
-    /// The `host` header (virtual host) [default: the URL's host].
-    #[arg(long, value_name = "VHOST")]
-    host: Option<String>,
+    /// The `host` header: the broker's virtual host. `/` is RabbitMQ's default vhost and
+    /// what most brokers accept (sockwire and ActiveMQ ignore it); a RabbitMQ vhost of
+    /// another name is given here.
+    #[arg(long, value_name = "VHOST", default_value = "/")]
+    host: String,
 }
 
 fn connect(url: &str, login: Login, network: &Network) -> Result<StompClient, String> {
     let options = StompOptions {
         login: login.login,
         passcode: login.passcode,
-        host: login.host,
+        host: Some(login.host),
         connector: network.connector()?,
         ..StompOptions::default()
     };
