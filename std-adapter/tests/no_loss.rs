@@ -20,6 +20,10 @@ fn start() -> Server {
         http: "127.0.0.1:0".parse().unwrap(),
         stomp_tcp: Some("127.0.0.1:0".parse().unwrap()),
         workers: 2,
+        // The reader stalls for as long as publishing takes, which on a loaded machine can
+        // pass the default 10 s after which a stalled session is closed (with an error,
+        // tested elsewhere): this test is about what a reader that is waited for gets.
+        send_time_limit: Duration::from_secs(120),
         queue_limits: QueueLimits {
             messages_per_queue: COUNT,
             bytes_per_queue: 256 << 20,
