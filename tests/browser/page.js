@@ -59,13 +59,13 @@ async function publish(page, body) {
   await page.click('#publish-form button');
 }
 
-async function arrives(page, body) {
+async function arrives(page, body, destination = '/topic/demo') {
   await page.locator('#messages li.message .body', { hasText: body }).first().waitFor(WAIT);
   const dest = await page
     .locator('#messages li.message', { hasText: body })
     .first()
     .getAttribute('data-destination');
-  return dest === '/topic/demo' ? 'ok' : `arrived from ${dest}`;
+  return dest === destination ? 'ok' : `arrived from ${dest}`;
 }
 
 async function main() {
@@ -96,6 +96,18 @@ async function main() {
     await publish(a, body);
     const r = await arrives(b, body);
     return r === 'ok' ? arrives(a, body) : r;
+  });
+  await check('a destination with a colon and a backslash goes through STOMP 1.2 header escaping', async () => {
+    const destination = `/topic/esc:${tag}\\x`;
+    await b.fill('#sub-dest', destination);
+    await b.click('#subscribe-form button');
+    await b.locator('#subscriptions li[data-state="subscribed"]', { hasText: destination }).waitFor(WAIT);
+    await a.fill('#pub-dest', destination);
+    const body = `escaped ${tag}`;
+    await publish(a, body);
+    const r = await arrives(b, body, destination);
+    await a.fill('#pub-dest', '/topic/demo');
+    return r;
   });
   await check('the counters chart has samples from /metrics', async () => {
     // The counters lag the delivery by up to a poll (one second). (A delivery to the
