@@ -66,6 +66,6 @@ pub use response::Response;
 pub use scanner::HeadScanner;
 pub use status::reason_phrase;
 pub use write::{
-    write_error_response, write_ok_response, write_response_head, write_unavailable_response,
-    HeadWriter, WriteError,
+    write_error_response, write_ok_response, write_ok_response_with, write_response_head,
+    write_unavailable_response, HeadWriter, WriteError,
 };

@@ -257,6 +257,29 @@ pub fn write_unavailable_response(
     write_uncached_response(503, content_type, body, out)
 }
 
+/// Writes a complete `200 OK` response carrying `body` of `content_type`, with `headers`
+/// of the caller's choosing after the content type: caching and security policy for a
+/// page and its assets. The headers are checked as [`HeadWriter::header`] checks them.
+///
+/// ```
+/// use sockwire_core::http::{write_ok_response_with, WriteError};
+/// let mut out = [0u8; 160];
+/// let headers = [("Cache-Control", "no-cache"), ("Content-Security-Policy", "default-src 'self'")];
+/// let n = write_ok_response_with("text/html; charset=utf-8", &headers, b"<p>hi", &mut out).unwrap();
+/// assert!(out[..n].starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"));
+/// assert!(out[..n].ends_with(b"default-src 'self'\r\nContent-Length: 5\r\n\r\n<p>hi"));
+/// let evil = [("X", "a\r\nSet-Cookie: x")];
+/// assert_eq!(write_ok_response_with("text/html", &evil, b"", &mut out), Err(WriteError::InvalidHeaderValue));
+/// ```
+pub fn write_ok_response_with(
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
+    write_full_response(200, content_type, headers, body, out)
+}
+
 /// A complete response of `status` with `body`, marked `no-store`.
 fn write_uncached_response(
     status: u16,
@@ -264,9 +287,26 @@ fn write_uncached_response(
     body: &[u8],
     out: &mut [u8],
 ) -> Result<usize, WriteError> {
+    write_full_response(
+        status,
+        content_type,
+        &[("Cache-Control", "no-store")],
+        body,
+        out,
+    )
+}
+
+/// A complete response of `status` with `body`, `headers` after the content type.
+fn write_full_response(
+    status: u16,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
     let mut w = HeadWriter::response(out, status);
     w.header("Content-Type", content_type);
-    w.header("Cache-Control", "no-store");
+    w.headers(headers);
     w.header_decimal("Content-Length", body.len() as u64);
     let head = w.finish()?;
     let total = head.saturating_add(body.len());

@@ -89,6 +89,11 @@ pub enum Endpoint {
     Metrics,
     /// `200 {"status":"ok"}` while serving, `503` once a graceful shutdown began.
     Health,
+    /// The page (at `/`, its script, style sheet and icon at `/page.js`, `/page.css`
+    /// and `/favicon.svg`): what the server
+    /// offers, a publish/subscribe demo through `/ws` (or SockJS at `/stomp`), and a chart
+    /// of `/metrics`.
+    Page,
     /// A SockJS service under the path as prefix (`/sockjs/info`, `/sockjs/{server}/
     /// {session}/xhr`, ...).
     SockJs {
@@ -255,6 +260,10 @@ impl Default for ServerConfig {
                 ("/stats".to_string(), Endpoint::Stats),
                 ("/metrics".to_string(), Endpoint::Metrics),
                 ("/health".to_string(), Endpoint::Health),
+                ("/".to_string(), Endpoint::Page),
+                ("/page.js".to_string(), Endpoint::Page),
+                ("/page.css".to_string(), Endpoint::Page),
+                ("/favicon.svg".to_string(), Endpoint::Page),
                 (
                     "/sockjs".to_string(),
                     Endpoint::SockJs {

@@ -169,6 +169,16 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
                 .write_with(256, |b| super::health::write(draining, b), |e| e.needed());
             answered(conn, keep_alive, now);
         }
+        Some(Endpoint::Page) => {
+            let path = request.target.split('?').next().unwrap_or_default();
+            let page = super::page::asset(path);
+            let _ = conn.out.write_with(
+                page.body.len() + 512,
+                |b| super::page::write(page, b),
+                |e| e.needed(),
+            );
+            answered(conn, keep_alive, now);
+        }
         Some(Endpoint::WebSocket {
             subprotocols,
             handler,

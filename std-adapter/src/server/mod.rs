@@ -18,6 +18,7 @@ mod health;
 mod http;
 mod hub;
 mod metrics;
+mod page;
 mod phase;
 mod sockjs;
 mod stats;
