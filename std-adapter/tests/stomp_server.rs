@@ -816,3 +816,22 @@ fn the_stomp_body_limit_is_1_mib_by_default_and_configurable() {
     server.stop();
     server.join();
 }
+
+#[test]
+fn deliveries_are_counted_whoever_receives_them() {
+    let server = start(1);
+    let mut me = client(&tcp(&server), None);
+    let mut other = client(&ws(&server), None);
+    for c in [&mut me, &mut other] {
+        c.subscribe("/topic/count", "c", AckMode::Auto, &[], true)
+            .unwrap();
+    }
+    // The publisher is a subscriber too: its own copy counts as a delivery.
+    me.send("/topic/count", &[], b"x", None, true).unwrap();
+    assert_eq!(message(&mut me).body, b"x");
+    assert_eq!(message(&mut other).body, b"x");
+    let stats = server.stats();
+    assert_eq!((stats.published, stats.delivered), (1, 2));
+    server.stop();
+    server.join();
+}

@@ -135,9 +135,19 @@ pub struct BrokerSession<E, S> {
     timed_out: bool,
     /// Messages published by the client (SEND frames routed).
     published: u64,
+    /// What happened to deliveries written by this session itself.
+    intake: Intake,
+}
+
+/// Deliveries a session wrote into its own endpoint (its own publishes to what it is
+/// subscribed to, resumed queue messages): the caller's sink never sees them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Intake {
     /// A queue message was refused for want of room: offer the waiting ones again once
     /// the output drains.
     starved: bool,
+    /// Deliveries taken.
+    taken: u64,
 }
 
 impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
@@ -152,7 +162,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
             released: false,
             timed_out: false,
             published: 0,
-            starved: false,
+            intake: Intake::default(),
         }
     }
 
@@ -395,7 +405,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 };
                 let result = broker.subscribe(
                     request,
-                    &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                    &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                 );
                 match result {
                     Err(e) => self.refused(now, e.message(), broker, others),
@@ -407,7 +417,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     Ok(id) => broker.unsubscribe(
                         me,
                         id,
-                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                        &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                     ),
                     Err(_) => Err(crate::broker::BrokerError::NotSubscribed),
                 };
@@ -422,7 +432,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     let _ = broker.ack(
                         me,
                         m,
-                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                        &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                     );
                 }
                 None
@@ -432,7 +442,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     let _ = broker.nack(
                         me,
                         m,
-                        &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                        &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                     );
                 }
                 None
@@ -460,7 +470,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 let routed = broker.publish(
                     me,
                     message,
-                    &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+                    &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                 );
                 match routed {
                     Ok(Routed::Application) => Some(Report::Application {
@@ -566,7 +576,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         broker.publish(
             me,
             message,
-            &mut route(&mut self.endpoint, &mut self.starved, me, now, others),
+            &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
         )
     }
 
@@ -579,13 +589,13 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         now: Instant,
         delivery: &Delivery<'_>,
     ) -> Result<(), super::DeliverError> {
-        deliver_to(&mut self.endpoint, &mut self.starved, now, delivery)
+        deliver_to(&mut self.endpoint, &mut self.intake.starved, now, delivery)
     }
 
     /// Whether the session refused queue messages for want of room and has room again
     /// (its outbound queue is drained): call [`BrokerSession::resume`].
     pub fn wants_resume(&mut self, now: Instant) -> bool {
-        self.starved && self.endpoint.outbound_is_drained(now)
+        self.intake.starved && self.endpoint.outbound_is_drained(now)
     }
 
     /// Offers the queue messages waiting for a taker again (see
@@ -596,9 +606,9 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
         broker: &mut B,
         others: &mut Sink<'_>,
     ) {
-        self.starved = false;
+        self.intake.starved = false;
         let me = self.id;
-        let mut sink = route(&mut self.endpoint, &mut self.starved, me, now, others);
+        let mut sink = route(&mut self.endpoint, &mut self.intake, me, now, others);
         broker.resume(me, &mut sink);
     }
 
@@ -622,6 +632,13 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
     /// How many messages the client published (SEND frames given to the broker).
     pub fn published(&self) -> u64 {
         self.published
+    }
+
+    /// How many deliveries the session wrote into its own endpoint while it ran (its own
+    /// publishes coming back to its subscriptions, resumed queue messages): those never
+    /// reach the caller's sink, so a caller counting deliveries adds these.
+    pub fn self_delivered(&self) -> u64 {
+        self.intake.taken
     }
 
     /// Whether the broker has been told the session is gone.
@@ -671,14 +688,18 @@ fn outgoing<'d>(d: &Delivery<'d>) -> OutgoingMessage<'d, impl Iterator<Item = u8
 /// to `others`.
 fn route<'x, 's: 'x, E: StompEndpoint>(
     endpoint: &'x mut E,
-    starved: &'x mut bool,
+    intake: &'x mut Intake,
     me: SessionId,
     now: Instant,
     others: &'x mut Sink<'s>,
 ) -> impl FnMut(Delivery<'_>) -> Handoff + use<'x, 's, E> {
     move |d: Delivery<'_>| {
         if d.session == me {
-            handoff(&deliver_to(endpoint, starved, now, &d))
+            let delivered = deliver_to(endpoint, &mut intake.starved, now, &d);
+            if delivered.is_ok() {
+                intake.taken = intake.taken.saturating_add(1);
+            }
+            handoff(&delivered)
         } else {
             others(d)
         }

@@ -83,10 +83,15 @@ impl HubCtx<'_> {
         stats: &Stats,
         now: Instant,
     ) {
+        let before = session.self_delivered();
         self.with_route(stats, now, |broker, _, route| {
             let mut sink = |d: Delivery<'_>| route.deliver(&d);
             session.resume(now, broker, &mut sink);
         });
+        let own = session.self_delivered().saturating_sub(before);
+        stats
+            .delivered
+            .fetch_add(own, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A STOMP session ended: forget it, telling the broker first when it was not told.

@@ -209,6 +209,7 @@ pub fn run<E: StompEndpoint>(
         let rest = input.get_mut(consumed..).unwrap_or_default();
         let user = session.user().to_string();
         let published = session.published();
+        let self_delivered = session.self_delivered();
         let seat = route.sessions.get(&session.id());
         let principal = seat.and_then(|s| s.principal.clone());
         let admission = seat.map_or_else(|| gate.nobody(), |s| s.admission.clone());
@@ -262,6 +263,8 @@ pub fn run<E: StompEndpoint>(
                 log::debug!("application answer to {} not routed: {e}", p.destination);
             }
         }
+        let own = session.self_delivered().saturating_sub(self_delivered);
+        route.stats.delivered.fetch_add(own, Relaxed);
         if ended.is_some() || status != Status::Event(()) {
             return (consumed, status, ended);
         }
