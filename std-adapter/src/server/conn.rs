@@ -282,7 +282,7 @@ impl Conn {
             }
             Phase::Ws(m, handler) => {
                 if m.handle_timeout(now).is_some() {
-                    handler.on_close(None);
+                    super::handler::closed(handler, None);
                 }
             }
             Phase::SockJsEcho(s) => {
@@ -349,7 +349,7 @@ impl Conn {
     pub fn on_eof(&mut self, ctx: &mut Ctx<'_>) -> Next {
         let now = ctx.now;
         match &mut self.phase {
-            Phase::Ws(_, handler) => handler.on_close(None),
+            Phase::Ws(_, handler) => super::handler::closed(handler, None),
             Phase::Stomp(s) => {
                 if let Some(h) = ctx.hub.as_mut() {
                     if !s.is_released() {

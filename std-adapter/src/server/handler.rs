@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sockwire_core::stack::{Reply, SendMessageError};
+use sockwire_core::stack::{Reply, SendMessageError, APPLICATION_FAILED, APPLICATION_FAILED_CLOSE};
 use sockwire_core::ws::{CloseCode, DataKind, SendError};
 
 use crate::store::VecBytes;
@@ -62,6 +62,50 @@ impl Outbox<'_> {
     pub fn queued_bytes(&self) -> usize {
         self.reply.queued()
     }
+}
+
+/// What stands in for a handler that panicked: the session is closing, nothing more
+/// reaches the application.
+struct Failed;
+
+impl WsHandler for Failed {
+    fn on_message(&mut self, _: DataKind, _: &[u8], _: &mut Outbox<'_>) {}
+}
+
+/// What stands in for the handler a factory panicked creating: the session closes with
+/// 1011 as soon as it opens.
+struct NotCreated;
+
+impl WsHandler for NotCreated {
+    fn on_open(&mut self, out: &mut Outbox<'_>) {
+        let _ = out.close(APPLICATION_FAILED_CLOSE, APPLICATION_FAILED);
+    }
+    fn on_message(&mut self, _: DataKind, _: &[u8], _: &mut Outbox<'_>) {}
+}
+
+/// A handler from `factory` for the session `info` describes, a panic contained.
+pub(crate) fn create(factory: &HandlerFactory, info: &SessionInfo) -> Box<dyn WsHandler> {
+    super::contain::contain("WebSocket handler factory", || factory(info))
+        .unwrap_or_else(|| Box::new(NotCreated))
+}
+
+/// Calls `handler` with `out`; when it panics, the session closes with 1011 and the
+/// handler is never called again (nothing else on the worker is touched).
+pub(crate) fn call(
+    handler: &mut Box<dyn WsHandler>,
+    out: &mut Outbox<'_>,
+    f: impl FnOnce(&mut dyn WsHandler, &mut Outbox<'_>),
+) {
+    if super::contain::contain("WebSocket handler", || f(handler.as_mut(), out)).is_none() {
+        *handler = Box::new(Failed);
+        let _ = out.close(APPLICATION_FAILED_CLOSE, APPLICATION_FAILED);
+    }
+}
+
+/// Tells `handler` its session ended, a panic contained.
+pub(crate) fn closed(handler: &mut Box<dyn WsHandler>, code: Option<u16>) {
+    let _ = super::contain::contain("WebSocket handler", || handler.on_close(code));
+    *handler = Box::new(Failed);
 }
 
 /// Echoes every message back to its sender.

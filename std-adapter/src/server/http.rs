@@ -181,7 +181,7 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
                     peer: conn.peer,
                     admission,
                 };
-                start_websocket(conn, handler(&info), ctx);
+                start_websocket(conn, super::handler::create(handler, &info), ctx);
             }
         }
         Some(Endpoint::Stomp) => {
@@ -327,9 +327,10 @@ fn start_websocket(
     let config = ctx.config;
     let out = VecBytes::new(config.max_write_buffer.saturating_add(max_message(config)));
     let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(ctx), out));
-    handler.on_open(&mut Outbox {
+    let mut out = Outbox {
         reply: messages.reply(ctx.now),
-    });
+    };
+    super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
     conn.phase = Phase::Ws(messages, handler);
 }
 

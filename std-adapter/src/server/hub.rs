@@ -16,13 +16,14 @@ use sockwire_core::broker::{
 use sockwire_core::machine::Status;
 use sockwire_core::stack::{
     handoff, AnyCarrier, BrokerSession, CloseReason, DeliverError, SessionEvent, SockJsStomp,
-    StompEndpoint, StompStack,
+    StompEndpoint, StompStack, APPLICATION_FAILED,
 };
 use sockwire_core::time::Instant;
 
 use super::app::{AppHandler, AppMessage};
 use super::config::ServerConfig;
 use super::conn::{Conn, Phase};
+use super::contain::contain;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::auth::{Admission, Gatekeeper, Principal, Verdict};
@@ -217,7 +218,7 @@ pub fn run<E: StompEndpoint>(
         let mut sink = |d: Delivery<'_>| route.deliver(&d);
         let read = session.read_guarded(rest, now, broker, &guard, &mut sink);
         consumed += read.consumed;
-        let (mut verdict, mut replies, mut ended) = (None, Vec::new(), None);
+        let (mut verdict, mut replies, mut ended, mut failed) = (None, Vec::new(), None, false);
         let status = match read.status {
             Status::Event(SessionEvent::Connect {
                 login, passcode, ..
@@ -231,13 +232,17 @@ pub fn run<E: StompEndpoint>(
                 headers,
                 body,
             }) => {
-                replies = app.on_message(&AppMessage {
+                let message = AppMessage {
                     destination,
                     user: &user,
                     attributes: &admission.attributes,
                     headers,
                     body,
-                });
+                };
+                match contain("application handler", || app.on_message(&message)) {
+                    Some(r) => replies = r,
+                    None => failed = true,
+                }
                 Status::Event(())
             }
             Status::Event(SessionEvent::Closed(reason)) => {
@@ -250,6 +255,10 @@ pub fn run<E: StompEndpoint>(
         route.stats.published.fetch_add(sent, Relaxed);
         if let Some(verdict) = verdict {
             accept(session, verdict, route);
+        }
+        if failed {
+            // The session's ERROR goes out; its next read reports it closed.
+            let _ = session.close(now, APPLICATION_FAILED);
         }
         for p in replies {
             let message = Message {

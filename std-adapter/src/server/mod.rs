@@ -12,6 +12,7 @@ mod admission;
 mod app;
 mod config;
 mod conn;
+mod contain;
 mod ctx;
 mod handler;
 mod health;

@@ -72,11 +72,13 @@ impl Conn {
                         match ev {
                             MessageEvent::Message { kind, data } => {
                                 stats.count_message(Kind::WebSocket);
-                                handler.on_message(kind, data, &mut out);
+                                super::handler::call(handler, &mut out, |h, out| {
+                                    h.on_message(kind, data, out)
+                                });
                                 false
                             }
                             MessageEvent::Closed { code, .. } => {
-                                handler.on_close(code);
+                                super::handler::closed(handler, code);
                                 true
                             }
                             MessageEvent::Ping(_) | MessageEvent::Pong(_) => false,
