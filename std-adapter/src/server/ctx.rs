@@ -5,7 +5,7 @@ use sockwire_core::broker::Delivery;
 use sockwire_core::stack::{BrokerSession, CloseReason, StompEndpoint};
 use sockwire_core::time::Instant;
 
-use super::app::AppHandler;
+use super::app::{AppHandler, AppSession};
 use super::config::ServerConfig;
 use super::conn::Conn;
 use super::hub::{self, Broker, Hub, Route};
@@ -61,6 +61,7 @@ impl HubCtx<'_> {
             sessions,
             app,
             gatekeeper,
+            next_message,
             ..
         } = &mut *self.hub;
         let mut route = Route {
@@ -71,6 +72,7 @@ impl HubCtx<'_> {
             stats,
             now,
             gatekeeper,
+            next_message,
         };
         f(broker, app.as_mut(), &mut route)
     }
@@ -102,6 +104,15 @@ impl HubCtx<'_> {
             session.disconnect(now, broker, &mut sink);
         });
         let connected = !session.user().is_empty();
+        if let (true, Some(seat)) = (connected, self.hub.sessions.get(&session.id())) {
+            let gone = AppSession {
+                id: session.id().0,
+                user: session.user(),
+                attributes: &seat.admission.attributes,
+            };
+            let app = &mut self.hub.app;
+            let _ = super::contain::contain("application handler", || app.on_disconnected(&gone));
+        }
         hub::forget(
             &mut self.hub.sessions,
             stats,

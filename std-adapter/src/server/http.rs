@@ -355,12 +355,7 @@ pub fn stomp_session(
     let stack = StompStack::new(carrier, session, VecBytes::new(limit));
     let id = SessionId(number);
     if let Some(h) = ctx.hub.as_mut() {
-        let seat = Seat {
-            at: Where::Slot(ctx.slot),
-            peer,
-            admission,
-            principal: None,
-        };
+        let seat = Seat::new(Where::Slot(ctx.slot), peer, admission);
         h.hub.sessions.insert(id, seat);
     }
     Box::new(BrokerSession::new(stack, id, VecBytes::new(limit)))

@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use sockwire_core::broker::{
-    BrokerConfig, Delivery, Handoff, HeaderLines, Message, SessionId, SimpleBroker,
+    AckMode, BrokerConfig, Delivery, DestinationText, Handoff, HeaderLines, Message, SessionId,
+    SimpleBroker,
 };
 use sockwire_core::machine::Status;
 use sockwire_core::stack::{
@@ -20,7 +21,7 @@ use sockwire_core::stack::{
 };
 use sockwire_core::time::Instant;
 
-use super::app::{AppHandler, AppMessage};
+use super::app::{Answer, AppHandler, AppMessage, AppSession, AppSubscription, Publish};
 use super::config::ServerConfig;
 use super::conn::{Conn, Phase};
 use super::contain::contain;
@@ -66,6 +67,21 @@ pub struct Seat {
     pub admission: Arc<Admission>,
     /// Its authenticated user, once accepted (`None`: anonymous or not yet connected).
     pub principal: Option<Arc<Principal>>,
+    /// Its subscriptions (id, destination), for [`Answer::ToSession`].
+    pub subscriptions: Vec<(String, String)>,
+}
+
+impl Seat {
+    /// A session not yet connected, at `at`.
+    pub fn new(at: Where, peer: IpAddr, admission: Arc<Admission>) -> Seat {
+        Seat {
+            at,
+            peer,
+            admission,
+            principal: None,
+            subscriptions: Vec::new(),
+        }
+    }
 }
 
 /// The broker side of the server.
@@ -76,6 +92,8 @@ pub struct Hub {
     pub sessions: HashMap<SessionId, Seat>,
     /// The application's handler of `/app` destinations.
     pub app: Box<dyn AppHandler>,
+    /// Numbers the messages the application sends to one session.
+    pub next_message: u64,
     /// Connections whose output waits for the journal's next sync.
     pub awaiting_sync: Vec<usize>,
     /// Who sessions are and what they may do.
@@ -110,6 +128,7 @@ impl Hub {
             broker: SimpleBroker::recovered(prefixes, VecStore::new(), in_flight),
             sessions: HashMap::new(),
             app: (config.app)(),
+            next_message: 0,
             awaiting_sync: Vec::new(),
             gatekeeper,
         })
@@ -152,6 +171,8 @@ pub struct Route<'a> {
     pub now: Instant,
     /// Who sessions are and what they may do.
     pub gatekeeper: &'a Gatekeeper,
+    /// Numbers the messages the application sends to one session.
+    pub next_message: &'a mut u64,
 }
 
 impl Route<'_> {
@@ -209,8 +230,9 @@ pub fn run<E: StompEndpoint>(
     loop {
         let rest = input.get_mut(consumed..).unwrap_or_default();
         let user = session.user().to_string();
+        let id = session.id();
         let published = session.published();
-        let seat = route.sessions.get(&session.id());
+        let seat = route.sessions.get(&id);
         let principal = seat.and_then(|s| s.principal.clone());
         let admission = seat.map_or_else(|| gate.nobody(), |s| s.admission.clone());
         let peer = seat.map(|s| s.peer);
@@ -218,7 +240,17 @@ pub fn run<E: StompEndpoint>(
         let mut sink = |d: Delivery<'_>| route.deliver(&d);
         let read = session.read_guarded(rest, now, broker, &guard, &mut sink);
         consumed += read.consumed;
-        let (mut verdict, mut replies, mut ended, mut failed) = (None, Vec::new(), None, false);
+        let me = AppSession {
+            id: id.0,
+            user: &user,
+            attributes: &admission.attributes,
+        };
+        let (mut verdict, mut answers, mut ended, mut failed) = (None, Vec::new(), None, false);
+        let mut answer =
+            |f: &mut dyn FnMut() -> Vec<Answer>| match contain("application handler", f) {
+                Some(a) => answers = a,
+                None => failed = true,
+            };
         let status = match read.status {
             Status::Event(SessionEvent::Connect {
                 login, passcode, ..
@@ -233,15 +265,40 @@ pub fn run<E: StompEndpoint>(
                 body,
             }) => {
                 let message = AppMessage {
+                    session: me,
                     destination,
-                    user: &user,
-                    attributes: &admission.attributes,
                     headers,
                     body,
                 };
-                match contain("application handler", || app.on_message(&message)) {
-                    Some(r) => replies = r,
-                    None => failed = true,
+                answer(&mut || app.on_message(&message));
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Subscribed {
+                id: sub,
+                destination,
+                application,
+            }) => {
+                if let Some(seat) = route.sessions.get_mut(&id) {
+                    seat.subscriptions
+                        .push((sub.to_string(), destination.to_string()));
+                }
+                let subscription = AppSubscription {
+                    session: me,
+                    id: sub,
+                    destination,
+                };
+                answer(&mut || {
+                    app.on_subscribed(&subscription);
+                    match application {
+                        true => app.on_subscribe(&subscription),
+                        false => Vec::new(),
+                    }
+                });
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Unsubscribed { id: sub }) => {
+                if let Some(seat) = route.sessions.get_mut(&id) {
+                    seat.subscriptions.retain(|(i, _)| i != sub);
                 }
                 Status::Event(())
             }
@@ -254,21 +311,20 @@ pub fn run<E: StompEndpoint>(
         let sent = session.published().saturating_sub(published);
         route.stats.published.fetch_add(sent, Relaxed);
         if let Some(verdict) = verdict {
-            accept(session, verdict, route);
+            if accept(session, verdict, route) {
+                let user = session.user().to_string();
+                let connected = AppSession { user: &user, ..me };
+                failed |= contain("application handler", || app.on_connected(&connected)).is_none();
+            }
         }
         if failed {
             // The session's ERROR goes out; its next read reports it closed.
             let _ = session.close(now, APPLICATION_FAILED);
         }
-        for p in replies {
-            let message = Message {
-                destination: &p.destination,
-                headers: HeaderLines::with_escaping(&p.headers, p.escaping),
-                body: &p.body,
-            };
-            let mut sink = |d: Delivery<'_>| route.deliver(&d);
-            if let Err(e) = session.publish(now, broker, message, &mut sink) {
-                log::debug!("application answer to {} not routed: {e}", p.destination);
+        for a in answers {
+            match a {
+                Answer::Publish(p) => publish(session, broker, route, &p),
+                Answer::ToSession(p) => to_session(session, route, &p),
             }
         }
         if ended.is_some() || status != Status::Event(()) {
@@ -277,13 +333,72 @@ pub fn run<E: StompEndpoint>(
     }
 }
 
+/// Publishes an application's message through the broker as `session`.
+fn publish<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    broker: &mut Broker,
+    route: &mut Route<'_>,
+    p: &Publish,
+) {
+    let message = Message {
+        destination: &p.destination,
+        headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+        body: &p.body,
+    };
+    let now = route.now;
+    let mut sink = |d: Delivery<'_>| route.deliver(&d);
+    if let Err(e) = session.publish(now, broker, message, &mut sink) {
+        log::debug!("application answer to {} not routed: {e}", p.destination);
+    }
+}
+
+/// Writes an application's message to `session` alone, once per subscription it holds
+/// to exactly `p.destination`.
+fn to_session<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    route: &mut Route<'_>,
+    p: &Publish,
+) {
+    let Some(seat) = route.sessions.get(&session.id()) else {
+        return;
+    };
+    for (sub, _) in seat
+        .subscriptions
+        .iter()
+        .filter(|(_, d)| *d == p.destination)
+    {
+        *route.next_message = route.next_message.wrapping_add(1);
+        let message_id = format!("app-{}", route.next_message);
+        let delivery = Delivery {
+            session: session.id(),
+            subscription: sub,
+            message_id: &message_id,
+            destination: DestinationText::from_parts([&p.destination, "", "", ""]),
+            headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+            body: &p.body,
+            ack: AckMode::Auto,
+            redelivered: false,
+            queued: false,
+        };
+        match session.deliver(route.now, &delivery) {
+            Ok(()) => {
+                route.stats.delivered.fetch_add(1, Relaxed);
+            }
+            Err(e) => log::debug!(
+                "application answer to session {} not sent: {e}",
+                session.id().0
+            ),
+        }
+    }
+}
+
 /// Answers a `CONNECT` as the gatekeeper decided: a user, an anonymous session of its
-/// own, or an `ERROR` (and the session ends).
+/// own, or an `ERROR` (and the session ends). Returns whether it was accepted.
 fn accept<E: StompEndpoint>(
     session: &mut BrokerSession<E, VecBytes>,
     verdict: Verdict,
     route: &mut Route<'_>,
-) {
+) -> bool {
     let now = route.now;
     let id = session.id();
     let accepted = match verdict {
@@ -307,6 +422,7 @@ fn accept<E: StompEndpoint>(
     if accepted {
         route.stats.stomp_sessions.fetch_add(1, Relaxed);
     }
+    accepted
 }
 
 /// A session ended: it no longer receives deliveries.

@@ -20,6 +20,7 @@ mod http;
 mod hub;
 mod metrics;
 mod phase;
+mod router;
 mod sockjs;
 mod stats;
 mod stream;
@@ -36,9 +37,10 @@ use std::thread::JoinHandle;
 use mio::{Poll, Waker};
 
 pub use admission::Caps;
-pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
+pub use app::{Answer, AppHandler, AppMessage, AppSession, AppSubscription, DefaultApp, Publish};
 pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig, SockJsApp, SockJsSettings};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
+pub use router::{AppRouter, Vars};
 pub use stats::HubStats;
 pub use tls::{TlsConfigs, TlsSettings};
 

@@ -103,12 +103,11 @@ fn new_session(
     match stomp {
         Some(numbers) => {
             let s = new_stomp(config, numbers, now);
-            let seat = Seat {
-                at: Where::SockJs(r.key.to_string()),
-                peer: r.peer,
-                admission: r.admission.clone(),
-                principal: None,
-            };
+            let seat = Seat::new(
+                Where::SockJs(r.key.to_string()),
+                r.peer,
+                r.admission.clone(),
+            );
             sessions.insert(s.id(), seat);
             Session::Stomp(s)
         }
