@@ -2,7 +2,8 @@
 //! own session, routes with destination variables, replies to one session and to a
 //! subscription, session events.
 
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sockwire_core::stomp::AckMode;
@@ -229,7 +230,7 @@ fn a_subscription_to_an_app_destination_gets_one_reply() {
 }
 
 /// Writes down the session events it hears of.
-struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+struct Recorder(Arc<Mutex<Vec<String>>>);
 
 impl AppHandler for Recorder {
     fn on_message(&mut self, _: &AppMessage<'_>) -> Vec<Answer> {
@@ -253,7 +254,7 @@ impl AppHandler for Recorder {
 
 #[test]
 fn the_application_hears_of_connects_subscriptions_and_disconnects() {
-    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
     let log = events.clone();
     let server = serve(move || Box::new(Recorder(log.clone())));
     let mut c = login(&server, "bob");
@@ -277,4 +278,124 @@ fn the_application_hears_of_connects_subscriptions_and_disconnects() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(*events.lock().unwrap(), expected);
+}
+
+/// Writes down the numbers of the sessions that connect; on `/app/wait`, says it waits
+/// and waits until told to go on (holding the hub worker).
+struct Sessions {
+    ids: Arc<Mutex<Vec<u32>>>,
+    waiting: SyncSender<()>,
+    go: Receiver<()>,
+}
+
+impl AppHandler for Sessions {
+    fn on_message(&mut self, m: &AppMessage<'_>) -> Vec<Answer> {
+        if m.destination == "/app/wait" {
+            let _ = self.waiting.send(());
+            let _ = self.go.recv_timeout(WAIT);
+        }
+        Vec::new()
+    }
+    fn on_connected(&mut self, s: &AppSession<'_>) {
+        self.ids.lock().unwrap().push(s.id);
+    }
+}
+
+/// The two ends of a [`Sessions`]' wait: told it waits, and telling it to go on.
+type Wait = (Receiver<()>, SyncSender<()>);
+
+/// A server whose application records session numbers, and its wait.
+fn recording() -> (Server, Arc<Mutex<Vec<u32>>>, Wait) {
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let (waiting, is_waiting) = sync_channel(1);
+    let (go, on) = sync_channel(1);
+    let ends = Mutex::new(Some((waiting, on)));
+    let log = ids.clone();
+    let server = serve(move || {
+        let (waiting, go) = ends.lock().unwrap().take().expect("one application");
+        Box::new(Sessions {
+            ids: log.clone(),
+            waiting,
+            go,
+        })
+    });
+    (server, ids, (is_waiting, go))
+}
+
+#[test]
+fn a_publisher_sends_from_another_thread_to_a_destination_a_user_and_a_session() {
+    let (server, ids, _go) = recording();
+    let publisher = server.publisher();
+    let mut first = login(&server, "dora");
+    let mut second = login(&server, "dora");
+    for c in [&mut first, &mut second] {
+        c.subscribe("/topic/news", "t", AckMode::Auto, &[], true)
+            .unwrap();
+        c.subscribe("/user/queue/inbox", "u", AckMode::Auto, &[], true)
+            .unwrap();
+    }
+    let sender = publisher.clone();
+    std::thread::spawn(move || {
+        sender
+            .publish("/topic/news", &[("kind", "a:b")], b"extra")
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    for c in [&mut first, &mut second] {
+        let m = message(c);
+        assert_eq!(m.body, b"extra");
+        assert_eq!(m.header("kind"), Some("a:b"));
+    }
+    publisher
+        .to_user("dora", "/queue/inbox", &[], b"for dora")
+        .unwrap();
+    for c in [&mut first, &mut second] {
+        let m = message(c);
+        assert_eq!(m.body, b"for dora");
+        assert_eq!(m.header("destination"), Some("/user/queue/inbox"));
+    }
+    let first_id = ids.lock().unwrap()[0];
+    publisher
+        .to_session(first_id, "/user/queue/inbox", &[], b"for one")
+        .unwrap();
+    assert_eq!(message(&mut first).body, b"for one");
+    nothing(&mut second);
+}
+
+#[test]
+fn a_full_publish_queue_gives_the_message_back_and_a_stopped_server_says_so() {
+    use sockwire_std::server::{PublishError, PUBLISH_QUEUE};
+    let (server, _, (waiting, go)) = recording();
+    let publisher = server.publisher();
+    let mut c = stomp(&server);
+    c.subscribe("/topic/t", "t", AckMode::Auto, &[], true)
+        .unwrap();
+    // The hub worker waits in the application: nothing drains the queue.
+    c.send("/app/wait", &[], b"", None, false).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    let mut taken = 0;
+    let refused = loop {
+        match publisher.publish("/topic/t", &[], taken.to_string().as_bytes()) {
+            Ok(()) => taken += 1,
+            Err(e) => break e,
+        }
+        assert!(taken <= PUBLISH_QUEUE, "the queue is bounded");
+    };
+    assert_eq!(taken, PUBLISH_QUEUE);
+    match refused {
+        PublishError::Full(p) => assert_eq!(p.body, PUBLISH_QUEUE.to_string().as_bytes()),
+        other => panic!("expected Full, got {other:?}"),
+    }
+    go.send(()).unwrap();
+    // Every message taken arrives, in order.
+    for i in 0..taken {
+        assert_eq!(message(&mut c).body, i.to_string().as_bytes());
+    }
+    server.stop();
+    server.join();
+    assert!(matches!(
+        publisher.publish("/topic/t", &[], b"late"),
+        Err(PublishError::Stopped(_))
+    ));
 }

@@ -1,7 +1,7 @@
 //! What the worker lends a connection while it runs it: the time, the settings, and on
 //! the hub worker the broker side and the other connections.
 
-use sockwire_core::broker::Delivery;
+use sockwire_core::broker::{Broker as _, Delivery, HeaderLines, Message, SessionId};
 use sockwire_core::stack::{BrokerSession, CloseReason, StompEndpoint};
 use sockwire_core::time::Instant;
 
@@ -9,6 +9,7 @@ use super::app::{AppHandler, AppSession};
 use super::config::ServerConfig;
 use super::conn::Conn;
 use super::hub::{self, Broker, Hub, Route};
+use super::publisher::Outgoing;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::store::VecBytes;
@@ -75,6 +76,28 @@ impl HubCtx<'_> {
             next_message,
         };
         f(broker, app.as_mut(), &mut route)
+    }
+
+    /// Sends what a [`Publisher`](super::publisher::Publisher) queued, as the server.
+    pub fn publish(&mut self, outgoing: Outgoing, stats: &Stats, now: Instant) {
+        self.with_route(stats, now, |broker, _, route| match outgoing {
+            Outgoing::Publish(p) => {
+                let message = Message {
+                    destination: &p.destination,
+                    headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+                    body: &p.body,
+                };
+                let mut sink = |d: Delivery<'_>| route.deliver(&d);
+                if let Err(e) = broker.publish(hub::SERVER, message, &mut sink) {
+                    log::debug!("server message to {} not routed: {e}", p.destination);
+                }
+            }
+            Outgoing::ToSession(id, p) => {
+                hub::session_deliveries(route, SessionId(id), &p, |route, d| {
+                    route.deliver(d);
+                });
+            }
+        });
     }
 
     /// A STOMP session that refused queue messages for want of room has written what it

@@ -44,6 +44,10 @@ pub type StompConn = BrokerSession<
 pub type SockJsStompSession =
     BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192, GrowableStorage>, VecBytes>;
 
+/// The publisher of what the server itself sends (a
+/// [`Publisher`](super::publisher::Publisher)'s messages): no session has this number.
+pub const SERVER: SessionId = SessionId(0);
+
 /// The broker the server runs.
 pub type Broker = SimpleBroker<'static, VecStore, DurableInFlight>;
 
@@ -359,19 +363,39 @@ fn to_session<E: StompEndpoint>(
     route: &mut Route<'_>,
     p: &Publish,
 ) {
-    let Some(seat) = route.sessions.get(&session.id()) else {
-        return;
-    };
-    for (sub, _) in seat
-        .subscriptions
-        .iter()
-        .filter(|(_, d)| *d == p.destination)
-    {
+    let id = session.id();
+    session_deliveries(route, id, p, |route, d| {
+        match session.deliver(route.now, d) {
+            Ok(()) => {
+                route.stats.delivered.fetch_add(1, Relaxed);
+            }
+            Err(e) => log::debug!("application answer to session {} not sent: {e}", id.0),
+        }
+    });
+}
+
+/// Calls `write` with a delivery of `p` for each subscription the session `id` holds to
+/// exactly `p.destination` (none when it is gone).
+pub fn session_deliveries(
+    route: &mut Route<'_>,
+    id: SessionId,
+    p: &Publish,
+    mut write: impl FnMut(&mut Route<'_>, &Delivery<'_>),
+) {
+    let subscriptions: Vec<String> = route.sessions.get(&id).map_or_else(Vec::new, |seat| {
+        let to = |(_, d): &&(String, String)| *d == p.destination;
+        seat.subscriptions
+            .iter()
+            .filter(to)
+            .map(|(s, _)| s.clone())
+            .collect()
+    });
+    for subscription in subscriptions {
         *route.next_message = route.next_message.wrapping_add(1);
         let message_id = format!("app-{}", route.next_message);
         let delivery = Delivery {
-            session: session.id(),
-            subscription: sub,
+            session: id,
+            subscription: &subscription,
             message_id: &message_id,
             destination: DestinationText::from_parts([&p.destination, "", "", ""]),
             headers: HeaderLines::with_escaping(&p.headers, p.escaping),
@@ -380,15 +404,7 @@ fn to_session<E: StompEndpoint>(
             redelivered: false,
             queued: false,
         };
-        match session.deliver(route.now, &delivery) {
-            Ok(()) => {
-                route.stats.delivered.fetch_add(1, Relaxed);
-            }
-            Err(e) => log::debug!(
-                "application answer to session {} not sent: {e}",
-                session.id().0
-            ),
-        }
+        write(route, &delivery);
     }
 }
 
