@@ -399,3 +399,78 @@ fn a_full_publish_queue_gives_the_message_back_and_a_stopped_server_says_so() {
         Err(PublishError::Stopped(_))
     ));
 }
+
+/// Greets, answers, panics on `boom`, and writes down how its session ended.
+struct Greeter(Arc<Mutex<Vec<String>>>);
+
+impl WsHandler for Greeter {
+    fn on_open(&mut self, out: &mut Outbox<'_>) {
+        out.send_text("welcome").unwrap();
+        // SockJS carries text only.
+        assert!(out.send(DataKind::Binary, b"\x00").is_err());
+    }
+    fn on_message(&mut self, _: DataKind, data: &[u8], out: &mut Outbox<'_>) {
+        assert_ne!(data, b"boom", "the handler was told to fail");
+        let text = std::str::from_utf8(data).unwrap();
+        out.send_text(&format!("you said {text}")).unwrap();
+    }
+    fn on_close(&mut self, _: Option<u16>) {
+        self.0.lock().unwrap().push("closed".into());
+    }
+}
+
+#[test]
+fn one_handler_serves_sockjs_on_websocket_and_http_transports() {
+    use sockwire_std::server::SockJsApp;
+    use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
+    let closes = Arc::new(Mutex::new(Vec::new()));
+    let log = closes.clone();
+    let mut config = config();
+    config.routes.push((
+        "/greet".into(),
+        Endpoint::SockJs {
+            app: SockJsApp::Handler(Arc::new(move |_| Box::new(Greeter(log.clone())))),
+        },
+    ));
+    let server = Server::start(config).unwrap();
+    let url = format!("http://{}/greet", server.local_addr());
+    let read = |c: &mut SockJsClient| c.read_for(WAIT).unwrap().expect("a message in 5 s");
+    let transports = [
+        SockJsTransport::WebSocket,
+        SockJsTransport::XhrStreaming,
+        SockJsTransport::XhrPolling,
+    ];
+    for transport in transports {
+        let mut c = SockJsClient::connect_with(&url, &[transport]).unwrap();
+        assert_eq!(
+            read(&mut c),
+            Message::Text("welcome".into()),
+            "{transport:?}"
+        );
+        c.send_text("hi").unwrap();
+        assert_eq!(
+            read(&mut c),
+            Message::Text("you said hi".into()),
+            "{transport:?}"
+        );
+        // A panic closes this session (1011) and no other.
+        let mut other = SockJsClient::connect_with(&url, &[transport]).unwrap();
+        assert_eq!(read(&mut other), Message::Text("welcome".into()));
+        c.send_text("boom").unwrap();
+        match read(&mut c) {
+            Message::Close { code, reason } => {
+                assert_eq!((code, reason.as_str()), (Some(1011), "internal error"))
+            }
+            m => panic!("{transport:?}: expected a close, got {m:?}"),
+        }
+        other.send_text("still").unwrap();
+        assert_eq!(read(&mut other), Message::Text("you said still".into()));
+    }
+    // The WebSocket transport's surviving session hears that it closed (the HTTP ones
+    // do when their sessions time out).
+    let deadline = std::time::Instant::now() + WAIT;
+    while closes.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(*closes.lock().unwrap(), ["closed"]);
+}

@@ -102,7 +102,7 @@ impl Conn {
     pub fn queued(&self) -> usize {
         let phase = match &self.phase {
             Phase::Ws(m, _) => m.outbound().len(),
-            Phase::SockJsEcho(s) => Carrier::outbound(s.as_ref()).len(),
+            Phase::SockJs(s, _) => Carrier::outbound(s.as_ref()).len(),
             Phase::Stomp(s) => Carrier::outbound(s.endpoint().carrier()).len(),
             _ => 0,
         };
@@ -114,7 +114,7 @@ impl Conn {
         let own = match &self.phase {
             Phase::Http(r, _) => r.poll_timeout(),
             Phase::Ws(m, _) => m.poll_timeout(),
-            Phase::SockJsEcho(s) => s.poll_timeout(),
+            Phase::SockJs(s, _) => s.poll_timeout(),
             Phase::Stomp(s) => s.poll_timeout(),
             Phase::Receiving(..) => None,
             Phase::Finishing { deadline } => *deadline,
@@ -285,8 +285,10 @@ impl Conn {
                     super::handler::closed(handler, None);
                 }
             }
-            Phase::SockJsEcho(s) => {
-                let _ = s.handle_timeout(now);
+            Phase::SockJs(s, handler) => {
+                if s.handle_timeout(now).is_some() {
+                    super::handler::closed(handler, None);
+                }
             }
             Phase::Stomp(s) => {
                 if let Some(reason) = s.handle_timeout(now) {
@@ -349,7 +351,9 @@ impl Conn {
     pub fn on_eof(&mut self, ctx: &mut Ctx<'_>) -> Next {
         let now = ctx.now;
         match &mut self.phase {
-            Phase::Ws(_, handler) => super::handler::closed(handler, None),
+            Phase::Ws(_, handler) | Phase::SockJs(_, handler) => {
+                super::handler::closed(handler, None)
+            }
             Phase::Stomp(s) => {
                 if let Some(h) = ctx.hub.as_mut() {
                     if !s.is_released() {

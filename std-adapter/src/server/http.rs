@@ -24,7 +24,7 @@ use sockwire_core::ws::{Connection, Role};
 
 use super::config::{Endpoint, ServerConfig, SockJsApp};
 use super::conn::{Conn, Ctx, Phase};
-use super::handler::{Outbox, SessionInfo};
+use super::handler::{Outbox, SessionInfo, To};
 use super::hub::{Seat, StompConn, Where};
 use super::sockjs::Received;
 use crate::auth::Admission;
@@ -175,12 +175,7 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         }) => {
             let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
             if let Some((subprotocol, admission)) = upgrade(conn, &request, &protocols, ctx) {
-                let info = SessionInfo {
-                    target: request.target.to_string(),
-                    subprotocol,
-                    peer: conn.peer,
-                    admission,
-                };
+                let info = session_info(conn, &request, subprotocol, admission);
                 start_websocket(conn, super::handler::create(handler, &info), ctx);
             }
         }
@@ -196,7 +191,7 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
                 .route_prefix(request.target)
                 .unwrap_or_default()
                 .to_string();
-            return sockjs(conn, &request, &prefix, *app, keep_alive, ctx);
+            return sockjs(conn, &request, &prefix, app.clone(), keep_alive, ctx);
         }
     }
     true
@@ -319,6 +314,21 @@ fn in_store(ctx: &Ctx<'_>) -> VecBytes {
     VecBytes::pooled(max_message(ctx.config), ctx.incoming.clone())
 }
 
+/// What a handler is told of the request that opened its session.
+fn session_info(
+    conn: &Conn,
+    request: &Request<'_, '_>,
+    subprotocol: Option<String>,
+    admission: Arc<Admission>,
+) -> SessionInfo {
+    SessionInfo {
+        target: request.target.to_string(),
+        subprotocol,
+        peer: conn.peer,
+        admission,
+    }
+}
+
 fn start_websocket(
     conn: &mut Conn,
     mut handler: Box<dyn super::handler::WsHandler>,
@@ -328,7 +338,7 @@ fn start_websocket(
     let out = VecBytes::new(config.max_write_buffer.saturating_add(max_message(config)));
     let mut messages = Box::new(WebSocketMessages::new(ws(config), in_store(ctx), out));
     let mut out = Outbox {
-        reply: messages.reply(ctx.now),
+        to: To::WebSocket(messages.reply(ctx.now)),
     };
     super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
     conn.phase = Phase::Ws(messages, handler);
@@ -420,7 +430,7 @@ fn sockjs(
         None => answered(conn, keep_alive, now),
         Some(Answer::Respond { .. }) => {}
         Some(Answer::RawWebSocket) => {
-            if app == SockJsApp::Stomp {
+            if matches!(app, SockJsApp::Stomp) {
                 if let Some((_, admission)) = upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
                     let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
                         ws(ctx.config),
@@ -428,8 +438,11 @@ fn sockjs(
                     ));
                     start_stomp(conn, carrier, admission, ctx);
                 }
-            } else if upgrade(conn, request, &[], ctx).is_some() {
-                start_websocket(conn, Box::new(super::handler::EchoHandler), ctx);
+            } else if let Some((_, admission)) = upgrade(conn, request, &[], ctx) {
+                let info = session_info(conn, request, None, admission);
+                if let Some(handler) = super::handler::for_sockjs(&app, &info) {
+                    start_websocket(conn, handler, ctx);
+                }
             }
         }
         Some(Answer::WebSocket { .. }) => {
@@ -441,12 +454,17 @@ fn sockjs(
                     queue: out_store(config),
                     out: out_store(config),
                 };
-                let sockjs = SockJsWebSocket::new(ws(config), &settings.core(), stores, now);
-                match app {
-                    SockJsApp::Stomp => {
-                        start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx)
+                let mut sockjs = SockJsWebSocket::new(ws(config), &settings.core(), stores, now);
+                let info = session_info(conn, request, None, admission.clone());
+                match super::handler::for_sockjs(&app, &info) {
+                    None => start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx),
+                    Some(mut handler) => {
+                        let mut out = Outbox {
+                            to: To::SockJs(&mut sockjs, now),
+                        };
+                        super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
+                        conn.phase = Phase::SockJs(Box::new(sockjs), handler);
                     }
-                    SockJsApp::Echo => conn.phase = Phase::SockJsEcho(Box::new(sockjs)),
                 }
             }
         }
@@ -459,7 +477,7 @@ fn sockjs(
                 return true;
             };
             let key = format!("{prefix}/{session}");
-            let app = (app == SockJsApp::Stomp).then_some(ctx.next_session);
+            let info = session_info(conn, request, None, admission.clone());
             let Some(h) = ctx.hub.as_mut() else {
                 return true;
             };
@@ -470,12 +488,13 @@ fn sockjs(
                 ctx: &ctx_fields,
                 slot: ctx.slot,
                 peer: conn.client,
-                admission,
+                info: &info,
+                app: &app,
                 keep_alive,
             };
             match h.registry.receive(
                 &attach,
-                app,
+                ctx.next_session,
                 &mut h.hub.sessions,
                 now,
                 ctx.config,
