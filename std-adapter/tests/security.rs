@@ -15,7 +15,9 @@ use sockwire_std::auth::{
 };
 use sockwire_std::client::{ClientOptions, WsClient};
 use sockwire_std::message::Message;
-use sockwire_std::server::{AppHandler, AppMessage, Publish, Server, ServerConfig, SockJsSettings};
+use sockwire_std::server::{
+    Answer, AppHandler, AppMessage, Publish, Server, ServerConfig, SockJsSettings,
+};
 use sockwire_std::sockjs_client::{SockJsClient, SockJsTransport};
 use sockwire_std::stomp::{StompClient, StompEvent, StompOptions};
 
@@ -484,18 +486,19 @@ impl MessageInterceptor for NoForbiddenWords {
 struct Tenant;
 
 impl AppHandler for Tenant {
-    fn on_message(&mut self, m: &AppMessage<'_>) -> Vec<Publish> {
-        vec![Publish {
-            destination: format!("/user/{}/queue/tenant", m.user),
+    fn on_message(&mut self, m: &AppMessage<'_>) -> Vec<Answer> {
+        vec![Answer::Publish(Publish {
+            destination: format!("/user/{}/queue/tenant", m.session.user),
             headers: Vec::new(),
             escaping: sockwire_core::stomp::Escaping::V1_2,
             body: m
+                .session
                 .attributes
                 .get("tenant")
                 .cloned()
                 .unwrap_or_default()
                 .into_bytes(),
-        }]
+        })]
     }
 }
 

@@ -113,6 +113,18 @@ pub enum BrokerRecord {
         /// The body.
         body: Vec<u8>,
     },
+    /// A subscription was taken.
+    Subscribed {
+        /// The destination.
+        destination: String,
+        /// Under the application prefix.
+        application: bool,
+    },
+    /// A subscription ended.
+    Unsubscribed {
+        /// The subscription id.
+        id: String,
+    },
     /// The session is over (terminal).
     Closed(CloseReason),
 }
@@ -210,6 +222,17 @@ impl<E: StompEndpoint, S: ByteStore, B: Broker> Peer for BrokerPeer<E, S, B> {
                     } => BrokerRecord::Application {
                         destination: String::from(destination),
                         body: body.to_vec(),
+                    },
+                    SessionEvent::Subscribed {
+                        destination,
+                        application,
+                        ..
+                    } => BrokerRecord::Subscribed {
+                        destination: String::from(destination),
+                        application,
+                    },
+                    SessionEvent::Unsubscribed { id } => BrokerRecord::Unsubscribed {
+                        id: String::from(id),
                     },
                     SessionEvent::Closed(reason) => BrokerRecord::Closed(reason),
                 })

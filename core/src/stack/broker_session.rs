@@ -6,7 +6,7 @@ use super::stomp_stack::StackEvent;
 use super::stomp_stack::WhenFull;
 use crate::broker::access::{AllowAll, Attempt, Command, Guard};
 use crate::broker::{
-    AckMode, Broker, Delivery, Handoff, Message, Routed, SessionId, Sink, Subscribe,
+    AckMode, Broker, Delivery, Handoff, Message, Routed, SessionId, Sink, Subscribe, Subscribed,
 };
 use crate::buf::BufferTooSmall;
 use crate::machine::{Machine, Read, Status};
@@ -62,6 +62,22 @@ pub enum SessionEvent<'a> {
         /// The body.
         body: &'a [u8],
     },
+    /// A `SUBSCRIBE` was taken: by the broker, or (`application`) for an application
+    /// destination, which the broker keeps nothing of and the application may answer
+    /// once (as Spring's `@SubscribeMapping`) with a delivery to this subscription.
+    Subscribed {
+        /// The subscription id.
+        id: &'a str,
+        /// The destination or pattern.
+        destination: &'a str,
+        /// The destination is under the application prefix.
+        application: bool,
+    },
+    /// An `UNSUBSCRIBE` was taken.
+    Unsubscribed {
+        /// The subscription id.
+        id: &'a str,
+    },
     /// The session is over (terminal); the broker has forgotten it.
     Closed(CloseReason),
 }
@@ -81,7 +97,7 @@ enum Action {
         ack: AckMode,
         selector: Option<Span>,
     },
-    Unsubscribe(Id),
+    Unsubscribe(Span),
     Send {
         destination: Span,
         headers: Span,
@@ -108,6 +124,12 @@ enum Report {
         escaping: Escaping,
         body: Span,
     },
+    Subscribed {
+        id: Span,
+        destination: Span,
+        application: bool,
+    },
+    Unsubscribed(Span),
     Closed(CloseReason),
 }
 
@@ -229,7 +251,9 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                     selector,
                 })
             })(),
-            ServerEvent::Unsubscribe { id, .. } => Some(Action::Unsubscribe(id)),
+            ServerEvent::Unsubscribe { id, .. } => {
+                keep_raw(scratch, id.as_bytes()).map(Action::Unsubscribe)
+            }
             ServerEvent::Send {
                 destination, frame, ..
             } => (|| {
@@ -327,6 +351,18 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 headers: HeaderLines::with_escaping(bytes(&self.scratch, headers), escaping),
                 body: bytes(&self.scratch, body),
             },
+            Report::Subscribed {
+                id,
+                destination,
+                application,
+            } => SessionEvent::Subscribed {
+                id: text(&self.scratch, id).unwrap_or_default(),
+                destination: text(&self.scratch, destination).unwrap_or_default(),
+                application,
+            },
+            Report::Unsubscribed(id) => SessionEvent::Unsubscribed {
+                id: text(&self.scratch, id).unwrap_or_default(),
+            },
             Report::Closed(reason) => SessionEvent::Closed(reason),
         };
         Read::event(consumed, event)
@@ -379,6 +415,7 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 ack,
                 selector,
             } => {
+                let (span_id, span_destination) = (id, destination);
                 let scratch = &self.scratch;
                 let (Some(id), Some(destination)) = (text(scratch, id), text(scratch, destination))
                 else {
@@ -409,21 +446,25 @@ impl<E: StompEndpoint, S: ByteStore> BrokerSession<E, S> {
                 );
                 match result {
                     Err(e) => self.refused(now, e.message(), broker, others),
-                    Ok(_) => None,
+                    Ok(subscribed) => Some(Report::Subscribed {
+                        id: span_id,
+                        destination: span_destination,
+                        application: subscribed == Subscribed::Application,
+                    }),
                 }
             }
-            Action::Unsubscribe(id) => {
-                let result = match core::str::from_utf8(id.as_bytes()) {
-                    Ok(id) => broker.unsubscribe(
+            Action::Unsubscribe(span) => {
+                let result = match text(&self.scratch, span) {
+                    Some(id) => broker.unsubscribe(
                         me,
                         id,
                         &mut route(&mut self.endpoint, &mut self.intake, me, now, others),
                     ),
-                    Err(_) => Err(crate::broker::BrokerError::NotSubscribed),
+                    None => Err(crate::broker::BrokerError::NotSubscribed),
                 };
                 match result {
                     Err(e) => self.refused(now, e.message(), broker, others),
-                    Ok(()) => None,
+                    Ok(()) => Some(Report::Unsubscribed(span)),
                 }
             }
             Action::Ack(message_id) => {

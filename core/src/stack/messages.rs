@@ -67,6 +67,11 @@ impl core::fmt::Display for SendMessageError {
 /// [`Reply::send_or_end`]): 1008, policy violation.
 pub const SLOW_CONSUMER_CLOSE: CloseCode = CloseCode::POLICY_VIOLATION;
 
+/// How a WebSocket session ends when the application handling it fails (a handler
+/// panicked): 1011, internal error, with [`APPLICATION_FAILED`](super::APPLICATION_FAILED)
+/// as the reason.
+pub const APPLICATION_FAILED_CLOSE: CloseCode = CloseCode::INTERNAL_ERROR;
+
 /// A WebSocket connection (after the handshake) whose data messages are assembled in a
 /// bounded store `S` (its limit caps a message: close 1009 beyond) and handed over
 /// whole, and whose output waits in another, following the

@@ -18,11 +18,16 @@ pub use any_carrier::AnyCarrier;
 pub use broker_session::{handoff, BrokerSession, CloseReason, SessionEvent, MAX_USER};
 pub use carrier::{Carrier, FrameError, TcpCarrier, TransportClosed};
 pub use endpoint::StompEndpoint;
-pub use messages::{MessageEvent, Reply, SendMessageError, WebSocketMessages, SLOW_CONSUMER_CLOSE};
+pub use messages::{
+    MessageEvent, Reply, SendMessageError, WebSocketMessages, APPLICATION_FAILED_CLOSE,
+    SLOW_CONSUMER_CLOSE,
+};
 pub use sockjs_stomp::{BodyError, SockJsStomp};
 pub use sockjs_websocket::{SockJsEvent, SockJsStores, SockJsWebSocket};
 pub use stomp_client::{ClientStackEvent, StompClientStack};
-pub use stomp_stack::{DeliverError, StackEvent, StompStack, WhenFull, SLOW_CONSUMER};
+pub use stomp_stack::{
+    DeliverError, StackEvent, StompStack, WhenFull, APPLICATION_FAILED, SLOW_CONSUMER,
+};
 pub use websocket::WebSocketCarrier;
 
 #[cfg(test)]

@@ -68,6 +68,10 @@ impl core::error::Error for DeliverError {}
 /// The message of the `ERROR` a slow consumer gets.
 pub const SLOW_CONSUMER: &str = "slow consumer: too much output queued";
 
+/// The message of the `ERROR` (or the reason of the WebSocket close) a session gets when
+/// the application handling it fails (a handler panicked).
+pub const APPLICATION_FAILED: &str = "internal error";
+
 /// A STOMP server session on a carrier, with a bounded store `S` for client bytes not yet
 /// decoded (a frame split across messages or reads; its limit is the largest frame
 /// accepted). Follows the [machine contract](crate::machine).

@@ -62,12 +62,25 @@ impl SockJsSettings {
 }
 
 /// What a SockJS endpoint does with messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum SockJsApp {
     /// Every message comes back to its sender.
     Echo,
     /// Each message carries STOMP bytes for a session of the server's broker.
     Stomp,
+    /// An application's handler, the same as on a raw WebSocket endpoint, on every
+    /// transport (SockJS messages are text: a binary send fails).
+    Handler(super::handler::HandlerFactory),
+}
+
+impl std::fmt::Debug for SockJsApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SockJsApp::Echo => "Echo",
+            SockJsApp::Stomp => "Stomp",
+            SockJsApp::Handler(_) => "Handler",
+        })
+    }
 }
 
 /// An endpoint served at a path.

@@ -108,7 +108,7 @@ impl Conn {
     pub fn queued(&self) -> usize {
         let phase = match &self.phase {
             Phase::Ws(m, _) => m.outbound().len(),
-            Phase::SockJsEcho(s) => Carrier::outbound(s.as_ref()).len(),
+            Phase::SockJs(s, _) => Carrier::outbound(s.as_ref()).len(),
             Phase::Stomp(s) => Carrier::outbound(s.endpoint().carrier()).len(),
             _ => 0,
         };
@@ -120,7 +120,7 @@ impl Conn {
         let own = match &self.phase {
             Phase::Http(r, _) => r.poll_timeout(),
             Phase::Ws(m, _) => m.poll_timeout(),
-            Phase::SockJsEcho(s) => s.poll_timeout(),
+            Phase::SockJs(s, _) => s.poll_timeout(),
             Phase::Stomp(s) => s.poll_timeout(),
             Phase::Receiving(..) => None,
             Phase::Finishing { deadline } => *deadline,
@@ -286,11 +286,13 @@ impl Conn {
             }
             Phase::Ws(m, handler) => {
                 if m.handle_timeout(now).is_some() {
-                    handler.on_close(None);
+                    super::handler::closed(handler, None);
                 }
             }
-            Phase::SockJsEcho(s) => {
-                let _ = s.handle_timeout(now);
+            Phase::SockJs(s, handler) => {
+                if s.handle_timeout(now).is_some() {
+                    super::handler::closed(handler, None);
+                }
             }
             Phase::Stomp(s) => {
                 if let Some(reason) = s.handle_timeout(now) {
@@ -353,7 +355,9 @@ impl Conn {
     pub fn on_eof(&mut self, ctx: &mut Ctx<'_>) -> Next {
         let now = ctx.now;
         match &mut self.phase {
-            Phase::Ws(_, handler) => handler.on_close(None),
+            Phase::Ws(_, handler) | Phase::SockJs(_, handler) => {
+                super::handler::closed(handler, None)
+            }
             Phase::Stomp(s) => {
                 if let Some(h) = ctx.hub.as_mut() {
                     if !s.is_released() {

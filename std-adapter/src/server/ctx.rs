@@ -1,14 +1,15 @@
 //! What the worker lends a connection while it runs it: the time, the settings, and on
 //! the hub worker the broker side and the other connections.
 
-use sockwire_core::broker::Delivery;
+use sockwire_core::broker::{Broker as _, Delivery, HeaderLines, Message, SessionId};
 use sockwire_core::stack::{BrokerSession, CloseReason, StompEndpoint};
 use sockwire_core::time::Instant;
 
-use super::app::AppHandler;
+use super::app::{AppHandler, AppSession};
 use super::config::ServerConfig;
 use super::conn::Conn;
 use super::hub::{self, Broker, Hub, Route};
+use super::publisher::Outgoing;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::store::VecBytes;
@@ -61,6 +62,7 @@ impl HubCtx<'_> {
             sessions,
             app,
             gatekeeper,
+            next_message,
             ..
         } = &mut *self.hub;
         let mut route = Route {
@@ -71,8 +73,31 @@ impl HubCtx<'_> {
             stats,
             now,
             gatekeeper,
+            next_message,
         };
         f(broker, app.as_mut(), &mut route)
+    }
+
+    /// Sends what a [`Publisher`](super::publisher::Publisher) queued, as the server.
+    pub fn publish(&mut self, outgoing: Outgoing, stats: &Stats, now: Instant) {
+        self.with_route(stats, now, |broker, _, route| match outgoing {
+            Outgoing::Publish(p) => {
+                let message = Message {
+                    destination: &p.destination,
+                    headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+                    body: &p.body,
+                };
+                let mut sink = |d: Delivery<'_>| route.deliver(&d);
+                if let Err(e) = broker.publish(hub::SERVER, message, &mut sink) {
+                    log::debug!("server message to {} not routed: {e}", p.destination);
+                }
+            }
+            Outgoing::ToSession(id, p) => {
+                hub::session_deliveries(route, SessionId(id), &p, |route, d| {
+                    route.deliver(d);
+                });
+            }
+        });
     }
 
     /// A STOMP session that refused queue messages for want of room has written what it
@@ -107,6 +132,15 @@ impl HubCtx<'_> {
             session.disconnect(now, broker, &mut sink);
         });
         let connected = !session.user().is_empty();
+        if let (true, Some(seat)) = (connected, self.hub.sessions.get(&session.id())) {
+            let gone = AppSession {
+                id: session.id().0,
+                user: session.user(),
+                attributes: &seat.admission.attributes,
+            };
+            let app = &mut self.hub.app;
+            let _ = super::contain::contain("application handler", || app.on_disconnected(&gone));
+        }
         hub::forget(
             &mut self.hub.sessions,
             stats,

@@ -24,7 +24,7 @@ use sockwire_core::ws::{Connection, Role};
 
 use super::config::{Endpoint, ServerConfig, SockJsApp};
 use super::conn::{Conn, Ctx, Phase};
-use super::handler::{Outbox, SessionInfo};
+use super::handler::{Outbox, SessionInfo, To};
 use super::hub::{Seat, StompConn, Where};
 use super::sockjs::Received;
 use crate::auth::Admission;
@@ -185,13 +185,8 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
         }) => {
             let protocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
             if let Some((subprotocol, admission)) = upgrade(conn, &request, &protocols, ctx) {
-                let info = SessionInfo {
-                    target: request.target.to_string(),
-                    subprotocol,
-                    peer: conn.peer,
-                    admission,
-                };
-                start_websocket(conn, handler(&info), ctx);
+                let info = session_info(conn, &request, subprotocol, admission);
+                start_websocket(conn, super::handler::create(handler, &info), ctx);
             }
         }
         Some(Endpoint::Stomp) => {
@@ -208,7 +203,7 @@ fn on_head(conn: &mut Conn, head: &[u8], ctx: &mut Ctx<'_>) -> bool {
                 .route_prefix(request.target)
                 .unwrap_or_default()
                 .to_string();
-            return sockjs(conn, &request, &prefix, *app, keep_alive, ctx);
+            return sockjs(conn, &request, &prefix, app.clone(), keep_alive, ctx);
         }
     }
     true
@@ -337,6 +332,21 @@ fn in_store(ctx: &Ctx<'_>, limit: usize) -> VecBytes {
     VecBytes::pooled(limit, ctx.incoming.clone())
 }
 
+/// What a handler is told of the request that opened its session.
+fn session_info(
+    conn: &Conn,
+    request: &Request<'_, '_>,
+    subprotocol: Option<String>,
+    admission: Arc<Admission>,
+) -> SessionInfo {
+    SessionInfo {
+        target: request.target.to_string(),
+        subprotocol,
+        peer: conn.peer,
+        admission,
+    }
+}
+
 fn start_websocket(
     conn: &mut Conn,
     mut handler: Box<dyn super::handler::WsHandler>,
@@ -349,9 +359,10 @@ fn start_websocket(
         in_store(ctx, max_message(config)),
         out,
     ));
-    handler.on_open(&mut Outbox {
-        reply: messages.reply(ctx.now),
-    });
+    let mut out = Outbox {
+        to: To::WebSocket(messages.reply(ctx.now)),
+    };
+    super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
     conn.phase = Phase::Ws(messages, handler);
 }
 
@@ -376,12 +387,7 @@ pub fn stomp_session(
     let stack = StompStack::new(carrier, session, VecBytes::new(limit));
     let id = SessionId(number);
     if let Some(h) = ctx.hub.as_mut() {
-        let seat = Seat {
-            at: Where::Slot(ctx.slot),
-            peer,
-            admission,
-            principal: None,
-        };
+        let seat = Seat::new(Where::Slot(ctx.slot), peer, admission);
         h.hub.sessions.insert(id, seat);
     }
     Box::new(BrokerSession::new(stack, id, VecBytes::new(limit)))
@@ -446,7 +452,7 @@ fn sockjs(
         None => answered(conn, keep_alive, now),
         Some(Answer::Respond { .. }) => {}
         Some(Answer::RawWebSocket) => {
-            if app == SockJsApp::Stomp {
+            if matches!(app, SockJsApp::Stomp) {
                 if let Some((_, admission)) = upgrade(conn, request, &WEBSOCKET_SUBPROTOCOLS, ctx) {
                     let carrier = AnyCarrier::WebSocket(WebSocketCarrier::new(
                         stomp_ws(ctx.config, false),
@@ -454,8 +460,11 @@ fn sockjs(
                     ));
                     start_stomp(conn, carrier, admission, ctx);
                 }
-            } else if upgrade(conn, request, &[], ctx).is_some() {
-                start_websocket(conn, Box::new(super::handler::EchoHandler), ctx);
+            } else if let Some((_, admission)) = upgrade(conn, request, &[], ctx) {
+                let info = session_info(conn, request, None, admission);
+                if let Some(handler) = super::handler::for_sockjs(&app, &info) {
+                    start_websocket(conn, handler, ctx);
+                }
             }
         }
         Some(Answer::WebSocket { .. }) => {
@@ -463,7 +472,7 @@ fn sockjs(
                 let config = ctx.config;
                 let ws = match app {
                     SockJsApp::Stomp => stomp_ws(config, true),
-                    SockJsApp::Echo => ws(config),
+                    SockJsApp::Echo | SockJsApp::Handler(_) => ws(config),
                 };
                 let limit = usize::try_from(ws.config().max_message_size).unwrap_or(usize::MAX);
                 let stores = SockJsStores {
@@ -472,12 +481,17 @@ fn sockjs(
                     queue: out_store(config),
                     out: out_store(config),
                 };
-                let sockjs = SockJsWebSocket::new(ws, &settings.core(), stores, now);
-                match app {
-                    SockJsApp::Stomp => {
-                        start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx)
+                let mut sockjs = SockJsWebSocket::new(ws, &settings.core(), stores, now);
+                let info = session_info(conn, request, None, admission.clone());
+                match super::handler::for_sockjs(&app, &info) {
+                    None => start_stomp(conn, AnyCarrier::SockJs(sockjs), admission, ctx),
+                    Some(mut handler) => {
+                        let mut out = Outbox {
+                            to: To::SockJs(&mut sockjs, now),
+                        };
+                        super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
+                        conn.phase = Phase::SockJs(Box::new(sockjs), handler);
                     }
-                    SockJsApp::Echo => conn.phase = Phase::SockJsEcho(Box::new(sockjs)),
                 }
             }
         }
@@ -490,7 +504,7 @@ fn sockjs(
                 return true;
             };
             let key = format!("{prefix}/{session}");
-            let app = (app == SockJsApp::Stomp).then_some(ctx.next_session);
+            let info = session_info(conn, request, None, admission.clone());
             let Some(h) = ctx.hub.as_mut() else {
                 return true;
             };
@@ -501,12 +515,13 @@ fn sockjs(
                 ctx: &ctx_fields,
                 slot: ctx.slot,
                 peer: conn.client,
-                admission,
+                info: &info,
+                app: &app,
                 keep_alive,
             };
             match h.registry.receive(
                 &attach,
-                app,
+                ctx.next_session,
                 &mut h.hub.sessions,
                 now,
                 ctx.config,

@@ -11,18 +11,20 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use sockwire_core::broker::{
-    BrokerConfig, Delivery, Handoff, HeaderLines, Message, SessionId, SimpleBroker,
+    AckMode, BrokerConfig, Delivery, DestinationText, Handoff, HeaderLines, Message, SessionId,
+    SimpleBroker,
 };
 use sockwire_core::machine::Status;
 use sockwire_core::stack::{
     handoff, AnyCarrier, BrokerSession, CloseReason, DeliverError, SessionEvent, SockJsStomp,
-    StompEndpoint, StompStack,
+    StompEndpoint, StompStack, APPLICATION_FAILED,
 };
 use sockwire_core::time::Instant;
 
-use super::app::{AppHandler, AppMessage};
+use super::app::{Answer, AppHandler, AppMessage, AppSession, AppSubscription, Publish};
 use super::config::ServerConfig;
 use super::conn::{Conn, Phase};
+use super::contain::contain;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use crate::auth::{Admission, Gatekeeper, Principal, Verdict};
@@ -41,6 +43,10 @@ pub type StompConn = BrokerSession<
 /// A STOMP session over SockJS's HTTP transports.
 pub type SockJsStompSession =
     BrokerSession<SockJsStomp<VecBytes, 32, 4, 128, 8192, GrowableStorage>, VecBytes>;
+
+/// The publisher of what the server itself sends (a
+/// [`Publisher`](super::publisher::Publisher)'s messages): no session has this number.
+pub const SERVER: SessionId = SessionId(0);
 
 /// The broker the server runs.
 pub type Broker = SimpleBroker<'static, VecStore, DurableInFlight>;
@@ -65,6 +71,21 @@ pub struct Seat {
     pub admission: Arc<Admission>,
     /// Its authenticated user, once accepted (`None`: anonymous or not yet connected).
     pub principal: Option<Arc<Principal>>,
+    /// Its subscriptions (id, destination), for [`Answer::ToSession`].
+    pub subscriptions: Vec<(String, String)>,
+}
+
+impl Seat {
+    /// A session not yet connected, at `at`.
+    pub fn new(at: Where, peer: IpAddr, admission: Arc<Admission>) -> Seat {
+        Seat {
+            at,
+            peer,
+            admission,
+            principal: None,
+            subscriptions: Vec::new(),
+        }
+    }
 }
 
 /// The broker side of the server.
@@ -75,6 +96,8 @@ pub struct Hub {
     pub sessions: HashMap<SessionId, Seat>,
     /// The application's handler of `/app` destinations.
     pub app: Box<dyn AppHandler>,
+    /// Numbers the messages the application sends to one session.
+    pub next_message: u64,
     /// Connections whose output waits for the journal's next sync.
     pub awaiting_sync: Vec<usize>,
     /// Who sessions are and what they may do.
@@ -109,6 +132,7 @@ impl Hub {
             broker: SimpleBroker::recovered(prefixes, VecStore::new(), in_flight),
             sessions: HashMap::new(),
             app: (config.app)(),
+            next_message: 0,
             awaiting_sync: Vec::new(),
             gatekeeper,
         })
@@ -151,6 +175,8 @@ pub struct Route<'a> {
     pub now: Instant,
     /// Who sessions are and what they may do.
     pub gatekeeper: &'a Gatekeeper,
+    /// Numbers the messages the application sends to one session.
+    pub next_message: &'a mut u64,
 }
 
 impl Route<'_> {
@@ -208,9 +234,10 @@ pub fn run<E: StompEndpoint>(
     loop {
         let rest = input.get_mut(consumed..).unwrap_or_default();
         let user = session.user().to_string();
+        let id = session.id();
         let published = session.published();
         let self_delivered = session.self_delivered();
-        let seat = route.sessions.get(&session.id());
+        let seat = route.sessions.get(&id);
         let principal = seat.and_then(|s| s.principal.clone());
         let admission = seat.map_or_else(|| gate.nobody(), |s| s.admission.clone());
         let peer = seat.map(|s| s.peer);
@@ -218,7 +245,17 @@ pub fn run<E: StompEndpoint>(
         let mut sink = |d: Delivery<'_>| route.deliver(&d);
         let read = session.read_guarded(rest, now, broker, &guard, &mut sink);
         consumed += read.consumed;
-        let (mut verdict, mut replies, mut ended) = (None, Vec::new(), None);
+        let me = AppSession {
+            id: id.0,
+            user: &user,
+            attributes: &admission.attributes,
+        };
+        let (mut verdict, mut answers, mut ended, mut failed) = (None, Vec::new(), None, false);
+        let mut answer =
+            |f: &mut dyn FnMut() -> Vec<Answer>| match contain("application handler", f) {
+                Some(a) => answers = a,
+                None => failed = true,
+            };
         let status = match read.status {
             Status::Event(SessionEvent::Connect {
                 login, passcode, ..
@@ -232,13 +269,42 @@ pub fn run<E: StompEndpoint>(
                 headers,
                 body,
             }) => {
-                replies = app.on_message(&AppMessage {
+                let message = AppMessage {
+                    session: me,
                     destination,
-                    user: &user,
-                    attributes: &admission.attributes,
                     headers,
                     body,
+                };
+                answer(&mut || app.on_message(&message));
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Subscribed {
+                id: sub,
+                destination,
+                application,
+            }) => {
+                if let Some(seat) = route.sessions.get_mut(&id) {
+                    seat.subscriptions
+                        .push((sub.to_string(), destination.to_string()));
+                }
+                let subscription = AppSubscription {
+                    session: me,
+                    id: sub,
+                    destination,
+                };
+                answer(&mut || {
+                    app.on_subscribed(&subscription);
+                    match application {
+                        true => app.on_subscribe(&subscription),
+                        false => Vec::new(),
+                    }
                 });
+                Status::Event(())
+            }
+            Status::Event(SessionEvent::Unsubscribed { id: sub }) => {
+                if let Some(seat) = route.sessions.get_mut(&id) {
+                    seat.subscriptions.retain(|(i, _)| i != sub);
+                }
                 Status::Event(())
             }
             Status::Event(SessionEvent::Closed(reason)) => {
@@ -250,17 +316,20 @@ pub fn run<E: StompEndpoint>(
         let sent = session.published().saturating_sub(published);
         route.stats.published.fetch_add(sent, Relaxed);
         if let Some(verdict) = verdict {
-            accept(session, verdict, route);
+            if accept(session, verdict, route) {
+                let user = session.user().to_string();
+                let connected = AppSession { user: &user, ..me };
+                failed |= contain("application handler", || app.on_connected(&connected)).is_none();
+            }
         }
-        for p in replies {
-            let message = Message {
-                destination: &p.destination,
-                headers: HeaderLines::with_escaping(&p.headers, p.escaping),
-                body: &p.body,
-            };
-            let mut sink = |d: Delivery<'_>| route.deliver(&d);
-            if let Err(e) = session.publish(now, broker, message, &mut sink) {
-                log::debug!("application answer to {} not routed: {e}", p.destination);
+        if failed {
+            // The session's ERROR goes out; its next read reports it closed.
+            let _ = session.close(now, APPLICATION_FAILED);
+        }
+        for a in answers {
+            match a {
+                Answer::Publish(p) => publish(session, broker, route, &p),
+                Answer::ToSession(p) => to_session(session, route, &p),
             }
         }
         let own = session.self_delivered().saturating_sub(self_delivered);
@@ -271,13 +340,84 @@ pub fn run<E: StompEndpoint>(
     }
 }
 
+/// Publishes an application's message through the broker as `session`.
+fn publish<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    broker: &mut Broker,
+    route: &mut Route<'_>,
+    p: &Publish,
+) {
+    let message = Message {
+        destination: &p.destination,
+        headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+        body: &p.body,
+    };
+    let now = route.now;
+    let mut sink = |d: Delivery<'_>| route.deliver(&d);
+    if let Err(e) = session.publish(now, broker, message, &mut sink) {
+        log::debug!("application answer to {} not routed: {e}", p.destination);
+    }
+}
+
+/// Writes an application's message to `session` alone, once per subscription it holds
+/// to exactly `p.destination`.
+fn to_session<E: StompEndpoint>(
+    session: &mut BrokerSession<E, VecBytes>,
+    route: &mut Route<'_>,
+    p: &Publish,
+) {
+    let id = session.id();
+    session_deliveries(route, id, p, |route, d| {
+        match session.deliver(route.now, d) {
+            Ok(()) => {
+                route.stats.delivered.fetch_add(1, Relaxed);
+            }
+            Err(e) => log::debug!("application answer to session {} not sent: {e}", id.0),
+        }
+    });
+}
+
+/// Calls `write` with a delivery of `p` for each subscription the session `id` holds to
+/// exactly `p.destination` (none when it is gone).
+pub fn session_deliveries(
+    route: &mut Route<'_>,
+    id: SessionId,
+    p: &Publish,
+    mut write: impl FnMut(&mut Route<'_>, &Delivery<'_>),
+) {
+    let subscriptions: Vec<String> = route.sessions.get(&id).map_or_else(Vec::new, |seat| {
+        let to = |(_, d): &&(String, String)| *d == p.destination;
+        seat.subscriptions
+            .iter()
+            .filter(to)
+            .map(|(s, _)| s.clone())
+            .collect()
+    });
+    for subscription in subscriptions {
+        *route.next_message = route.next_message.wrapping_add(1);
+        let message_id = format!("app-{}", route.next_message);
+        let delivery = Delivery {
+            session: id,
+            subscription: &subscription,
+            message_id: &message_id,
+            destination: DestinationText::from_parts([&p.destination, "", "", ""]),
+            headers: HeaderLines::with_escaping(&p.headers, p.escaping),
+            body: &p.body,
+            ack: AckMode::Auto,
+            redelivered: false,
+            queued: false,
+        };
+        write(route, &delivery);
+    }
+}
+
 /// Answers a `CONNECT` as the gatekeeper decided: a user, an anonymous session of its
-/// own, or an `ERROR` (and the session ends).
+/// own, or an `ERROR` (and the session ends). Returns whether it was accepted.
 fn accept<E: StompEndpoint>(
     session: &mut BrokerSession<E, VecBytes>,
     verdict: Verdict,
     route: &mut Route<'_>,
-) {
+) -> bool {
     let now = route.now;
     let id = session.id();
     let accepted = match verdict {
@@ -301,6 +441,7 @@ fn accept<E: StompEndpoint>(
     if accepted {
         route.stats.stomp_sessions.fetch_add(1, Relaxed);
     }
+    accepted
 }
 
 /// A session ended: it no longer receives deliveries.

@@ -12,6 +12,7 @@ mod admission;
 mod app;
 mod config;
 mod conn;
+mod contain;
 mod ctx;
 mod handler;
 mod health;
@@ -20,6 +21,8 @@ mod hub;
 mod metrics;
 mod page;
 mod phase;
+mod publisher;
+mod router;
 mod sockjs;
 mod stats;
 mod stream;
@@ -36,9 +39,11 @@ use std::thread::JoinHandle;
 use mio::{Poll, Waker};
 
 pub use admission::Caps;
-pub use app::{AppHandler, AppMessage, DefaultApp, Publish};
+pub use app::{Answer, AppHandler, AppMessage, AppSession, AppSubscription, DefaultApp, Publish};
 pub use config::{AppFactory, Endpoint, Prefixes, ServerConfig, SockJsApp, SockJsSettings};
 pub use handler::{EchoHandler, HandlerFactory, Outbox, SessionInfo, WsHandler};
+pub use publisher::{PublishError, Publisher, PUBLISH_QUEUE};
+pub use router::{AppRouter, Vars};
 pub use stats::HubStats;
 pub use tls::{TlsConfigs, TlsSettings};
 
@@ -85,6 +90,7 @@ pub struct Server {
     shared: Arc<Shared>,
     wakers: Vec<Arc<Waker>>,
     threads: Vec<JoinHandle<io::Result<()>>>,
+    publisher: Publisher,
 }
 
 impl Server {
@@ -128,6 +134,7 @@ impl Server {
         let hub_poll = Poll::new()?;
         let hub_waker = Arc::new(Waker::new(hub_poll.registry(), WAKER)?);
         let (to_hub, inbox) = std::sync::mpsc::channel();
+        let (publisher, published) = Publisher::new(hub_waker.clone(), &config.prefixes.user);
         let gatekeeper = Arc::new(
             crate::auth::Gatekeeper::new(
                 &config.security,
@@ -160,6 +167,7 @@ impl Server {
             hub,
             [stomp_listener, stomp_tls_listener].map(|l| l.map(mio::net::TcpListener::from_std)),
             inbox,
+            published,
             shared.config.sockjs_sessions,
         ));
         let mut hub_poll = Some(hub_poll);
@@ -187,7 +195,14 @@ impl Server {
             shared,
             wakers,
             threads,
+            publisher,
         })
+    }
+
+    /// A handle that sends to the server's STOMP sessions from any thread: to a
+    /// destination, to a user or to one session.
+    pub fn publisher(&self) -> Publisher {
+        self.publisher.clone()
     }
 
     /// The address the listener is bound to.

@@ -7,11 +7,12 @@ use sockwire_core::stack::{
     AnyCarrier, Carrier, MessageEvent, SockJsEvent, SockJsWebSocket, WebSocketMessages,
 };
 use sockwire_core::time::Instant;
+use sockwire_core::ws::DataKind;
 
 use super::config::{SHUTDOWN, SHUTDOWN_CLOSE, SHUTDOWN_SOCKJS};
 use super::conn::{Conn, Next};
 use super::ctx::Ctx;
-use super::handler::{Outbox, WsHandler};
+use super::handler::{Outbox, To, WsHandler};
 use super::http::SockJsSend;
 use super::hub::{self, StompConn};
 use super::stats::Kind;
@@ -23,8 +24,8 @@ pub enum Phase {
     Http(Box<RequestReader<VecBytes>>, Option<Box<SockJsSend>>),
     /// A WebSocket session with an application's handler.
     Ws(Box<WebSocketMessages<VecBytes>>, Box<dyn WsHandler>),
-    /// A SockJS session on its `websocket` transport, echoing.
-    SockJsEcho(Box<SockJsWebSocket<VecBytes>>),
+    /// A SockJS session on its `websocket` transport, with an application's handler.
+    SockJs(Box<SockJsWebSocket<VecBytes>>, Box<dyn WsHandler>),
     /// A STOMP session (TCP, WebSocket, SockJS over WebSocket).
     Stomp(Box<StompConn>),
     /// A receiving request of the SockJS session with this key.
@@ -40,7 +41,7 @@ impl Conn {
     pub(super) fn advance_phase(&mut self, now: Instant, n: usize) {
         match &mut self.phase {
             Phase::Ws(m, _) => m.advance(now, n),
-            Phase::SockJsEcho(s) => Carrier::advance(s.as_mut(), now, n),
+            Phase::SockJs(s, _) => Carrier::advance(s.as_mut(), now, n),
             Phase::Stomp(s) => s.endpoint_mut().advance(now, n),
             _ => {}
         }
@@ -68,15 +69,19 @@ impl Conn {
                 Phase::Ws(m, handler) => {
                     let stats = ctx.stats;
                     let read = m.read_with(rest, now, |ev, reply| {
-                        let mut out = Outbox { reply };
+                        let mut out = Outbox {
+                            to: To::WebSocket(reply),
+                        };
                         match ev {
                             MessageEvent::Message { kind, data } => {
                                 stats.count_message(Kind::WebSocket);
-                                handler.on_message(kind, data, &mut out);
+                                super::handler::call(handler, &mut out, |h, out| {
+                                    h.on_message(kind, data, out)
+                                });
                                 false
                             }
                             MessageEvent::Closed { code, .. } => {
-                                handler.on_close(code);
+                                super::handler::closed(handler, code);
                                 true
                             }
                             MessageEvent::Ping(_) | MessageEvent::Pong(_) => false,
@@ -88,19 +93,25 @@ impl Conn {
                     }
                     (read.consumed, read.status.map(|_| ()))
                 }
-                Phase::SockJsEcho(s) => {
+                Phase::SockJs(s, handler) => {
                     let read = s.read(rest, now);
                     let consumed = read.consumed;
                     let status = match read.status {
                         Status::Event(SockJsEvent::Message(m)) => {
                             ctx.stats.count_message(Kind::SockJsWebSocket);
                             let m = m.to_string();
-                            if let Err(e) = s.send(now, &m) {
-                                log::debug!("SockJS echo not sent: {e}");
-                            }
+                            let mut out = Outbox {
+                                to: To::SockJs(s.as_mut(), now),
+                            };
+                            super::handler::call(handler, &mut out, |h, out| {
+                                h.on_message(DataKind::Text, m.as_bytes(), out)
+                            });
                             Status::Event(())
                         }
-                        Status::Event(SockJsEvent::Closed) => Status::Closed,
+                        Status::Event(SockJsEvent::Closed) => {
+                            super::handler::closed(handler, None);
+                            Status::Closed
+                        }
                         other => other.map(|_| ()),
                     };
                     (consumed, status)
@@ -184,7 +195,7 @@ impl Conn {
     pub(super) fn phase_is_closed(&self) -> bool {
         match &self.phase {
             Phase::Ws(m, _) => m.is_closed(),
-            Phase::SockJsEcho(s) => s.is_closed(),
+            Phase::SockJs(s, _) => s.is_closed(),
             Phase::Stomp(s) => s.is_closed(),
             Phase::Http(r, _) => r.is_closed(),
             _ => false,
@@ -200,7 +211,7 @@ impl Conn {
             Phase::Ws(m, _) => {
                 let _ = m.close(now, SHUTDOWN_CLOSE, SHUTDOWN);
             }
-            Phase::SockJsEcho(s) => s.close(now, SHUTDOWN_SOCKJS, SHUTDOWN),
+            Phase::SockJs(s, _) => s.close(now, SHUTDOWN_SOCKJS, SHUTDOWN),
             Phase::Stomp(s) => {
                 let _ = s.close(now, SHUTDOWN);
             }
@@ -214,7 +225,7 @@ impl Conn {
     pub fn kind(&self) -> Kind {
         match &self.phase {
             Phase::Ws(..) => Kind::WebSocket,
-            Phase::SockJsEcho(..) => Kind::SockJsWebSocket,
+            Phase::SockJs(..) => Kind::SockJsWebSocket,
             Phase::Stomp(s) => match s.endpoint().carrier() {
                 AnyCarrier::Tcp(_) => Kind::StompTcp,
                 _ => Kind::StompWebSocket,
@@ -228,7 +239,7 @@ impl Conn {
 pub(super) fn outbound(phase: &mut Phase, now: Instant) -> &[u8] {
     match phase {
         Phase::Ws(m, _) => m.outbound(),
-        Phase::SockJsEcho(s) => Carrier::outbound(&**s),
+        Phase::SockJs(s, _) => Carrier::outbound(&**s),
         Phase::Stomp(s) => s.endpoint_mut().outbound(now),
         _ => &[],
     }

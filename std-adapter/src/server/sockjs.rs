@@ -17,20 +17,22 @@ use sockwire_core::stack::{BodyError, BrokerSession, SockJsStomp};
 use sockwire_core::stomp::{Id, ServerSession};
 use sockwire_core::store::ByteStore;
 use sockwire_core::time::Instant;
+use sockwire_core::ws::DataKind;
 
 use super::admission::{Admitted, Caps, Gate};
 use super::config::ServerConfig;
+use super::config::SockJsApp;
 use super::conn::HubCtx;
+use super::handler::{Outbox, SessionInfo, To, WsHandler};
 use super::http::SockJsSend;
 use super::hub::{self, Seat, SockJsStompSession, Where};
 use super::stats::Stats;
-use crate::auth::Admission;
 use crate::store::VecBytes;
 
 /// A SockJS session of the HTTP transports.
 enum Session {
-    /// Every message comes back to its sender.
-    Echo(Box<SockJsSession<VecBytes>>),
+    /// Its messages go to an application's handler.
+    Handler(Box<SockJsSession<VecBytes>>, Box<dyn WsHandler>),
     /// It carries a STOMP session of the broker.
     Stomp(Box<SockJsStompSession>),
 }
@@ -91,32 +93,38 @@ pub enum Received {
     Refused,
 }
 
-/// A new SockJS session for the request `r`, carrying STOMP when `stomp` numbers
-/// sessions.
+/// A new SockJS session for the request `r`: for the endpoint's handler, or carrying
+/// STOMP (numbered from `numbers`).
 fn new_session(
     config: &ServerConfig,
-    stomp: Option<&AtomicU32>,
+    numbers: &AtomicU32,
     sessions: &mut HashMap<SessionId, Seat>,
     r: &Attaching<'_>,
     now: Instant,
 ) -> Session {
-    match stomp {
-        Some(numbers) => {
+    match super::handler::for_sockjs(r.app, r.info) {
+        None => {
             let s = new_stomp(config, numbers, now);
-            let seat = Seat {
-                at: Where::SockJs(r.key.to_string()),
-                peer: r.peer,
-                admission: r.admission.clone(),
-                principal: None,
-            };
+            let seat = Seat::new(
+                Where::SockJs(r.key.to_string()),
+                r.peer,
+                r.info.admission.clone(),
+            );
             sessions.insert(s.id(), seat);
             Session::Stomp(s)
         }
-        None => Session::Echo(Box::new(SockJsSession::new(
-            &config.sockjs.core(),
-            VecBytes::new(config.max_queued_bytes),
-            now,
-        ))),
+        Some(mut handler) => {
+            let mut s = Box::new(SockJsSession::new(
+                &config.sockjs.core(),
+                VecBytes::new(config.max_queued_bytes),
+                now,
+            ));
+            let mut out = Outbox {
+                to: To::SockJs(s.as_mut(), now),
+            };
+            super::handler::call(&mut handler, &mut out, |h, out| h.on_open(out));
+            Session::Handler(s, handler)
+        }
     }
 }
 
@@ -134,8 +142,11 @@ pub struct Attaching<'a> {
     pub slot: usize,
     /// The client's address.
     pub peer: IpAddr,
-    /// What the handshake interceptor established for the request.
-    pub admission: Arc<Admission>,
+    /// The request, for the handler of a new session (and who the handshake
+    /// interceptor said the client is).
+    pub info: &'a SessionInfo,
+    /// What the endpoint does with messages.
+    pub app: &'a SockJsApp,
     /// The connection takes another request after the response.
     pub keep_alive: bool,
 }
@@ -209,14 +220,14 @@ impl Registry {
     pub fn receive(
         &mut self,
         r: &Attaching<'_>,
-        stomp: Option<&AtomicU32>,
+        numbers: &AtomicU32,
         sessions: &mut HashMap<SessionId, Seat>,
         now: Instant,
         config: &ServerConfig,
         out: &mut VecBytes,
     ) -> Received {
         let core = config.sockjs.core();
-        let principal = r.admission.principal.as_ref().map(|p| p.name.as_str());
+        let principal = r.info.admission.principal.as_ref().map(|p| p.name.as_str());
         let response =
             ReceiverResponse::new(r.transport, r.callback, r.ctx).with_keep_alive(r.keep_alive);
         let entry = match self.sessions.entry(r.key.to_string()) {
@@ -247,14 +258,14 @@ impl Registry {
                 };
                 e.insert(Entry {
                     _admitted: admitted,
-                    session: new_session(config, stomp, sessions, r, now),
+                    session: new_session(config, numbers, sessions, r, now),
                     receiver: None,
                     owner,
                 })
             }
         };
         let attached = match &mut entry.session {
-            Session::Echo(s) => s.attach_receiver(now, r.transport, r.callback),
+            Session::Handler(s, _) => s.attach_receiver(now, r.transport, r.callback),
             Session::Stomp(s) => s
                 .endpoint_mut()
                 .attach_receiver(now, r.transport, r.callback),
@@ -282,7 +293,7 @@ impl Registry {
             return sockwire_core::sockjs::Progress::Close;
         };
         let progress = match &mut entry.session {
-            Session::Echo(s) => response.write(s.as_mut(), &core, now, out),
+            Session::Handler(s, _) => response.write(s.as_mut(), &core, now, out),
             Session::Stomp(s) => response.write(s.endpoint_mut(), &core, now, out),
         };
         if progress != sockwire_core::sockjs::Progress::Waiting {
@@ -296,7 +307,7 @@ impl Registry {
         if let Some(entry) = self.sessions.get_mut(key) {
             entry.receiver = None;
             match &mut entry.session {
-                Session::Echo(s) => s.receiver_interrupted(now),
+                Session::Handler(s, _) => s.receiver_interrupted(now),
                 Session::Stomp(s) => s.endpoint_mut().receiver_interrupted(now),
             }
         }
@@ -321,9 +332,13 @@ impl Registry {
                 continue;
             };
             let over = match &mut entry.session {
-                Session::Echo(s) => {
+                Session::Handler(s, handler) => {
                     let _ = s.handle_timeout(now);
-                    s.is_closed()
+                    let over = s.is_closed();
+                    if over {
+                        super::handler::closed(handler, None);
+                    }
+                    over
                 }
                 Session::Stomp(s) => {
                     if let Some(reason) = s.handle_timeout(now) {
@@ -335,7 +350,7 @@ impl Registry {
             h.dirty.extend(entry.receiver);
             if !over {
                 queued = queued.saturating_add(match &entry.session {
-                    Session::Echo(s) => s.queued_bytes(),
+                    Session::Handler(s, _) => s.queued_bytes(),
                     Session::Stomp(s) => s.endpoint().sockjs().queued_bytes(),
                 });
                 h.registry.sessions.insert(key, entry);
@@ -360,7 +375,7 @@ pub fn resume_starved(h: &mut HubCtx<'_>, key: &str, stats: &Stats, now: Instant
             }
             wants
         }
-        Session::Echo(_) => false,
+        Session::Handler(..) => false,
     };
     h.registry.sessions.insert(key.to_string(), entry);
     resumed
@@ -402,17 +417,19 @@ pub fn send(
         return;
     }
     let result = match &mut entry.session {
-        Session::Echo(s) => SendBody::parse(body, send.encoding).map(|parsed| {
+        Session::Handler(s, handler) => SendBody::parse(body, send.encoding).map(|parsed| {
             let mut buf = vec![0u8; parsed.max_message_len().max(16)];
             let mut messages = parsed.messages();
             while let Some(Ok(m)) = messages.next_into(&mut buf) {
-                if let Err(e) = s.send(now, m) {
-                    // No echo is dropped: a session that cannot queue one ends.
-                    log::info!("SockJS echo session {}: {e}; closing it", send.key);
-                    let close = CloseFrame::SESSION_NOT_RELIABLE;
-                    s.close(now, close.code, close.reason);
+                if s.is_closed() {
                     break;
                 }
+                let mut out = Outbox {
+                    to: To::SockJs(s.as_mut(), now),
+                };
+                super::handler::call(handler, &mut out, |h, out| {
+                    h.on_message(DataKind::Text, m.as_bytes(), out)
+                });
             }
         }),
         Session::Stomp(s) => {

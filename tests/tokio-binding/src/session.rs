@@ -91,7 +91,11 @@ impl Step {
                 escaping: headers.escaping(),
                 body: body.to_vec(),
             }),
-            Status::Event(SessionEvent::Closed(_)) => Step::Again,
+            Status::Event(
+                SessionEvent::Closed(_)
+                | SessionEvent::Subscribed { .. }
+                | SessionEvent::Unsubscribed { .. },
+            ) => Step::Again,
             Status::NeedMore => Step::NeedMore,
             Status::Paused(_) => Step::Paused,
             Status::Closed => Step::Closed,

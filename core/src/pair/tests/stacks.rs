@@ -293,10 +293,16 @@ fn broker_sessions_on_one_broker_deliver_to_each_other() {
     drive_all(&mut pairs);
     assert_eq!(
         pairs[BOB].server_events(),
-        [BrokerRecord::Application {
-            destination: String::from("/app/x"),
-            body: b"q".to_vec()
-        }]
+        [
+            BrokerRecord::Subscribed {
+                destination: String::from("/topic/t"),
+                application: false
+            },
+            BrokerRecord::Application {
+                destination: String::from("/app/x"),
+                body: b"q".to_vec()
+            }
+        ]
     );
     assert!(hub.borrow().mail.is_empty());
 }

@@ -17,6 +17,7 @@ use super::admission::Gate;
 use super::config::ServerConfig;
 use super::conn::{Conn, Ctx, HubCtx, Next};
 use super::hub::Hub;
+use super::publisher::Outgoing;
 use super::sockjs::Registry;
 use super::stats::Stats;
 use super::stream::Stream;
@@ -82,14 +83,17 @@ pub struct HubRole {
     /// The STOMP listeners: plain TCP, then TLS.
     stomp_listeners: [Option<TcpListener>; 2],
     inbox: Receiver<Conn>,
+    published: Receiver<Outgoing>,
 }
 
 impl HubRole {
-    /// The hub, its STOMP listeners (TCP, TLS) and the inbox of handed-over connections.
+    /// The hub, its STOMP listeners (TCP, TLS), the inbox of handed-over connections
+    /// and the queue of what [`Publisher`](super::publisher::Publisher)s send.
     pub fn new(
         hub: Hub,
         stomp_listeners: [Option<TcpListener>; 2],
         inbox: Receiver<Conn>,
+        published: Receiver<Outgoing>,
         caps: super::admission::Caps,
     ) -> HubRole {
         HubRole {
@@ -97,6 +101,7 @@ impl HubRole {
             registry: Registry::new(caps),
             stomp_listeners,
             inbox,
+            published,
         }
     }
 }
@@ -209,7 +214,10 @@ impl Worker {
                     HTTP_LISTENER => self.accept(Listener::Http),
                     STOMP_LISTENER => self.accept(Listener::Stomp),
                     STOMP_TLS_LISTENER => self.accept(Listener::StompTls),
-                    WAKER => self.adopt(),
+                    WAKER => {
+                        self.adopt();
+                        self.publish_queued();
+                    }
                     Token(slot) => {
                         let (readable, writable) = (
                             event.is_readable() || event.is_read_closed(),
@@ -354,6 +362,25 @@ impl Worker {
                 self.run_conn(slot, |c, _, ctx| c.resume(ctx));
             }
         }
+    }
+
+    /// Sends what publishers queued.
+    fn publish_queued(&mut self) {
+        let shared = self.shared.clone();
+        let now = shared.clock.now();
+        let Some(h) = self.hub.as_mut() else {
+            return;
+        };
+        let mut ctx = HubCtx {
+            hub: &mut h.hub,
+            registry: &mut h.registry,
+            conns: &mut self.conns,
+            dirty: &mut self.dirty,
+        };
+        for outgoing in h.published.try_iter() {
+            ctx.publish(outgoing, &shared.stats, now);
+        }
+        self.flush_dirty(now);
     }
 
     fn fire_timers(&mut self) {
