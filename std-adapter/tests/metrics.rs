@@ -186,8 +186,9 @@ fn metrics_parse_and_move_with_traffic() {
         other => panic!("expected a MESSAGE, got {other:?}"),
     }
 
-    let now = metrics(&server);
-    for (series, expected) in [
+    // A connection's counts are brought up to date after its turn, which may end just
+    // after the client has its answer: read until they settle (5 s at most).
+    let expected = [
         ("sockwire_sessions{transport=\"websocket\"}", 1.0),
         ("sockwire_sessions{transport=\"stomp_tcp\"}", 1.0),
         ("sockwire_sessions{transport=\"stomp_websocket\"}", 1.0),
@@ -198,7 +199,16 @@ fn metrics_parse_and_move_with_traffic() {
             "sockwire_websocket_messages_received_total{transport=\"websocket\"}",
             1.0,
         ),
-    ] {
+    ];
+    let mut now = metrics(&server);
+    for _ in 0..100 {
+        if expected.iter().all(|(series, v)| value(&now, series) == *v) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        now = metrics(&server);
+    }
+    for (series, expected) in expected {
         assert_eq!(value(&now, series), expected, "{series}");
     }
     for kind in ["websocket", "stomp_tcp", "stomp_websocket", "http"] {
