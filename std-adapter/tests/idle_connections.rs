@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 mod common;
 
@@ -14,29 +14,6 @@ use sockwire_std::client::WsClient;
 use sockwire_std::message::Message;
 
 const CONNECTIONS: usize = 10_000;
-
-fn open_idle(addr: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    s
-}
 
 #[test]
 fn holds_ten_thousand_idle_connections() {
@@ -50,7 +27,9 @@ fn holds_ten_thousand_idle_connections() {
     ]);
     let addr = server.http.clone();
     let started = Instant::now();
-    let idle: Vec<TcpStream> = (0..CONNECTIONS).map(|_| open_idle(&addr)).collect();
+    let idle: Vec<TcpStream> = (0..CONNECTIONS)
+        .map(|_| common::echo_upgraded(&addr))
+        .collect();
     eprintln!("{CONNECTIONS} connections open in {:?}", started.elapsed());
     if let Some(rss) = server.rss_kib() {
         eprintln!(

@@ -3,10 +3,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 
 use sockwire_core::ws::Config as WsConfig;
 use sockwire_std::server::{Server, ServerConfig};
+
+mod common;
 
 fn start() -> Server {
     Server::start(ServerConfig {
@@ -23,25 +24,9 @@ fn start() -> Server {
     .unwrap()
 }
 
-/// A raw WebSocket on `/echo`, its 101 read.
+/// A raw WebSocket on `/echo` of `server`.
 fn upgraded(server: &Server) -> TcpStream {
-    let a = server.local_addr();
-    let mut s = TcpStream::connect(a).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET /echo HTTP/1.1\r\nHost: {a}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    s
+    common::echo_upgraded(&server.local_addr().to_string())
 }
 
 /// The next frame's opcode byte and payload (server frames are unmasked, short).
