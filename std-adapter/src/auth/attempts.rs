@@ -26,7 +26,8 @@ impl Default for AttemptLimit {
     }
 }
 
-/// Addresses beyond which full buckets are forgotten.
+/// Addresses remembered at most: beyond, full buckets are forgotten first, then the one
+/// counted longest ago, so memory stays bounded under attempts from many addresses.
 const KEPT: usize = 10_000;
 
 /// The attempts of each address.
@@ -53,6 +54,14 @@ impl Attempts {
             let limit = self.limit;
             self.buckets
                 .retain(|_, (left, at)| refilled(limit, *left, *at, now) < full);
+            let stalest = self
+                .buckets
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(ip, _)| *ip);
+            if let Some(ip) = stalest.filter(|_| self.buckets.len() >= KEPT) {
+                self.buckets.remove(&ip);
+            }
         }
         let (left, at) = self.buckets.entry(peer).or_insert((full, now));
         let have = refilled(self.limit, *left, *at, now);
@@ -95,5 +104,18 @@ mod tests {
         assert!(!a.try_attempt(ip, Instant(1_500)));
         assert!(a.try_attempt(ip, Instant(2_600)));
         assert!(!a.try_attempt(ip, Instant(2_700)));
+    }
+
+    #[test]
+    fn many_addresses_stay_bounded() {
+        let mut a = Attempts::new(AttemptLimit {
+            burst: 2,
+            per_minute: 1,
+        });
+        for i in 0..(KEPT as u32 + 50) {
+            let ip = IpAddr::from(i.to_be_bytes());
+            assert!(a.try_attempt(ip, Instant(u64::from(i))));
+        }
+        assert!(a.buckets.len() <= KEPT);
     }
 }
